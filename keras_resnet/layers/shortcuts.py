@@ -1,0 +1,104 @@
+"""Shortcut connections of a residual block (He et al. 2015, sec. 3.3, options A/B/C)."""
+
+from keras import layers, ops
+
+from keras_resnet.layers.common import BN_EPSILON, BN_MOMENTUM, register
+
+
+@register
+class IdentityShortcut(layers.Layer):
+    """The parameter-free identity shortcut, used wherever input and output shapes agree."""
+
+    def call(self, inputs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+@register
+class ZeroPadShortcut(layers.Layer):
+    """Option A: subsample spatially and zero-pad the new channels, adding no parameters.
+
+    The padding is split evenly on both sides of the channel axis, as in the reference CIFAR code.
+
+    Args:
+        filters: number of output channels (at least the input's).
+        strides: spatial subsampling factor.
+    """
+
+    def __init__(self, filters, strides=1, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.strides = strides
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if channels > self.filters:
+            raise ValueError(
+                f"ZeroPadShortcut cannot shrink {channels} channels to {self.filters}: "
+                "use a ProjectionShortcut (shortcut='B' or 'C')."
+            )
+        extra = self.filters - channels
+        self._pad = ((0, 0), (0, 0), (0, 0), (extra // 2, extra - extra // 2))
+
+    def call(self, inputs):
+        x = inputs[:, :: self.strides, :: self.strides, :]
+        return ops.pad(x, self._pad)
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, _ = input_shape
+        shrink = lambda size: None if size is None else -(-size // self.strides)  # noqa: E731
+        return (batch, shrink(height), shrink(width), self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "strides": self.strides}
+
+
+@register
+class ProjectionShortcut(layers.Layer):
+    """Options B and C: a strided 1x1 convolution, followed by batch normalisation in v1 nets.
+
+    Pre-activation nets (He et al. 2016) project the already normalised input and add no BN here.
+
+    Args:
+        filters: number of output channels.
+        strides: spatial subsampling factor.
+        batch_norm: whether a BatchNormalization follows the convolution.
+        use_bias: whether the convolution has a bias (keras.applications parity).
+    """
+
+    def __init__(self, filters, strides=1, batch_norm=True, use_bias=False, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.strides = strides
+        self.batch_norm = batch_norm
+        self.use_bias = use_bias
+        self.conv = layers.Conv2D(
+            filters, 1, strides=strides, use_bias=use_bias, kernel_initializer="he_normal", name="conv"
+        )
+        self.bn = (
+            layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name="bn") if batch_norm else None
+        )
+
+    def build(self, input_shape):
+        self.conv.build(input_shape)
+        if self.bn is not None:
+            self.bn.build(self.conv.compute_output_shape(input_shape))
+
+    def call(self, inputs, training=None):
+        x = self.conv(inputs)
+        return x if self.bn is None else self.bn(x, training=training)
+
+    def compute_output_shape(self, input_shape):
+        return self.conv.compute_output_shape(input_shape)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "strides": self.strides,
+            "batch_norm": self.batch_norm,
+            "use_bias": self.use_bias,
+        }
+

@@ -1,0 +1,28 @@
+"""keras-resnet-family: the residual-network family for Keras 3 (import name `keras_resnet`).
+
+The PyPI name `keras-resnet` belongs to an unrelated 2019 package, hence the distribution name.
+"""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="keras-resnet-family",
+    version="0.1.0",
+    description="Every member of the residual-network family, one call away: Keras 3 models, training, "
+    "tuning and TF Serving export.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["keras_resnet", "keras_resnet.*"]),
+    python_requires=">=3.10",
+    # Model code needs only Keras (it runs on the TensorFlow, JAX and PyTorch backends); TensorFlow,
+    # needed by training, data, export and FLOPs cross-checks, comes as an extra so that a GPU build
+    # (`tensorflow`) and the CPU wheel (`tensorflow-cpu`) do not both get installed.
+    install_requires=["keras>=3.15", "numpy", "scikit-learn"],
+    extras_require={
+        "tf": ["tensorflow>=2.21"],
+        "cpu": ["tensorflow-cpu>=2.21"],
+        "test": ["pytest>=8", "pytest-xdist", "pytest-timeout", "hypothesis"],
+    },
+    entry_points={"console_scripts": ["keras-resnet=keras_resnet.cli:main"]},
+    classifiers=["Programming Language :: Python :: 3", "Topic :: Scientific/Engineering :: Artificial Intelligence"],
+)

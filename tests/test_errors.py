@@ -1,0 +1,58 @@
+"""Bad input gets one clear sentence, raised before any layer is built."""
+
+import numpy as np
+import pytest
+
+import keras_resnet
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: keras_resnet.build("cifar_resnet", depth=21), r"6n\+2 .*nearest valid: 20, 26"),
+        (lambda: keras_resnet.build("preact_resnet", depth=100), r"9n\+2 .*nearest valid: 92, 101"),
+        (lambda: keras_resnet.build("cifar_resnet", depth=2), r"6n\+2 with n >= 1"),
+        (lambda: keras_resnet.build("resnet", depth=42), r"valid depths are 18, 34, 50, 101, 152, 200"),
+        (lambda: keras_resnet.build("cifar_resnet"), r"needs depth="),
+        (lambda: keras_resnet.build("ResNet56", depth=20), r"build\('cifar_resnet', depth=20\)"),
+        (lambda: keras_resnet.build("ResNet5O"), r"Did you mean .*ResNet50"),
+        (lambda: keras_resnet.build("resnet_cifar", depth=20), r"Did you mean .*cifar_resnet"),
+        (lambda: keras_resnet.ResNet50(input_shape=(16, 16, 3)), r"too small for resnet.*32x32"),
+        (lambda: keras_resnet.ResNet50(input_shape=(224, 224)), r"must be \(height, width, channels\)"),
+        (lambda: keras_resnet.ResNet50(input_shape=(3, 224, 224)), r"channels-first.*\(224, 224, 3\)"),
+        (lambda: keras_resnet.ResNet50(input_shape=(224, 224, 0)), r"no channels"),
+        (lambda: keras_resnet.ResNet50(weights="imagenet"), r"cannot be fetched.*weights='/path/to/"),
+        (lambda: keras_resnet.ResNet50(weights="/nope/r50.weights.h5"), r"does not exist"),
+        (lambda: keras_resnet.ResNet20(classes=0), r"classes=0 must be a positive integer"),
+        (lambda: keras_resnet.ResNet20(pooling="mean"), r"pooling='mean' must be None, 'avg' or 'max'"),
+        (lambda: keras_resnet.ResNet20(shortcut="D"), r"shortcut='D' is not one of"),
+        (lambda: keras_resnet.ResNet50(variant="v2"), r"variant='v2' must be 'v1'"),
+        (lambda: keras_resnet.ResNet20(block="wide"), r"block='wide' is not valid for cifar_resnet"),
+        (lambda: keras_resnet.ResNet110(stochastic_depth=0.0), r"survival probability p_L in \(0, 1\]"),
+        (lambda: keras_resnet.ResNet110(stochastic_depth=1.5), r"survival probability p_L in \(0, 1\]"),
+        (lambda: keras_resnet.PlainNet20(stochastic_depth=0.5), r"needs shortcuts"),
+        (lambda: keras_resnet.ResNet20(dropout=1.0), r"dropout=1.0 must be in \[0, 1\)"),
+    ],
+)
+def test_bad_arguments_raise_value_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_unknown_option_is_a_type_error():
+    with pytest.raises(TypeError, match="cardinalty"):
+        keras_resnet.ResNet20(cardinalty=4)
+
+
+def test_weights_round_trip_and_mismatch(tmp_path, images):
+    source = keras_resnet.ResNet20(classes=4)
+    path = tmp_path / "r20.weights.h5"
+    source.save_weights(path)
+    x = images((32, 32, 3), n=2)
+    np.testing.assert_array_equal(keras_resnet.ResNet20(classes=4, weights=str(path)).predict(x, verbose=0),
+                                  source.predict(x, verbose=0))  # fmt: skip
+    source.save(tmp_path / "r20.keras")
+    from_keras = keras_resnet.ResNet20(classes=4, weights=tmp_path / "r20.keras")
+    np.testing.assert_array_equal(from_keras.predict(x, verbose=0), source.predict(x, verbose=0))
+    with pytest.raises(ValueError, match="does not fit ResNet32"):
+        keras_resnet.ResNet32(classes=4, weights=str(path))

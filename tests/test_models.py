@@ -1,0 +1,259 @@
+"""Every model of `available_models()`: build, exact parameter count, forward, fit step, config, saving."""
+
+import keras
+import numpy as np
+import pytest
+
+import keras_resnet
+from keras_resnet import specs
+
+# Published counts (../shared/REFERENCE.md): trainable, non-trainable (None where unpublished).
+TORCHVISION = {"ResNet18": 11_689_512, "ResNet34": 21_797_672, "ResNet50": 25_557_032,
+               "ResNet101": 44_549_160, "ResNet152": 60_192_808}  # fmt: skip
+KERAS_APPLICATIONS_V1 = {"ResNet50": (25_583_592, 53_120), "ResNet101": (44_601_832, 105_344),
+                         "ResNet152": (60_268_520, 151_424)}  # fmt: skip
+CIFAR = {"ResNet20": 269_722, "ResNet32": 464_154, "ResNet44": 658_586, "ResNet56": 853_018,
+         "ResNet110": 1_727_962, "ResNet1202": 19_421_274, "PreActResNet164": 1_703_258,
+         "PreActResNet1001": 10_327_706}  # fmt: skip
+KERAS_APPLICATIONS_V2 = {"ResNet50V2": (25_568_360, 45_440), "ResNet101V2": (44_577_896, 97_664),
+                         "ResNet152V2": (60_236_904, 143_744)}  # fmt: skip
+
+# The papers' stage layouts, restated here so the oracle below does not read the code it checks.
+PAPER_STAGES = {18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)), 50: ("bottleneck", (3, 4, 6, 3)),
+                101: ("bottleneck", (3, 4, 23, 3)), 152: ("bottleneck", (3, 8, 36, 3)),
+                200: ("bottleneck", (3, 24, 36, 3))}  # fmt: skip
+
+# Models whose fit and save/load take over ~20 s on 2 cores: those two checks run in the slow suite.
+HEAVY = {"ResNet101", "ResNet152", "ResNet200", "ResNet101V2", "ResNet152V2", "ResNet200V2", "ResNet1202",
+         "PreActResNet1001"}  # fmt: skip
+
+
+def expected_counts(model_name, use_bias=False, classes=None):
+    """(trainable, non-trainable) counted layer by layer from the papers' descriptions.
+
+    BN layers have 2 trainable (gamma, beta) and 2 non-trainable (moving mean, variance) per channel.
+    """
+    family_name, options = specs.MODELS[model_name]
+    imagenet = family_name.startswith("resnet")
+    preact = family_name in ("resnet_v2", "preact_resnet")
+    shortcut = options.get("shortcut", "B" if imagenet or preact else "A")
+    classes = classes or (1000 if imagenet else 10)
+    if imagenet:
+        block, counts = PAPER_STAGES[options["depth"]]
+        widths = (64, 128, 256, 512)
+    else:
+        block = options.get("block", "bottleneck" if preact else "basic")
+        n = (options["depth"] - 2) // (9 if block == "bottleneck" else 6)
+        counts, widths = (n, n, n), (16, 32, 64)
+    trainable = non_trainable = 0
+
+    def conv(cin, cout, kernel):
+        nonlocal trainable
+        trainable += kernel * kernel * cin * cout + (cout if use_bias else 0)
+
+    def bn(channels):
+        nonlocal trainable, non_trainable
+        trainable += 2 * channels
+        non_trainable += 2 * channels
+
+    cin = widths[0] if not imagenet else 64
+    conv(3, cin, 7 if imagenet else 3)
+    if not preact:
+        bn(cin)
+    expansion = 4 if block == "bottleneck" else 1
+    for stage, (blocks, width) in enumerate(zip(counts, widths)):
+        for index in range(blocks):
+            cout, strides = width * expansion, 2 if stage and not index else 1
+            if preact:
+                bn(cin)
+            if block == "basic":
+                conv(cin, width, 3), bn(width), conv(width, width, 3)
+            else:
+                conv(cin, width, 1), bn(width), conv(width, width, 3), bn(width), conv(width, cout, 1)
+            if not preact:
+                bn(cout)
+            if shortcut == "C" or (shortcut == "B" and (cin != cout or strides != 1)):
+                conv(cin, cout, 1)
+                if not preact:
+                    bn(cout)
+            cin = cout
+    if preact:
+        bn(cin)
+    trainable += cin * classes + classes
+    return trainable, non_trainable
+
+
+def counts(model):
+    size = lambda weights: sum(int(np.prod(w.shape)) for w in weights)  # noqa: E731
+    return size(model.trainable_weights), size(model.non_trainable_weights)
+
+
+def test_oracle_reproduces_published_counts():
+    for name, trainable in {**TORCHVISION, **CIFAR}.items():
+        assert expected_counts(name)[0] == trainable, name
+    for name, published in KERAS_APPLICATIONS_V1.items():
+        assert expected_counts(name, use_bias=True) == published, name
+    for name, (trainable, non_trainable) in KERAS_APPLICATIONS_V2.items():
+        # keras.applications' V2 nets carry a bias on the stem conv (64), the four projections (3,840) and
+        # the last 1x1 of each block (4 * width); ours are bias-free: ResNet50V2 = 25,568,360 - 19,008.
+        blocks = PAPER_STAGES[int(name[6:-2])][1]
+        biases = 64 + 3_840 + sum(n * 4 * width for n, width in zip(blocks, (64, 128, 256, 512)))
+        assert expected_counts(name) == (trainable - biases, non_trainable), name
+    assert sum(expected_counts("ResNet20")) == 271_098
+
+
+def small_shape(name):
+    family = specs.FAMILIES[specs.MODELS[name][0]]
+    # 64x64 leaves a 2x2 map after the ImageNet nets' 32x downsampling: training-mode BN over a 1x1 map
+    # and a tiny batch divides by a near-zero variance and blows up, in any framework.
+    return (64, 64, 3) if family.stem == "imagenet" else (32, 32, 3)
+
+
+@pytest.mark.parametrize("name", keras_resnet.available_models())
+def test_build_and_exact_parameter_count(name):
+    model = getattr(keras_resnet, name)()
+    assert model.name == name
+    assert counts(model) == expected_counts(name)
+    assert model.count_params() == sum(expected_counts(name))
+    published = TORCHVISION.get(name) or CIFAR.get(name)
+    if published:
+        assert counts(model)[0] == published
+
+
+@pytest.mark.parametrize("name", sorted(KERAS_APPLICATIONS_V1))
+def test_use_bias_matches_keras_applications(name):
+    model = keras_resnet.build(name, use_bias=True)
+    assert counts(model) == KERAS_APPLICATIONS_V1[name]
+
+
+def check_forward_and_config(name, images):
+    shape = small_shape(name)
+    model = keras_resnet.build(name, input_shape=shape, classes=7)
+    x = images(shape)
+    out = keras.ops.convert_to_numpy(model(x, training=False))
+    assert out.shape == (4, 7)
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
+    clone = keras.Model.from_config(model.get_config())
+    assert clone.get_config() == model.get_config()
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(clone(x, training=False)), out, atol=1e-6)
+    return model, x
+
+
+def check_fit_and_save(model, x, tmp_path):
+    # Clipped: one step of a 110-layer plain net explodes otherwise (the degradation problem itself).
+    model.compile(optimizer=keras.optimizers.SGD(0.01, clipnorm=1.0), loss="sparse_categorical_crossentropy")
+    before = [w.copy() for w in model.get_weights()]
+    history = model.fit(x, np.arange(len(x)) % 7, batch_size=len(x), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights())), "fit changed no weight"
+    out = keras.ops.convert_to_numpy(model(x, training=False))
+    assert np.isfinite(out).all()
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded(x, training=False)), out)
+
+
+@pytest.mark.parametrize("name", sorted(set(keras_resnet.available_models()) - HEAVY))
+def test_forward_fit_config_and_save(name, images, tmp_path):
+    model, x = check_forward_and_config(name, images)
+    check_fit_and_save(model, x, tmp_path)
+
+
+@pytest.mark.parametrize("name", sorted(HEAVY))
+def test_heavy_forward_and_config(name, images):
+    check_forward_and_config(name, images)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(HEAVY))
+def test_heavy_fit_and_save(name, images, tmp_path):
+    model = keras_resnet.build(name, input_shape=small_shape(name), classes=7)
+    check_fit_and_save(model, images(small_shape(name)), tmp_path)
+
+
+@pytest.mark.parametrize("depth", [8, 14, 272])
+def test_any_cifar_depth_builds(depth):
+    model = keras_resnet.build("cifar_resnet", depth=depth, shortcut="B")
+    n = (depth - 2) // 6
+    assert len([layer for layer in model.layers if isinstance(layer, keras_resnet.layers.BasicBlock)]) == 3 * n
+    assert model.name == f"cifar_resnet{depth}"
+
+
+def test_shortcut_options_change_only_projection_parameters():
+    a, b, c = (counts(keras_resnet.ResNet20(shortcut=s)) for s in "ABC")
+    # B adds the two 1x1 projections where the width doubles (16->32, 32->64) with their BN.
+    assert b[0] - a[0] == 16 * 32 + 32 * 64 + 2 * (32 + 64)
+    assert b[1] - a[1] == 2 * (32 + 64)
+    # C projects in every one of the 9 blocks (1x1 conv + BN each).
+    projections = [(16, 16)] * 3 + [(16, 32)] + [(32, 32)] * 2 + [(32, 64)] + [(64, 64)] * 2
+    assert c[0] - a[0] == sum(cin * cout + 2 * cout for cin, cout in projections)
+    assert c[1] - a[1] == sum(2 * cout for _, cout in projections)
+
+
+def test_plain_twin_has_no_shortcut_but_the_same_layers():
+    plain, residual = keras_resnet.PlainNet20(), keras_resnet.ResNet20()
+    assert counts(plain) == counts(residual)  # option A shortcuts have no parameters
+    assert all(block.shortcut is None for block in plain.layers if isinstance(block, keras_resnet.layers.ResidualBlock))
+
+
+def test_variant_moves_the_stride_not_the_parameters():
+    v1, v15 = keras_resnet.ResNet50(), keras_resnet.ResNet50(variant="v1.5")
+    assert counts(v1) == counts(v15)
+    block = v15.get_layer("stage2_block1")
+    assert (block.convs[0].strides, block.convs[1].strides) == ((1, 1), (2, 2))
+    block = v1.get_layer("stage2_block1")
+    assert (block.convs[0].strides, block.convs[1].strides) == ((2, 2), (1, 1))
+    assert keras_resnet.flops(v15) > keras_resnet.flops(v1)
+
+
+def test_keras_applications_signature(images):
+    features = keras_resnet.ResNet18(include_top=False, input_shape=(64, 64, 3))
+    assert features.output_shape == (None, 2, 2, 512)
+    pooled = keras_resnet.ResNet18(include_top=False, pooling="max", input_shape=(64, 64, 3))
+    assert pooled.output_shape == (None, 512)
+    logits = keras_resnet.ResNet20(classes=3, classifier_activation=None, name="mine")
+    assert logits.name == "mine" and logits.output_shape == (None, 3)
+    assert logits.get_layer("predictions").activation is keras.activations.linear
+    tensor = keras.Input((32, 32, 3))
+    on_tensor = keras_resnet.ResNet20(input_tensor=tensor)
+    assert on_tensor.inputs[0] is tensor
+    flexible = keras_resnet.ResNet18(include_top=False, input_shape=(None, None, 3), pooling="avg")
+    assert flexible(images((96, 80, 3), n=1)).shape == (1, 512)
+
+
+def test_zero_init_residual_makes_every_block_an_identity(images):
+    x = images((32, 32, 3), n=2)
+    for name in ("ResNet20", "PreActResNet110"):
+        model = keras_resnet.build(name, shortcut="B")  # zero_init_residual is the default
+        for block in (layer for layer in model.layers if isinstance(layer, keras_resnet.layers.ResidualBlock)):
+            if block.strides == 1 and type(block.shortcut).__name__ == "IdentityShortcut":
+                inputs = np.abs(np.random.default_rng(1).normal(size=(2, *block.input.shape[1:]))).astype("float32")
+                np.testing.assert_allclose(block(inputs, training=False), inputs, atol=1e-6)
+
+
+def test_papers_initialisation_is_available():
+    model = keras_resnet.ResNet20(zero_init_residual=False)
+    blocks = [layer for layer in model.layers if isinstance(layer, keras_resnet.layers.ResidualBlock)]
+    assert len(blocks) == 9 and all(np.all(block.bns[-1].gamma.numpy() == 1.0) for block in blocks)
+    with pytest.raises(ValueError, match="needs shortcuts"):
+        keras_resnet.PlainNet20(zero_init_residual=True)
+
+
+def test_resnet1202_runs_at_the_default_recursion_limit(images):
+    import sys
+
+    assert sys.getrecursionlimit() <= 1000
+    model = keras_resnet.ResNet1202()
+    assert len(model.layers) < 620  # one node per block, not per conv/BN/ReLU
+    out = keras.ops.convert_to_numpy(model(images((32, 32, 3), n=2), training=False))
+    assert np.isfinite(out).all()
+
+
+@pytest.mark.slow
+def test_resnet1202_and_preact1001_train_save_and_load(images, tmp_path):
+    for name in ("ResNet1202", "PreActResNet1001"):
+        model = keras_resnet.build(name, classes=7)
+        check_fit_and_save(model, images((32, 32, 3)), tmp_path)
