@@ -29,12 +29,7 @@ def _models(args):
     return 0
 
 
-def parser():
-    top = argparse.ArgumentParser(
-        prog="keras-resnet",
-        description="Every member of the residual-network family, one call away (Keras 3).",
-    )
-    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def add_models(commands):
     models = commands.add_parser(
         "models",
         help="list every model with its parameters and FLOPs",
@@ -43,6 +38,20 @@ def parser():
     )
     models.add_argument("names", nargs="*", help="models to show (default: every name of available_models())")
     models.set_defaults(run=_models)
+
+
+# Each command is one `add_<command>(commands)` function that adds its sub-parser and sets `run`.
+COMMANDS = [add_models]
+
+
+def parser():
+    top = argparse.ArgumentParser(
+        prog="keras-resnet",
+        description="Every member of the residual-network family, one call away (Keras 3).",
+    )
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in COMMANDS:
+        add(commands)
     return top
 
 
