@@ -1,0 +1,69 @@
+"""Property-based: any combination of build() arguments builds a finite model or raises a clear error."""
+
+import keras
+import numpy as np
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+import keras_resnet
+
+ARGUMENT_NAMES = ("depth", "block", "shortcut", "stochastic_depth", "dropout", "variant", "classes", "input_shape",
+                  "pooling", "include_top", "zero_init_residual")  # fmt: skip
+
+def mostly(valid, invalid):
+    """Valid values three times out of four, so that many examples really build, the rest must be refused."""
+    return st.one_of(valid, valid, valid, invalid)
+
+
+arguments = st.fixed_dictionaries(
+    {
+        "family_and_depth": mostly(
+            st.sampled_from([("cifar_resnet", 8), ("cifar_resnet", 14), ("cifar_resnet", 20), ("preact_resnet", 11),
+                             ("preact_resnet", 29), ("resnet", 18), ("resnet_v2", 18)]),  # fmt: skip
+            st.tuples(
+                st.sampled_from(["cifar_resnet", "preact_resnet", "resnet", "resnet_v2", "nope"]),
+                st.one_of(st.integers(-5, 70), st.floats(0, 60), st.text(max_size=3)),
+            ),
+        ),
+    },
+    optional={
+        "block": mostly(st.sampled_from(["basic", "bottleneck", None]), st.just("wide")),
+        "shortcut": mostly(st.sampled_from(["A", "B", "C", "none", None]), st.just("highwayish")),
+        "stochastic_depth": mostly(st.one_of(st.none(), st.floats(0.01, 1)), st.sampled_from([0.0, -0.5, 1.5, float("nan")])),
+        "dropout": mostly(st.floats(0, 0.9), st.sampled_from([1.0, -0.1, 3])),
+        "variant": mostly(st.sampled_from(["v1", "v1.5", None]), st.just("v3")),
+        "classes": mostly(st.integers(1, 20), st.sampled_from([0, -2, "ten", True])),
+        "input_shape": mostly(
+            st.sampled_from([(32, 32, 3), (8, 8, 1), (40, 36, 2), (None, None, 3), (64, 64, 3)]),
+            st.one_of(st.tuples(st.integers(0, 80), st.integers(0, 80), st.integers(0, 5)),
+                      st.tuples(st.integers(1, 40), st.integers(1, 40))),  # fmt: skip
+        ),
+        "pooling": mostly(st.sampled_from([None, "avg", "max"]), st.just("min")),
+        "include_top": st.booleans(),
+        "zero_init_residual": st.sampled_from([None, True, False]),
+    },
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(arguments)
+def test_build_either_works_or_names_the_argument(kwargs):
+    family, kwargs["depth"] = kwargs.pop("family_and_depth")
+    try:
+        model = keras_resnet.build(family, **kwargs)
+    except (ValueError, TypeError) as error:
+        message = str(error)
+        assert message.endswith((".", "?")), message
+        named = [name for name in (*ARGUMENT_NAMES, "model") if name in message]
+        assert named, f"error names no argument: {message}"
+        event(f"rejected: {named[0]}")
+        return
+    event("built")
+    # It built: every requested value was honoured, and the untrained model computes finite outputs.
+    if kwargs.get("classes") is not None and kwargs.get("include_top", True):
+        assert model.output_shape[-1] == kwargs["classes"]
+    if kwargs.get("depth") is not None:
+        assert model.name.endswith(str(kwargs["depth"]))
+    shape = [d or 64 for d in model.input_shape[1:]]
+    out = keras.ops.convert_to_numpy(model(np.ones((1, *shape), "float32"), training=False))
+    assert np.isfinite(out).all()
