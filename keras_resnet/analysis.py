@@ -602,7 +602,9 @@ def plot_paths(result, path):
     axes[0].bar(range(paths.n + 1), paths.probabilities)
     axes[0].set(xlabel="path length", ylabel="fraction of paths", title=f"{paths.n} blocks: Binomial(n, 1/2)")
     if isinstance(result, PathGradients):
-        axes[1].errorbar(result.lengths, result.gradient, yerr=result.spread, marker="o", capsize=2)
+        # On a log axis a symmetric error bar would cross zero: the lower bar is clipped to 90% of the mean.
+        lower = [min(s, 0.9 * g) for s, g in zip(result.spread, result.gradient)]
+        axes[1].errorbar(result.lengths, result.gradient, yerr=[lower, result.spread], marker="o", capsize=2)
         axes[1].set(xlabel="path length", ylabel="gradient magnitude per path", yscale="log", title="one path")
         total = result.total
         axes[2].plot(result.lengths, [t / sum(total) for t in total], marker="o")
