@@ -282,6 +282,7 @@ class Lesion:
     baseline: float
     single: dict  # block name -> accuracy with that block's branch removed
     random: dict  # k -> accuracies of the draws with k random blocks removed
+    order: list  # names of all the model's blocks, in order (plots place each block at its position)
 
     def rows(self):
         """The study as a table: (what was removed, k, accuracy) rows."""
@@ -345,7 +346,7 @@ def lesion(model, data, blocks=None, max_removed=None, draws=5, seed=0, batch_si
     single = dict(zip(blocks, accuracies[1 : len(blocks) + 1]))
     randoms = accuracies[len(blocks) + 1 :]
     random = {k: randoms[(k - 1) * draws : k * draws] for k in range(1, max_removed + 1)}
-    result = Lesion(model.name, accuracies[0], single, random)
+    result = Lesion(model.name, accuracies[0], single, random, [block.name for block in rewired.blocks])
     if plot:
         plot_lesion({model.name: result}, plot)
     return result
@@ -579,13 +580,15 @@ def plot_lesion(results, path):
     """Veit et al.'s Fig. 3/5: accuracy per single removed block, and against the number removed."""
     plt, figure, axes = _figure(2)
     for name, result in results.items():
-        axes[0].plot(range(1, len(result.single) + 1), list(result.single.values()), marker="o", label=name)
-        axes[0].axhline(result.baseline, linestyle=":", linewidth=0.8)
+        positions = [result.order.index(block) + 1 for block in result.single]
+        line = axes[0].plot(positions, list(result.single.values()), marker="o", label=name)[0]
+        axes[0].axhline(result.baseline, linestyle=":", linewidth=0.8, color=line.get_color())
         ks = list(result.random)
         means = [np.mean(result.random[k]) for k in ks]
         stds = [np.std(result.random[k]) for k in ks]
-        axes[1].errorbar([0] + ks, [result.baseline] + means, yerr=[0] + stds, marker="o", capsize=3, label=name)
-    axes[0].set(xlabel="removed block (position)", ylabel="test accuracy", title="one block removed (dotted: none)")
+        axes[1].errorbar([0] + ks, [result.baseline] + means, yerr=[0] + stds, marker="o", capsize=3, label=name,
+                         color=line.get_color())
+    axes[0].set(xlabel="position of the removed block", ylabel="test accuracy", title="one block removed (dotted: none)")
     axes[1].set(xlabel="number of blocks removed", ylabel="test accuracy", title="k random blocks removed")
     for ax in axes:
         ax.legend()
