@@ -21,7 +21,8 @@ setup(
     extras_require={
         "tf": ["tensorflow>=2.21"],
         "cpu": ["tensorflow-cpu>=2.21"],
-        "test": ["pytest>=8", "pytest-xdist", "pytest-timeout", "hypothesis"],
+        "analysis": ["matplotlib"],  # the PNGs of keras_resnet.analysis
+        "test": ["pytest>=8", "pytest-xdist", "pytest-timeout", "hypothesis", "matplotlib"],
     },
     entry_points={"console_scripts": ["keras-resnet=keras_resnet.cli:main"]},
     classifiers=["Programming Language :: Python :: 3", "Topic :: Scientific/Engineering :: Artificial Intelligence"],

@@ -159,7 +159,13 @@ class ResidualBlock(layers.Layer):
     def _preactivate(self, x, training):
         return ops.relu(self.bns[0](x, training=training))
 
-    def call(self, inputs, training=None):
+    def parts(self, inputs, training=None):
+        """The block before its addition: `(shortcut, branch_fn)`.
+
+        `shortcut` is the shortcut's output (None in a plain net) and `branch_fn()` computes the branch,
+        so that callers evaluate it only when needed. `finish(shortcut + branch_fn())` is the block's
+        output; `keras_resnet.analysis` recombines the two parts to lesion a block or route gradients.
+        """
         preact = self._preactivate(inputs, training) if self._shortcut_preact else None
 
         def branch():
@@ -171,16 +177,24 @@ class ResidualBlock(layers.Layer):
             return x
 
         if self.shortcut is None:
+            return None, branch
+        return self.shortcut(inputs if preact is None else preact, training=training), branch
+
+    def finish(self, x):
+        """What follows the addition: a ReLU in v1 blocks (He et al. 2015), nothing in pre-activation ones."""
+        return x if self.preact else ops.relu(x)
+
+    def call(self, inputs, training=None):
+        shortcut, branch = self.parts(inputs, training)
+        if shortcut is None:
             out = branch()
+        elif not self.active:
+            out = shortcut
+        elif self.stochastic_depth is not None:
+            out = self.stochastic_depth.combine(shortcut, branch, training=training)
         else:
-            shortcut = self.shortcut(inputs if preact is None else preact, training=training)
-            if not self.active:
-                out = shortcut
-            elif self.stochastic_depth is not None:
-                out = self.stochastic_depth.combine(shortcut, branch, training=training)
-            else:
-                out = shortcut + branch()
-        return out if self.preact else ops.relu(out)
+            out = shortcut + branch()
+        return self.finish(out)
 
     def compute_output_shape(self, input_shape):
         batch, height, width, _ = input_shape
