@@ -152,7 +152,7 @@ def test_multiworker_run_of_two_local_processes_agrees(tmp_path):
     ]
     outs = [p.communicate(timeout=500)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs[0][-3000:] + outs[1][-3000:]
-    chief, other = (keras.saving.load_model(tmp_path / "run" / d / "final.keras") for d in (".", "worker1"))
+    chief, other = (keras.saving.load_model(tmp_path / d / "final.keras") for d in ("run", "run-worker1"))
     assert json.loads((tmp_path / "run" / "config.json").read_text())["replicas"] == 2
     for a, b in zip(chief.get_weights(), other.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-6)
