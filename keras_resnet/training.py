@@ -432,7 +432,11 @@ def train(
     loss, accuracy = net.evaluate(test_data, verbose=0)
     history.test = {"loss": float(loss), "accuracy": float(accuracy)}
     if output is not None:
-        net.save(output / "final.keras")
+        # The final model without its optimizer: it loads with `import keras_resnet` alone (the
+        # checkpoints keep the optimizer and need `import keras_resnet.training` for RecipeSchedule).
+        final = keras.models.clone_model(net)
+        final.set_weights(net.get_weights())
+        final.save(output / "final.keras")
         (output / "results.json").write_text(json.dumps({"test": history.test, "epochs": chosen.epochs}, indent=2) + "\n")
         plot_history({config["model"]: output / "history.csv"}, output / "curves.png")
     return history
