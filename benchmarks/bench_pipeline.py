@@ -47,9 +47,9 @@ def training_rate(strategy, batch_size, steps):
     rng = np.random.default_rng(0)
     batch = (rng.standard_normal((batch_size, 32, 32, 3), dtype="float32"), rng.integers(0, 10, batch_size))
     feed = tf.data.Dataset.from_tensors(batch).repeat().prefetch(2)
-    model.fit(feed, steps_per_epoch=3, epochs=1, verbose=0)  # traces and warms up
+    model.fit(feed, steps_per_epoch=3, epochs=1, verbose=0, shuffle=False)  # traces and warms up
     start = time.perf_counter()
-    model.fit(feed, steps_per_epoch=steps, epochs=1, verbose=0)
+    model.fit(feed, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
     seconds = time.perf_counter() - start
     return batch_size * steps / seconds, steps / seconds
 
