@@ -95,7 +95,7 @@ def load(dataset, *, data_dir=None, manual_dir=None, on_bad_image="skip", holdou
         return _from_arrays("digits", (images, digits.target), 0.25, 0)
     if os.path.isdir(dataset):
         return _from_folder(pathlib.Path(dataset), on_bad_image, holdout, seed)
-    if os.sep in str(dataset) or str(dataset).startswith("."):
+    if str(dataset).startswith((".", "/", "~")):  # a path; tfds names may hold "/" (builder configs)
         raise ValueError(f"dataset folder {str(dataset)!r} does not exist; give an existing folder or a tfds name")
     return _from_tfds(str(dataset), data_dir, manual_dir)
 

@@ -23,7 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_resnet import data
+from keras_resnet import data, models
 
 
 def _field(default, help, type=None):
@@ -377,8 +377,6 @@ def train(
     try:
         with strategy_object.scope():
             if isinstance(model, str):
-                from keras_resnet import models
-
                 net = models.build(model, input_shape=input_shape, classes=source.num_classes)
             else:
                 net = keras.models.clone_model(model)
