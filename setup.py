@@ -5,6 +5,11 @@ The PyPI name `keras-resnet` belongs to an unrelated 2019 package, hence the dis
 
 from setuptools import find_packages, setup
 
+# What training needs besides TensorFlow: tfds (which imports importlib_resources when it loads a
+# registered data set), TensorBoard for the logs (TF 2.21 no longer pulls it in), matplotlib for the
+# curves and Pillow to check folder images before training.
+TRAINING = ["tensorflow-datasets>=4.9.10", "importlib_resources", "tensorboard", "matplotlib", "pillow"]
+
 setup(
     name="keras-resnet-family",
     version="0.1.0",
@@ -19,8 +24,8 @@ setup(
     # (`tensorflow`) and the CPU wheel (`tensorflow-cpu`) do not both get installed.
     install_requires=["keras>=3.15", "numpy", "scikit-learn"],
     extras_require={
-        "tf": ["tensorflow>=2.21"],
-        "cpu": ["tensorflow-cpu>=2.21"],
+        "tf": ["tensorflow>=2.21", *TRAINING],
+        "cpu": ["tensorflow-cpu>=2.21", *TRAINING],
         "analysis": ["matplotlib"],  # the PNGs of keras_resnet.analysis
         "test": ["pytest>=8", "pytest-xdist", "pytest-timeout", "hypothesis", "matplotlib"],
     },

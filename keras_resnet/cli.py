@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import pathlib
 import sys
 
 
@@ -131,8 +132,76 @@ def add_paths(commands):
     paths.set_defaults(run=_paths)
 
 
+
+
+def _train(args):
+    import dataclasses
+
+    from keras_resnet import training
+
+    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(training.Recipe)}
+    settings = {k: v for k, v in vars(args).items() if k not in overrides and k not in ("command", "run")}
+    output = settings.pop("output") or f"runs/{args.model}-{pathlib.Path(args.dataset).name}"
+    try:
+        history = training.train(settings.pop("model"), settings.pop("dataset"), output=output, **settings, **overrides)
+    except FloatingPointError as error:
+        print(f"keras-resnet train: {error}", file=sys.stderr)
+        return 1
+    print(f"test accuracy {history.test['accuracy']:.4f} (loss {history.test['loss']:.4f}); files in {output}")
+    return 0
+
+
+def add_train(commands):
+    import dataclasses
+
+    from keras_resnet import training
+
+    train = commands.add_parser(
+        "train",
+        help="train a model with a paper's recipe; re-running the same command resumes",
+        description="Train a model with model.fit on every device of this machine (MirroredStrategy when "
+        "several GPUs are visible), the way the papers did. The output directory receives best.keras, "
+        "last.keras, final.keras, TensorBoard logs (logs/), history.csv, curves.png, config.json and "
+        "results.json; an interrupted run resumes from its last backup when the same command is run again.",
+    )
+    train.add_argument("--model", required=True, help="a name from `keras-resnet models`, e.g. ResNet20")
+    train.add_argument(
+        "--dataset", required=True,
+        help="'digits' (scikit-learn's bundled 8x8 digits), a folder with one sub-folder per class "
+        "(optionally split into train/ and test/), or a tfds name prepared in --data-dir (never downloaded)",
+    )
+    train.add_argument("--data-dir", help="tfds data directory holding a prepared copy of --dataset")
+    train.add_argument("--manual-dir", help="folder with the data set's official files, prepared into --data-dir offline")
+    train.add_argument("--output", help="run directory (default runs/<model>-<dataset>)")
+    train.add_argument("--overwrite", action="store_true", help="replace an output directory that holds a different run")
+    train.add_argument("--recipe", default="cifar", choices=sorted(training.RECIPES), help="paper settings to start from (default cifar)")
+    recipe = train.add_argument_group("recipe settings (each replaces the recipe's value; see keras_resnet.training.RECIPES)")
+    for field in dataclasses.fields(training.Recipe):
+        kind = field.metadata["type"]
+        flag = "--" + field.name.replace("_", "-")
+        help = field.metadata["help"] + (f" (cifar recipe: {field.default})" if field.default is not None else "")
+        if kind is bool:
+            recipe.add_argument(flag, action=argparse.BooleanOptionalAction, help=help)
+        else:
+            recipe.add_argument(flag, type=kind, nargs="*" if isinstance(field.default, tuple) else None, help=help)
+    train.add_argument(
+        "--strategy", default="auto", choices=["auto", "default", "mirrored", "multiworker"],
+        help="auto: MirroredStrategy when several GPUs are visible; mirrored: every GPU (or logical CPU); "
+        "multiworker: MultiWorkerMirroredStrategy with the cluster in TF_CONFIG (default auto)",
+    )
+    train.add_argument("--cpu-devices", type=int, help="split the CPU into this many logical devices (mirrored on a CPU)")
+    train.add_argument("--mixed-precision", action="store_true", help="16-bit compute, float32 variables and logits")
+    train.add_argument("--jit-compile", action="store_true", help="compile the training step with XLA")
+    train.add_argument("--on-bad-image", default="skip", choices=["skip", "stop"], help="unreadable folder images: report and skip (default), or stop")
+    train.add_argument("--steps-per-epoch", type=int, help="steps per epoch (default: one pass over the training set)")
+    train.add_argument("--backup-every", type=int, help="also back up every this many steps (default: each epoch)")
+    train.add_argument("--seed", type=int, default=0, help="seed of weights, shuffling and augmentation (default 0)")
+    train.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="1: progress bar (default), 2: a line per epoch, 0: quiet")
+    train.set_defaults(run=_train)
+
+
 # Each command is one `add_<command>(commands)` function that adds its sub-parser and sets `run`.
-COMMANDS = [add_models, add_lesion, add_paths]
+COMMANDS = [add_models, add_train, add_lesion, add_paths]
 
 
 def parser():

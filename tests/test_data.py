@@ -1,0 +1,117 @@
+"""keras_resnet.data: every source, the papers' augmentations, determinism and offline failures."""
+
+import os
+import pathlib
+import time
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+from PIL import Image
+
+from keras_resnet import data
+
+SHARED = pathlib.Path(__file__).resolve().parents[3] / "shared" / "data"
+if not SHARED.exists():
+    SHARED = pathlib.Path("/work/shared/data")
+
+
+def first_batch(dataset):
+    images, labels = next(iter(dataset))
+    return images.numpy(), labels.numpy()
+
+
+def test_digits_are_real_images_with_a_stratified_split():
+    source = data.load("digits")
+    assert (source.num_classes, tuple(source.image_shape), source.train_size, source.test_size) == (10, (8, 8, 1), 1347, 450)
+    mean, std = source.stats()
+    assert 60 < mean[0] < 100 and 80 < std[0] < 110  # dark background, bright strokes on a 0..255 scale
+
+
+def test_pipeline_is_deterministic_under_a_seed_and_normalises():
+    source = data.load("digits")
+    stats = source.stats()
+    a, b, c = (data.pipeline(source.train, training=True, batch_size=32, stats=stats, seed=s) for s in (1, 1, 2))
+    x, y = first_batch(a)
+    assert x.shape == (32, 8, 8, 1) and x.dtype == np.float32
+    np.testing.assert_array_equal(x, first_batch(b)[0])
+    assert not np.array_equal(x, first_batch(c)[0])
+    test_images, _ = first_batch(data.pipeline(source.test, training=False, batch_size=450, stats=stats))
+    assert abs(test_images.mean()) < 0.1 and 0.9 < test_images.std() < 1.1
+
+
+def test_cifar_augmentation_crops_padded_images_and_flips():
+    image = np.arange(8 * 8 * 3, dtype="uint8").reshape(1, 8, 8, 3).repeat(64, axis=0)
+    source = data.load(((image, np.zeros(64)), (image[:4], np.zeros(4))))
+    stats = (np.zeros(3, "float32"), np.ones(3, "float32"))
+    x, _ = first_batch(data.pipeline(source.train, training=True, batch_size=64, stats=stats, pad=2))
+    # Every crop is an 8x8 window of the image padded by 2 zeros, possibly mirrored: pixels are kept or zero.
+    assert x.shape == (64, 8, 8, 3) and set(np.unique(x)) <= set(range(192))
+    assert len({crop.tobytes() for crop in x}) > 10
+    assert any((crop == 0).all(axis=(1, 2)).any() for crop in x)  # some crops show the zero padding
+    x, _ = first_batch(data.pipeline(source.train, training=True, batch_size=64, stats=stats, pad=0))
+    mirrored = [np.array_equal(crop, image[0][:, ::-1]) for crop in x]
+    assert all(m or np.array_equal(crop, image[0]) for m, crop in zip(mirrored, x)) and 10 < sum(mirrored) < 54
+    shape = first_batch(data.pipeline(source.test, training=False, batch_size=4, stats=stats, augment="imagenet", image_size=16))[0].shape
+    assert shape == (4, 16, 16, 3)
+
+
+def test_arrays_pair_is_split_and_bad_arrays_are_refused():
+    x, y = np.zeros((50, 4, 4)), np.arange(50) % 5
+    source = data.load((x, y))
+    assert (source.train_size, source.test_size, tuple(source.image_shape), source.num_classes) == (45, 5, (4, 4, 1), 5)
+    with pytest.raises(ValueError, match="labels"):
+        data.load(((x, y[:3]), (x, y)))
+    with pytest.raises(ValueError, match="does not exist"):
+        data.load("./no/such/folder")
+
+
+def write_folder(root, bad=False):
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        for name in ("cat", "dog"):
+            folder = root / split / name
+            folder.mkdir(parents=True)
+            for i in range(3):
+                Image.fromarray(rng.integers(0, 255, (6, 6, 3), dtype="uint8")).save(folder / f"{i}.png")
+    if bad:
+        (root / "train" / "dog" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    return root
+
+
+def test_folder_source_reports_and_skips_or_stops_on_corrupt_images(tmp_path, capsys):
+    root = write_folder(tmp_path, bad=True)
+    source = data.load(str(root))
+    assert "broken.jpg" in capsys.readouterr().err
+    assert (source.num_classes, tuple(source.image_shape), source.train_size, source.test_size) == (2, (6, 6, 3), 6, 6)
+    labels = [int(label) for _, label in source.train]
+    assert labels == [0, 0, 0, 1, 1, 1]
+    with pytest.raises(ValueError, match=r"1 unreadable image\(s\): .*broken\.jpg"):
+        data.load(str(root), on_bad_image="stop")
+
+
+def test_unprepared_tfds_name_fails_fast_naming_the_offline_options(tmp_path):
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="not prepared .* never downloads.*--data-dir.*folder.*arrays.*'digits'"):
+        data.load("cifar10", data_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="neither a folder nor a tfds name"):
+        data.load("cifar1O", data_dir=str(tmp_path))
+    assert time.perf_counter() - start < 10
+    assert not any(tmp_path.rglob("*.tfrecord*"))
+
+
+def test_tfds_source_through_mock_data(tmp_path):
+    with tfds.testing.mock_data(num_examples=20):
+        source = data.load("mnist", data_dir=str(tmp_path), manual_dir=str(tmp_path))
+        assert (source.num_classes, tuple(source.image_shape)) == (10, (28, 28, 1))
+        x, y = first_batch(data.pipeline(source.train, training=True, batch_size=8, stats=source.stats(), flip=False))
+    assert x.shape == (8, 28, 28, 1) and y.dtype == np.int64 and np.isfinite(x).all()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (SHARED / "mnist").exists(), reason="../shared/data/mnist is not here")
+def test_real_mnist_prepared_offline_from_the_official_files(tmp_path):
+    source = data.load("mnist", data_dir=str(tmp_path), manual_dir=str(SHARED / "mnist"))
+    assert (source.train_size, source.test_size, source.num_classes) == (60000, 10000, 10)
+    mean, std = source.stats(samples=10000)
+    assert abs(mean[0] - 33.3) < 1.5 and abs(std[0] - 78.6) < 2  # MNIST's well-known 0.1307 / 0.3081 x 255
