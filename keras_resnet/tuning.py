@@ -14,6 +14,7 @@ a results CSV and a PNG of score against parameters and FLOPs.
 """
 
 import csv
+import dataclasses
 import json
 import math
 import os
@@ -130,11 +131,17 @@ class ResNetHyperModel(keras_tuner.HyperModel):
                 raise ValueError(f"{limit}={value} must be a positive number (or None for no limit)")
         self.max_params, self.max_flops = max_params, max_flops
         self.depths, self.options, smallest = self._valid_depths(_choices("depths", depths))
-        if max_params is not None and smallest[0] > max_params or max_flops is not None and smallest[1] > max_flops:
+        if self.over_budget(*smallest):
             raise ValueError(
                 f"every configuration is over budget: the smallest has {smallest[0]:,} parameters and "
                 f"{smallest[1]:,} FLOPs (max_params={max_params}, max_flops={max_flops}); raise the limits"
             )
+
+    def over_budget(self, params, multiply_adds):
+        """Whether a model of this size breaks `max_params` or `max_flops`."""
+        return (self.max_params is not None and params > self.max_params) or (
+            self.max_flops is not None and multiply_adds > self.max_flops
+        )
 
     def _valid_depths(self, depths):
         """Each family's buildable depths, the extra build options each needs, and the smallest (params, flops)."""
@@ -207,7 +214,7 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         """
         # Checked here rather than in build(), which keras-tuner also calls to discover the space.
         params, multiply_adds = model.count_params(), flops(model)
-        if self.max_params is not None and params > self.max_params or self.max_flops is not None and multiply_adds > self.max_flops:
+        if self.over_budget(params, multiply_adds):
             raise keras_tuner.errors.FailedTrialError(
                 f"{OVER_BUDGET}: {hp.values} has {params:,} parameters and {multiply_adds:,} FLOPs "
                 f"(max_params={self.max_params}, max_flops={self.max_flops}); not trained"
@@ -333,17 +340,7 @@ def search(
     overwrite=False,
     seed=0,
     verbose=1,
-    families=("cifar_resnet",),
-    depths=(20, 29, 56),
-    cardinalities=None,
-    bottleneck_widths=None,
-    widens=None,
-    survival_probs=(1.0,),
-    lrs=None,
-    weight_decays=None,
-    max_params=None,
-    max_flops=None,
-    **overrides,
+    **settings,
 ):
     """Search the residual design space on `dataset`; re-running the same call resumes a killed search.
 
@@ -353,20 +350,21 @@ def search(
             `results.csv`, `results.png` and `config.json`.
         tuner: "random", "bayesian" or "hyperband".
         max_trials: trials to run (random and bayesian; Hyperband's count follows from the epochs).
-        recipe, **overrides: training recipe and its replaced fields (`epochs=` is each trial's epochs,
-            Hyperband's maximum); see `keras_resnet.training.RECIPES`.
+        recipe: training recipe of every trial, a name in `keras_resnet.training.RECIPES`.
         validation_split: fraction of the training split held out to score trials (the test split is
             only used once, for the best model).
         steps_per_epoch: steps per epoch (default: one pass over the rest of the training split).
         strategy: `keras_resnet.training.make_strategy` name, given to keras-tuner as its distribution_strategy.
         overwrite: start again in an `output` that holds a different search instead of refusing.
-        families ... max_flops: the space and budget, as in `ResNetHyperModel`.
+        **settings: the space, budget and recipe fields of `ResNetHyperModel` (`families=`, `depths=`,
+            `max_params=`, `epochs=` (each trial's epochs, Hyperband's maximum), `batch_size=`...).
 
     Returns:
         A dict: `rows` (see `results()`), `best` (the best row), `test_accuracy` of the best model,
         `over_budget` (how many trials were rejected) and the paths of the written files.
     """
-    chosen = training.get_recipe(recipe, **overrides)
+    fields = {field.name for field in dataclasses.fields(training.Recipe)}
+    chosen = training.get_recipe(recipe, **{k: v for k, v in settings.items() if k in fields})
     _check_tuner(tuner, max_trials)
     if not 0.0 < validation_split < 1.0:
         raise ValueError(f"validation_split={validation_split} must be a fraction between 0 and 1")
@@ -384,15 +382,12 @@ def search(
     val_data = data.pipeline(source.train.take(held_out), training=False, **options)
     test_data = data.pipeline(source.test, training=False, **options)
 
-    space = dict(families=families, depths=depths, cardinalities=cardinalities, bottleneck_widths=bottleneck_widths,
-                 widens=widens, survival_probs=survival_probs, lrs=lrs, weight_decays=weight_decays)
-    hypermodel = ResNetHyperModel(tuple(train_data.element_spec[0].shape[1:]), source.num_classes, **space,
-                                  recipe=recipe, max_params=max_params, max_flops=max_flops, **overrides)
+    hypermodel = ResNetHyperModel(tuple(train_data.element_spec[0].shape[1:]), source.num_classes, recipe=recipe, **settings)
     output = pathlib.Path(output)
     config = json.loads(json.dumps(dict(
         dataset=str(dataset) if isinstance(dataset, (str, os.PathLike)) else "arrays", tuner=tuner,
         max_trials=max_trials, recipe=recipe, validation_split=validation_split, steps_per_epoch=steps, seed=seed,
-        max_params=max_params, max_flops=max_flops, **space, **overrides,
+        **settings,
     ), default=list))
     _claim(output, config, overwrite)
     keras.utils.set_random_seed(seed)
@@ -405,7 +400,7 @@ def search(
     done = [row for row in rows if row["val_accuracy"] is not None]
     summary = dict(rows=rows, over_budget=sum(row["status"] == OVER_BUDGET for row in rows),
                    results=write_results(rows, output / "results.csv"),
-                   plot=plot_results(rows, output / "results.png", max_params, max_flops))
+                   plot=plot_results(rows, output / "results.png", hypermodel.max_params, hypermodel.max_flops))
     if done:
         best = max(done, key=lambda row: row["val_accuracy"])
         model = searcher.load_model(searcher.oracle.trials[best["trial"]])
