@@ -178,6 +178,19 @@ class TerminateOnNaN(keras.callbacks.TerminateOnNaN):
             )
 
 
+class BackupAndRestore(keras.callbacks.BackupAndRestore):
+    """Keras' BackupAndRestore that backs up at each epoch's end also when it backs up every N steps.
+
+    Keras' own skips the epoch's end then, so a run killed early in the next epoch would restart the
+    finished epoch from its last step's weights.
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        if self.save_freq != "epoch":
+            self._save_model()
+
+
 class EpochSummary(keras.callbacks.Callback):
     """One line per epoch: metrics, learning rate and seconds."""
 
@@ -379,12 +392,15 @@ def train(
             keras.callbacks.CSVLogger(output / "history.csv", append=True),
             keras.callbacks.TensorBoard(output / "logs"),
             # Last, so that a backup is only taken once the epoch's other files are written; kept after the
-            # end so that re-running a finished run resumes at its end instead of training again.
-            keras.callbacks.BackupAndRestore(output / "backup", save_freq=backup_every or "epoch", delete_checkpoint=False),
+            # end so that re-running a finished run resumes at its end instead of training again; doubled
+            # so that a process killed while writing one leaves the previous one to resume from.
+            BackupAndRestore(
+                output / "backup", save_freq=backup_every or "epoch", double_checkpoint=True, delete_checkpoint=False
+            ),
         ]
     history = net.fit(
         train_data, epochs=chosen.epochs, steps_per_epoch=steps, validation_data=test_data,
-        callbacks=callbacks, verbose=verbose,
+        callbacks=callbacks, verbose=verbose, shuffle=False,  # the pipeline shuffles
     )
     loss, accuracy = net.evaluate(test_data, verbose=0)
     history.test = {"loss": float(loss), "accuracy": float(accuracy)}

@@ -1,0 +1,183 @@
+"""keras_resnet.training and `keras-resnet train`: recipes, weight decay, resume, strategies, NaN, precision."""
+
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+import keras_resnet
+from keras_resnet import cli, training
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+QUICK = ["--model", "ResNet20", "--dataset", "digits", "--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "16", "--verbose", "2"]
+
+
+# Strategies and logical devices need a TensorFlow of their own: those tests run in fresh processes.
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+
+
+def run_cli(*args, **env):
+    return subprocess.Popen([sys.executable, "-m", "keras_resnet", *args], env={**ENV, **env}, cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def test_recipes_are_data_and_every_value_can_be_overridden():
+    cifar = training.get_recipe("cifar")
+    assert (cifar.lr, cifar.momentum, cifar.weight_decay, cifar.batch_size, cifar.milestones) == (0.1, 0.9, 1e-4, 128, (0.5, 0.75))
+    imagenet = training.get_recipe("imagenet", schedule="cosine", epochs=10)
+    assert (imagenet.warmup_epochs, imagenet.lr_batch, imagenet.schedule, imagenet.epochs) == (5.0, 256, "cosine", 10)
+    assert training.get_recipe("wrn").weight_decay == 5e-4 and training.get_recipe("densenet").nesterov
+    with pytest.raises(ValueError, match="not recipe settings.*'weight_decay'"):
+        training.get_recipe("cifar", weight_decy=0.1)
+    with pytest.raises(ValueError, match="choose one of"):
+        training.get_recipe("cifra")
+    with pytest.raises(ValueError, match="schedule='linear' is not valid"):
+        training.get_recipe("cifar", schedule="linear")
+
+
+def test_schedule_warms_up_then_steps_or_follows_a_cosine():
+    step = training.RecipeSchedule(0.1, total_steps=100, warmup_steps=10, milestones=(0.5, 0.75), gamma=0.1)
+    values = [float(step(i)) for i in (0, 9, 10, 49, 50, 74, 75, 99)]
+    np.testing.assert_allclose(values, [0.01, 0.1, 0.1, 0.1, 0.01, 0.01, 0.001, 0.001], rtol=1e-5)
+    cosine = training.RecipeSchedule(0.1, total_steps=110, warmup_steps=10, shape="cosine")
+    np.testing.assert_allclose([float(cosine(i)) for i in (10, 60, 110)], [0.1, 0.05, 0.0], atol=1e-6)
+    assert keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(step)).get_config() == step.get_config()
+
+
+def test_weight_decay_is_an_l2_penalty_on_kernels_only():
+    model = keras_resnet.build("ResNet20", input_shape=(8, 8, 1), classes=10)
+    config = model.get_config()
+    training.add_weight_decay(model, 1e-4)
+    kernels = [w for w in model.trainable_weights if w.name == "kernel"]
+    expected = sum(float(np.sum(np.square(w.numpy()))) for w in kernels) * 1e-4 / 2
+    assert len(kernels) == 20 and np.isclose(float(sum(model.losses)), expected, rtol=1e-5)
+    assert model.get_config() == config  # saved models stay free of the training-only penalty
+
+
+def test_train_command_writes_every_artefact_and_resumes_or_refuses(tmp_path, capsys):
+    output = tmp_path / "run"
+    assert cli.main(["train", *QUICK, "--output", str(output)]) == 0
+    out = capsys.readouterr().out
+    assert "Epoch 2/2" in out and "test accuracy" in out
+    for name in ("best.keras", "last.keras", "final.keras", "history.csv", "curves.png", "config.json", "results.json"):
+        assert (output / name).stat().st_size > 0, name
+    assert list((output / "logs").rglob("events.out.tfevents.*"))
+    assert len(training.read_history(output / "history.csv")["val_accuracy"]) == 2
+    config = json.loads((output / "config.json").read_text())
+    assert (config["model"], config["epochs"], config["lr"], config["steps_per_epoch"]) == ("ResNet20", 2, 0.1, 3)
+    reloaded = keras.saving.load_model(output / "final.keras")
+    assert reloaded.output_shape == (None, 10)
+    # The same command again finds the run finished: it resumes at its end and trains nothing more.
+    assert cli.main(["train", *QUICK, "--output", str(output)]) == 0
+    assert "Epoch 1/2" not in capsys.readouterr().out
+    assert len(training.read_history(output / "history.csv")["loss"]) == 2
+    # A different run in the same directory is refused, unless asked to overwrite.
+    assert cli.main(["train", *QUICK, "--lr", "0.05", "--output", str(output)]) == 2
+    assert "holds a different run (differs in lr)" in capsys.readouterr().err
+    assert cli.main(["train", *QUICK, "--lr", "0.05", "--output", str(output), "--overwrite"]) == 0
+    assert json.loads((output / "config.json").read_text())["lr"] == 0.05
+
+
+def test_nan_loss_stops_with_a_clear_message_before_any_checkpoint(tmp_path):
+    x = np.ones((32, 8, 8, 1), "float32")
+    x[:] = np.nan
+    with pytest.raises(FloatingPointError, match=r"epoch 1, step 1: the loss became nan.*lower the learning rate"):
+        training.train("ResNet20", (x, np.arange(32) % 2), epochs=1, batch_size=8, output=tmp_path / "nan", verbose=0)
+    assert not (tmp_path / "nan" / "last.keras").exists()
+
+
+def test_mixed_precision_computes_in_16_bits_with_float32_logits():
+    history = training.train("ResNet20", "digits", epochs=1, steps_per_epoch=2, batch_size=16, mixed_precision=True, verbose=0)
+    model = history.model
+    assert model.get_layer("predictions").compute_dtype == "float32"
+    assert {layer.compute_dtype for layer in model.layers[1:-2]} == {"bfloat16"}
+    assert model(np.zeros((1, 8, 8, 1), "float32")).dtype == "float32"
+    assert keras.config.dtype_policy().name == "float32"
+
+
+# One global batch of 16 images split 8 + 8 over two logical CPUs, with synchronised BatchNormalization
+# (per-replica statistics would differ from one device's by design). The data set is that one batch, so
+# both runs see the same images whatever order tf.data's distribution rewrite gives them.
+MIRRORED = """
+import keras
+import numpy as np
+import keras_resnet
+from keras_resnet import training
+training.configure_cpu_devices(2)
+keras.utils.set_random_seed(0)
+model = keras_resnet.build("cifar_resnet", depth=8, input_shape=(8, 8, 1), classes=10)
+x, y = np.random.default_rng(0).random((16, 8, 8, 1), dtype=np.float32), np.arange(16) % 10
+runs = {}
+for strategy, batch in (("default", 16), ("mirrored", 8)):
+    history = training.train(model, ((x, y), (x, y)), strategy=strategy, epochs=1, steps_per_epoch=1,
+                             batch_size=batch, augment="none", sync_batchnorm=True, verbose=0)
+    runs[strategy] = history.model.get_weights()
+    print(strategy, history.model.distribute_strategy.num_replicas_in_sync)
+gap = max(float(np.max(np.abs(a - b))) for a, b in zip(runs["default"], runs["mirrored"]))
+moved = max(float(np.max(np.abs(a - b))) for a, b in zip(runs["default"], model.get_weights()))
+print(f"gap {gap:.3g} moved {moved:.3g}")
+"""
+
+
+def test_two_logical_devices_give_the_same_weights_as_one():
+    out = subprocess.run([sys.executable, "-c", MIRRORED], env=ENV, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.splitlines()
+    assert "default 1" in lines and "mirrored 2" in lines
+    gap, moved = float(lines[-1].split()[1]), float(lines[-1].split()[3])
+    assert gap < 1e-5 and moved > 1e-3, lines[-1]  # same weights, and the step really changed them
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_multiworker_run_of_two_local_processes_agrees(tmp_path):
+    workers = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
+    args = ["train", *QUICK, "--strategy", "multiworker", "--output", str(tmp_path / "run")]
+    procs = [
+        run_cli(*args, TF_CONFIG=json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}}))
+        for i in range(2)
+    ]
+    outs = [p.communicate(timeout=500)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs[0][-3000:] + outs[1][-3000:]
+    chief, other = (keras.saving.load_model(tmp_path / "run" / d / "final.keras") for d in (".", "worker1"))
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["replicas"] == 2
+    for a, b in zip(chief.get_weights(), other.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_sigkill_mid_epoch_then_the_same_command_resumes(tmp_path):
+    output = tmp_path / "run"
+    args = ["train", *QUICK[:4], "--epochs", "3", "--batch-size", "16", "--steps-per-epoch", "40",
+            "--backup-every", "5", "--verbose", "2", "--output", str(output)]
+    first = run_cli(*args)
+    for line in first.stdout:
+        if line.startswith("Epoch 2/3"):
+            break
+    # Kill once a backup was taken inside epoch 2 (after epoch 1's history row was written).
+    backup, rows = output / "backup" / "latest.weights.h5", output / "history.csv"
+    while backup.stat().st_mtime_ns <= rows.stat().st_mtime_ns:
+        with pytest.raises(subprocess.TimeoutExpired):
+            first.wait(timeout=0.05)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert len(training.read_history(output / "history.csv")["loss"]) == 1
+    second = run_cli(*args)
+    out = second.communicate(timeout=500)[0]
+    assert second.returncode == 0, out[-3000:]
+    assert "Epoch 1/3" not in out and "Epoch 2/3" in out  # resumed at the last saved epoch
+    history = training.read_history(output / "history.csv")
+    assert len(history["loss"]) == 3 and history["epoch"] == [0.0, 1.0, 2.0]
