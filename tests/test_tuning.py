@@ -128,7 +128,7 @@ def test_bad_input_fails_before_any_trial(tmp_path, dataset, settings, message):
     assert not (tmp_path / "search").exists()
 
 
-@pytest.mark.slow  # two fresh TensorFlow processes and three trials: about 2 minutes on 2 busy cores
+# Two fresh TensorFlow processes and three tiny trials: about a minute.
 def test_a_killed_search_resumes_without_rerunning_finished_trials(tmp_path):
     command = [
         sys.executable, "-u", "-m", "keras_resnet", "tune", "--dataset", "digits", "--output", str(tmp_path),
