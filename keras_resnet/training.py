@@ -131,17 +131,17 @@ def make_strategy(name="auto"):
     """`"auto"` (MirroredStrategy when more than one GPU is visible, else the default strategy),
     `"default"`, `"mirrored"` (every GPU, or every logical CPU when there is none) or `"multiworker"`
     (MultiWorkerMirroredStrategy, cluster from the TF_CONFIG environment variable)."""
-    gpus = tf.config.list_logical_devices("GPU")
-    if name == "auto":
-        name = "mirrored" if len(gpus) > 1 else "default"
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy([d.name for d in gpus or tf.config.list_logical_devices("CPU")])
-    if name == "multiworker":
+    if name == "multiworker":  # first: it must set up collective ops before anything starts TensorFlow
         if "TF_CONFIG" not in os.environ:
             raise ValueError("strategy='multiworker' reads the cluster from TF_CONFIG, which is not set")
         return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "auto":
+        name = "mirrored" if len(tf.config.list_physical_devices("GPU")) > 1 else "default"
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        return tf.distribute.MirroredStrategy([d.name for d in gpus or tf.config.list_logical_devices("CPU")])
     raise ValueError(f"strategy={name!r} is not valid: use 'auto', 'default', 'mirrored' or 'multiworker'")
 
 
@@ -241,6 +241,31 @@ def plot_history(runs, path):
     return path
 
 
+def _patch_keras_for_multiworker(net, batch):
+    """Work around Keras 3.15 under MultiWorkerMirroredStrategy (tensorflow/tensorflow#72388).
+
+    fit builds metrics and optimizer from strategy.reduce("MEAN", first input batch) and reduces each
+    step's scalar logs with axis=0; both fail across workers. Only shapes matter for the first, so
+    build from an undistributed batch and skip it; for the logs take this worker's values (they
+    are only logged: gradients are all-reduced by the optimizer, so the weights are the same).
+    """
+    from keras.src.backend.tensorflow import trainer
+
+    with net.distribute_strategy.scope():
+        net._symbolic_build(data_batch=batch)
+    net._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+    if not getattr(trainer.reduce_per_replica, "keras_resnet", False):
+        reduce = trainer.reduce_per_replica
+
+        def local_logs(values, strategy, reduction):
+            if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and reduction == "auto":
+                return tf.nest.map_structure(lambda v: strategy.experimental_local_results(v)[0], values)
+            return reduce(values, strategy, reduction)
+
+        local_logs.keras_resnet = True
+        trainer.reduce_per_replica = local_logs
+
+
 def _claim_output(output, config, overwrite):
     """Create `output`, or check that it holds this same run (resume); refuse a different one."""
     saved = output / "config.json"
@@ -333,9 +358,9 @@ def train(
     output = pathlib.Path(output) if output is not None else None
     if output is not None:
         if isinstance(strategy_object, tf.distribute.MultiWorkerMirroredStrategy):
-            # Only the chief writes to `output`; the other workers keep their own copies apart.
+            # Only the chief writes to `output`; the other workers keep their own copies beside it.
             task = strategy_object.cluster_resolver.task_id
-            output = output if task == 0 else output / f"worker{task}"
+            output = output if task == 0 else output.with_name(f"{output.name}-worker{task}")
         _claim_output(output, config, overwrite)
 
     stats = source.stats()
@@ -398,6 +423,8 @@ def train(
                 output / "backup", save_freq=backup_every or "epoch", double_checkpoint=True, delete_checkpoint=False
             ),
         ]
+    if isinstance(strategy_object, tf.distribute.MultiWorkerMirroredStrategy):
+        _patch_keras_for_multiworker(net, next(iter(train_data)))
     history = net.fit(
         train_data, epochs=chosen.epochs, steps_per_epoch=steps, validation_data=test_data,
         callbacks=callbacks, verbose=verbose, shuffle=False,  # the pipeline shuffles
@@ -405,7 +432,11 @@ def train(
     loss, accuracy = net.evaluate(test_data, verbose=0)
     history.test = {"loss": float(loss), "accuracy": float(accuracy)}
     if output is not None:
-        net.save(output / "final.keras")
+        # The final model without its optimizer: it loads with `import keras_resnet` alone (the
+        # checkpoints keep the optimizer and need `import keras_resnet.training` for RecipeSchedule).
+        final = keras.models.clone_model(net)
+        final.set_weights(net.get_weights())
+        final.save(output / "final.keras")
         (output / "results.json").write_text(json.dumps({"test": history.test, "epochs": chosen.epochs}, indent=2) + "\n")
         plot_history({config["model"]: output / "history.csv"}, output / "curves.png")
     return history

@@ -37,6 +37,10 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert tests.strip() in ci
     assert '-e ".[cpu,test]"' in install and '-e ".[cpu,test]"' in ci
+    # The first command's main job is `keras-resnet train` on the bundled digits, with valid flags.
+    train = install.split("&& .venv/bin/keras-resnet ")[1].split()
+    args = cli.parser().parse_args(train)
+    assert (args.command, args.dataset) == ("train", "digits") and "\n" not in install
 
 
 def test_quickstart_example_learns_the_digits():
