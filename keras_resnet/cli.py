@@ -200,8 +200,65 @@ def add_train(commands):
     train.set_defaults(run=_train)
 
 
+def _tune(args):
+    from keras_resnet import tuning
+
+    settings = {k: v for k, v in vars(args).items() if k not in ("command", "run") and v is not None}
+    summary = tuning.search(settings.pop("dataset"), settings.pop("output"), **settings)
+    print(f"{len(summary['rows'])} trials, {summary['over_budget']} over budget (not trained); table in {summary['results']}")
+    if "best" not in summary:
+        print("no trial completed: nothing to save", file=sys.stderr)
+        return 1
+    best = summary["best"]
+    print(
+        f"best: trial {best['trial']} {best['family']} depth {best['depth']}, {best['params']:,} parameters, "
+        f"validation accuracy {best['val_accuracy']:.4f}, test accuracy {summary['test_accuracy']:.4f}; saved as {summary['model']}"
+    )
+    return 0
+
+
+def add_tune(commands):
+    from keras_resnet import tuning
+
+    tune = commands.add_parser(
+        "tune",
+        help="search family, depth, cardinality and width with Keras Tuner; re-running resumes",
+        description="Search the residual design space with Keras Tuner: each trial builds a model and trains it "
+        "with the recipe (a held-out part of the training split scores it). The output directory receives "
+        "keras-tuner's state (search/), TensorBoard logs (logs/), results.csv, results.png (score against "
+        "parameters and FLOPs) and best.keras; a killed search resumes without re-running finished trials "
+        "when the same command is run again.",
+    )
+    tune.add_argument("--dataset", required=True, help="'digits', a folder of class sub-folders, or a tfds name prepared in --data-dir")
+    tune.add_argument("--data-dir", help="tfds data directory holding a prepared copy of --dataset")
+    tune.add_argument("--manual-dir", help="folder with the data set's official files, prepared into --data-dir offline")
+    tune.add_argument("--output", required=True, help="search directory (resumed when it holds the same search)")
+    tune.add_argument("--overwrite", action="store_true", help="start again in an output that holds a different search")
+    tune.add_argument("--tuner", default="random", choices=sorted(tuning.TUNERS), help="search algorithm (default random)")
+    tune.add_argument("--max-trials", type=int, help="trials to run, for random and bayesian (default 10)")
+    tune.add_argument("--family", dest="families", nargs="+", help="families to search (default cifar_resnet; see keras_resnet.available_families())")
+    tune.add_argument("--depth", dest="depths", type=int, nargs="+", help="depths to try; each family keeps those it builds (default 20 29 56)")
+    tune.add_argument("--cardinality", dest="cardinalities", type=int, nargs="+", help="ResNeXt cardinalities (ResNeXt families only)")
+    tune.add_argument("--bottleneck-width", dest="bottleneck_widths", type=int, nargs="+", help="ResNeXt bottleneck widths (ResNeXt families only)")
+    tune.add_argument("--widen", dest="widens", type=int, nargs="+", help="widen factors (wide-ResNet families only)")
+    tune.add_argument("--survival-prob", dest="survival_probs", type=float, nargs="+", help="stochastic depth's last-block survival probabilities; 1 = off (default 1)")
+    tune.add_argument("--lr", dest="lrs", type=float, nargs="+", help="learning rates to try (default: the recipe's)")
+    tune.add_argument("--weight-decay", dest="weight_decays", type=float, nargs="+", help="weight decays to try (default: the recipe's)")
+    tune.add_argument("--max-params", type=int, help="reject (do not train) models with more parameters")
+    tune.add_argument("--max-flops", type=int, help="reject (do not train) models with more multiply-adds per image")
+    tune.add_argument("--recipe", default="cifar", help="training recipe of every trial (default cifar)")
+    tune.add_argument("--epochs", type=int, help="epochs per trial, Hyperband's maximum (default: the recipe's)")
+    tune.add_argument("--batch-size", type=int, help="images per replica and step (default: the recipe's)")
+    tune.add_argument("--steps-per-epoch", type=int, help="steps per epoch (default: one pass over the training part)")
+    tune.add_argument("--validation-split", type=float, help="fraction of the training split that scores trials (default 0.1)")
+    tune.add_argument("--strategy", default="auto", choices=["auto", "default", "mirrored", "multiworker"], help="distribution strategy of every trial (default auto)")
+    tune.add_argument("--seed", type=int, default=0, help="seed of the search, the weights and the data (default 0)")
+    tune.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="Keras' progress: 1 bar, 2 a line per epoch, 0 quiet")
+    tune.set_defaults(run=_tune)
+
+
 # Each command is one `add_<command>(commands)` function that adds its sub-parser and sets `run`.
-COMMANDS = [add_models, add_train, add_lesion, add_paths]
+COMMANDS = [add_models, add_train, add_tune, add_lesion, add_paths]
 
 
 def parser():

@@ -1,0 +1,429 @@
+"""Keras Tuner search over the residual design space (TensorFlow-only module, through `training` and `data`).
+
+Is cardinality worth more than depth or width at a fixed budget (Xie et al. 2017)? `ResNetHyperModel`
+spans family, depth (only the depths each family builds), cardinality and bottleneck width (ResNeXt),
+widen factor (wide ResNets), the stochastic-depth survival probability p_L, learning rate and weight
+decay. Family-only knobs are conditional hyperparameters: they exist only while their family is chosen.
+Its `fit` trains with a `keras_resnet.training` recipe (SGD, warm-up and schedule, the papers' weight
+decay); `search()` adds the `keras_resnet.data` pipelines, a strategy, resume, the best model as `.keras`,
+a results CSV and a PNG of score against parameters and FLOPs.
+
+    hm = ResNetHyperModel(input_shape=(32, 32, 3), classes=10, families=["cifar_resnet"], depths=[20, 56])
+    tuner = keras_tuner.RandomSearch(hm, objective="val_accuracy", max_trials=4, directory="tuning")
+    tuner.search(train_ds, validation_data=val_ds, epochs=30, steps_per_epoch=390)
+"""
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import pathlib
+import shutil
+
+import keras
+import keras_tuner
+
+from keras_resnet import data, models, specs, training
+from keras_resnet.flops import flops
+
+# The knobs only some families have, keyed by family (a family that is not built yet is left out of the
+# space). Each knob is the family's `build()` argument of the same name.
+FAMILY_KNOBS = {
+    "resnext": ("cardinality", "bottleneck_width"),
+    "cifar_resnext": ("cardinality", "bottleneck_width"),
+    "wide_resnet": ("widen",),
+    "cifar_wide_resnet": ("widen",),
+}
+# Choices of each family-only knob when the caller gives none: the values of the ResNeXt and WRN papers.
+KNOB_CHOICES = {"cardinality": (1, 2, 4, 8, 16, 32), "bottleneck_width": (4, 16, 64), "widen": (1, 2, 4, 8, 10)}
+TUNERS = {
+    "random": keras_tuner.RandomSearch,
+    "bayesian": keras_tuner.BayesianOptimization,
+    "hyperband": keras_tuner.Hyperband,
+}
+# A trial whose model is over max_params / max_flops fails with this message before it trains.
+OVER_BUDGET = "over budget"
+
+
+def _choose(hp, name, values):
+    """A Choice, or a Fixed value when there is nothing to choose (it then adds no dimension to the search)."""
+    values = list(values)
+    return hp.Choice(name, values) if len(values) > 1 else hp.Fixed(name, values[0])
+
+
+def _choices(name, values):
+    values = tuple(values) if values is not None else ()
+    if not values:
+        raise ValueError(f"{name} is empty: give at least one value to search")
+    if len(set(values)) != len(values):
+        raise ValueError(f"{name}={list(values)} repeats a value; give each value once")
+    return values
+
+
+class ResNetHyperModel(keras_tuner.HyperModel):
+    """A `keras_tuner.HyperModel` over residual families, depths, widths and training settings.
+
+    Args:
+        input_shape: (height, width, channels) of the images.
+        classes: number of classes.
+        families: family names from `keras_resnet.available_families()` to choose among.
+        depths: depths to try; each family keeps those it can build (trying its other block types, e.g.
+            29 = 9n+2 is a bottleneck depth for cifar_resnet), and a family that keeps none is an error.
+        cardinalities, bottleneck_widths: ResNeXt choices (default `KNOB_CHOICES`); only for ResNeXt families.
+        widens: wide-ResNet widen factors (default `KNOB_CHOICES`); only for wide-ResNet families.
+        survival_probs: stochastic depth's last-block survival probability p_L (1.0: no stochastic depth).
+        lrs, weight_decays: learning rates and weight decays to try (None: the recipe's).
+        recipe: a name in `keras_resnet.training.RECIPES`; `**overrides` replace its fields (batch_size=32...).
+        max_params, max_flops: a trial whose model has more parameters / multiply-adds fails with
+            `keras_tuner.errors.FailedTrialError` before it trains (see `OVER_BUDGET`).
+
+    Raises:
+        ValueError: an unknown family, an empty or contradictory space, or a budget below every model.
+
+    Example: `ResNetHyperModel((32, 32, 3), 10, families=["cifar_resnet"], depths=[20, 32, 56])`.
+    """
+
+    def __init__(
+        self,
+        input_shape,
+        classes,
+        families=("cifar_resnet",),
+        depths=(20, 29, 56),
+        cardinalities=None,
+        bottleneck_widths=None,
+        widens=None,
+        survival_probs=(1.0,),
+        lrs=None,
+        weight_decays=None,
+        recipe="cifar",
+        max_params=None,
+        max_flops=None,
+        name="resnet",
+        **overrides,
+    ):
+        super().__init__(name=name)
+        self.input_shape, self.classes = tuple(input_shape), classes
+        self.families = _choices("families", families)
+        unknown = sorted(set(self.families) - set(models.available_families()))
+        if unknown:
+            raise ValueError(f"families {unknown} are not known; choose among {models.available_families()}")
+        self.recipe_name, self.overrides = recipe, overrides
+        chosen = training.get_recipe(recipe, **overrides)
+        given = {"cardinality": cardinalities, "bottleneck_width": bottleneck_widths, "widen": widens}
+        used = {knob for family in self.families for knob in FAMILY_KNOBS.get(family, ())}
+        for knob, values in given.items():
+            if values is not None and knob not in used:
+                owners = sorted(f for f, knobs in FAMILY_KNOBS.items() if knob in knobs)
+                raise ValueError(f"{knob} choices were given but none of families={list(self.families)} has it; add one of {owners}")
+        self.knobs = {k: _choices(k + "s", given[k] if given[k] is not None else KNOB_CHOICES[k]) for k in sorted(used)}
+        self.survival_probs = _choices("survival_probs", survival_probs)
+        for p in self.survival_probs:
+            if not 0.0 < p <= 1.0:
+                raise ValueError(f"survival probability {p} is not in (0, 1]; 1.0 means no stochastic depth")
+        self.lrs = _choices("lrs", lrs if lrs is not None else [chosen.lr])
+        self.weight_decays = _choices("weight_decays", weight_decays if weight_decays is not None else [chosen.weight_decay])
+        for value in (*self.lrs, *self.weight_decays):
+            if not (isinstance(value, (int, float)) and value >= 0 and math.isfinite(value)):
+                raise ValueError(f"learning rates and weight decays must be finite numbers >= 0, not {value!r}")
+        for limit, value in (("max_params", max_params), ("max_flops", max_flops)):
+            if value is not None and value <= 0:
+                raise ValueError(f"{limit}={value} must be a positive number (or None for no limit)")
+        self.max_params, self.max_flops = max_params, max_flops
+        self.depths, self.options, smallest = self._valid_depths(_choices("depths", depths))
+        if self.over_budget(*smallest):
+            raise ValueError(
+                f"every configuration is over budget: the smallest has {smallest[0]:,} parameters and "
+                f"{smallest[1]:,} FLOPs (max_params={max_params}, max_flops={max_flops}); raise the limits"
+            )
+
+    def over_budget(self, params, multiply_adds):
+        """Whether a model of this size breaks `max_params` or `max_flops`."""
+        return (self.max_params is not None and params > self.max_params) or (
+            self.max_flops is not None and multiply_adds > self.max_flops
+        )
+
+    def _valid_depths(self, depths):
+        """Each family's buildable depths, the extra build options each needs, and the smallest (params, flops)."""
+        valid, options, smallest = {}, {}, (math.inf, math.inf)
+        for family in self.families:
+            small_knobs = {k: min(self.knobs[k]) for k in FAMILY_KNOBS.get(family, ())}
+            errors = []
+            for depth in depths:
+                # The family's own block first, then its other block types (e.g. 9n+2 bottleneck depths).
+                for extra in [{}] + [{"block": b} for b in specs.FAMILIES[family].blocks]:
+                    try:
+                        model = self._model(family, depth, {**small_knobs, **extra})
+                    except ValueError as error:
+                        errors.append(str(error))
+                        continue
+                    valid.setdefault(family, []).append(depth)
+                    options[family, depth] = extra
+                    smallest = min(smallest, (model.count_params(), flops(model)))
+                    break
+            if family not in valid:
+                raise ValueError(f"none of depths={list(depths)} builds a {family} for {self.input_shape}: {errors[0]}")
+        keras.backend.clear_session()
+        return valid, options, smallest
+
+    def _model(self, family, depth, options):
+        return models.build(family, depth=depth, input_shape=self.input_shape, classes=self.classes, **options)
+
+    def configure(self, hp):
+        """Declare the space in `hp` and return the chosen `(family, depth, build options)`."""
+        family = _choose(hp, "family", self.families)
+        # A depth per family ("cifar_resnet_depth"), each with only the depths that family builds (one shared
+        # name would confuse keras-tuner's random sampling and TensorBoard's hparams).
+        depths = {}
+        for each in self.families:
+            with hp.conditional_scope("family", [each]):
+                depths[each] = _choose(hp, f"{each}_depth", self.depths[each])
+        depth = depths[family]
+        options = dict(self.options[family, depth])
+        for knob, values in self.knobs.items():
+            with hp.conditional_scope("family", [f for f in self.families if knob in FAMILY_KNOBS.get(f, ())]):
+                value = _choose(hp, knob, values)
+            if knob in FAMILY_KNOBS.get(family, ()):
+                options[knob] = value
+        survival = _choose(hp, "survival_prob", self.survival_probs)
+        if survival < 1.0:
+            options["stochastic_depth"] = survival
+        _choose(hp, "lr", self.lrs)
+        _choose(hp, "weight_decay", self.weight_decays)
+        return family, depth, options
+
+    def measure(self, hp):
+        """The model of `hp`'s configuration with its parameter count and multiply-adds."""
+        family, depth, options = self.configure(hp)
+        try:
+            model = self._model(family, depth, options)
+        except ValueError as error:  # e.g. a cardinality that does not divide a stage's width
+            raise keras_tuner.errors.FailedTrialError(f"configuration {hp.values} does not build: {error}") from None
+        return model, model.count_params(), flops(model)
+
+    def build(self, hp):
+        return self.measure(hp)[0]
+
+    def fit(self, hp, model, x, *args, epochs=1, steps_per_epoch=None, initial_epoch=0, callbacks=None, **kwargs):
+        """Train with the recipe, `hp`'s learning rate and weight decay; one whole schedule over this call's epochs.
+
+        A model over `max_params` / `max_flops` fails the trial (`FailedTrialError`) before any step.
+
+        `x` is a batched dataset built with the recipe's batch size per replica (as `search()` does);
+        `steps_per_epoch` is needed when it repeats forever.
+        """
+        # Checked here rather than in build(), which keras-tuner also calls to discover the space.
+        params, multiply_adds = model.count_params(), flops(model)
+        if self.over_budget(params, multiply_adds):
+            raise keras_tuner.errors.FailedTrialError(
+                f"{OVER_BUDGET}: {hp.values} has {params:,} parameters and {multiply_adds:,} FLOPs "
+                f"(max_params={self.max_params}, max_flops={self.max_flops}); not trained"
+            )
+        recipe = training.get_recipe(self.recipe_name, **{**self.overrides, "lr": hp.get("lr"), "weight_decay": hp.get("weight_decay")})
+        steps = steps_per_epoch or int(x.cardinality())
+        if steps < 1:
+            raise keras_tuner.errors.FatalValueError("the training data repeats forever: pass steps_per_epoch to search()")
+        strategy = model.distribute_strategy
+        global_batch = recipe.batch_size * strategy.num_replicas_in_sync
+        with strategy.scope():
+            training.add_weight_decay(model, recipe.weight_decay)
+            schedule = training.RecipeSchedule(
+                recipe.lr * global_batch / recipe.lr_batch, (epochs - initial_epoch) * steps,
+                round(recipe.warmup_epochs * steps), recipe.milestones, recipe.gamma, recipe.schedule,
+            )
+            model.compile(
+                optimizer=keras.optimizers.SGD(schedule, momentum=recipe.momentum, nesterov=recipe.nesterov),
+                loss="sparse_categorical_crossentropy",
+                metrics=["accuracy"],
+            )
+        callbacks = [keras.callbacks.TerminateOnNaN(), *(callbacks or [])]
+        return model.fit(
+            x, *args, epochs=epochs, steps_per_epoch=steps, initial_epoch=initial_epoch, callbacks=callbacks, **kwargs
+        )
+
+
+def make_tuner(hypermodel, tuner="random", *, directory, project_name="search", max_trials=10, epochs=10, seed=0, overwrite=False, distribution_strategy=None):
+    """A `RandomSearch`, `BayesianOptimization` or `Hyperband` (up to `epochs` per model) on val_accuracy.
+
+    Over-budget trials fail on purpose, so any number of them in a row is allowed. With `overwrite=False`
+    an existing `directory/project_name` is resumed from keras-tuner's saved oracle.
+    """
+    _check_tuner(tuner, max_trials)
+    budget = {"max_epochs": epochs} if tuner == "hyperband" else {"max_trials": max_trials}
+    return TUNERS[tuner](
+        hypermodel, objective="val_accuracy", seed=seed, directory=directory, project_name=project_name,
+        overwrite=overwrite, distribution_strategy=distribution_strategy, max_consecutive_failed_trials=10**9, **budget,
+    )
+
+
+def _check_tuner(tuner, max_trials):
+    if tuner not in TUNERS:
+        raise ValueError(f"tuner={tuner!r} is not known; choose one of {sorted(TUNERS)}")
+    if not isinstance(max_trials, int) or isinstance(max_trials, bool) or max_trials < 1:
+        raise ValueError(f"max_trials={max_trials!r} must be a positive integer")
+
+
+def results(tuner):
+    """One row per trial: its hyperparameters, status ("completed", "over budget", "failed"...), parameters,
+    FLOPs and best validation accuracy, in the order the trials started."""
+    rows = []
+    for trial_id in tuner.oracle.start_order:
+        trial = tuner.oracle.trials[trial_id]
+        try:
+            params, multiply_adds = tuner.hypermodel.measure(trial.hyperparameters.copy())[1:]
+        except keras_tuner.errors.FailedTrialError:
+            params = multiply_adds = None
+        message = trial.message or ""
+        values = dict(trial.hyperparameters.values)
+        family = values.pop("family")
+        values = dict(family=family, depth=values.pop(f"{family}_depth"), **values)
+        status = OVER_BUDGET if OVER_BUDGET in message else str(trial.status).lower()
+        rows.append(
+            dict(
+                trial=trial_id, **values, status=status, params=params, flops=multiply_adds,
+                val_accuracy=float(trial.score) if status == "completed" else None,
+            )
+        )
+    keras.backend.clear_session()
+    return rows
+
+
+def write_results(rows, path):
+    columns = list(dict.fromkeys(c for row in rows for c in row))
+    with open(path, "w", newline="") as file:
+        writer = csv.DictWriter(file, columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def plot_results(rows, path, max_params=None, max_flops=None):
+    """A PNG of validation accuracy against parameters and FLOPs, one colour per family; x marks over-budget trials."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for axis, size, limit in zip(axes, ("params", "flops"), (max_params, max_flops)):
+        for family in dict.fromkeys(row["family"] for row in rows):
+            done = [r for r in rows if r["family"] == family and r["val_accuracy"] is not None]
+            points = axis.scatter([r[size] for r in done], [r["val_accuracy"] for r in done], label=family)
+            for row in done:
+                axis.annotate(str(row["depth"]), (row[size], row["val_accuracy"]), fontsize="small")
+            rejected = [r[size] for r in rows if r["family"] == family and r["status"] == OVER_BUDGET]
+            axis.scatter(rejected, [0.0] * len(rejected), marker="x", color=points.get_facecolor())
+        if limit:
+            axis.axvline(limit, linestyle=":", color="grey", label="budget")
+        axis.set(xscale="log", xlabel="parameters" if size == "params" else "FLOPs (multiply-adds)")
+        axis.grid(alpha=0.3)
+    axes[0].set(ylabel="validation accuracy (x: over budget, not trained)")
+    axes[0].legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    pyplot.close(figure)
+    return path
+
+
+def search(
+    dataset,
+    output,
+    *,
+    tuner="random",
+    max_trials=10,
+    recipe="cifar",
+    validation_split=0.1,
+    steps_per_epoch=None,
+    strategy="auto",
+    data_dir=None,
+    manual_dir=None,
+    overwrite=False,
+    seed=0,
+    verbose=1,
+    **settings,
+):
+    """Search the residual design space on `dataset`; re-running the same call resumes a killed search.
+
+    Args:
+        dataset: anything `keras_resnet.data.load` takes (`"digits"`, a folder, arrays, a tfds name).
+        output: directory for keras-tuner's state (`search/`), TensorBoard logs (`logs/`), `best.keras`,
+            `results.csv`, `results.png` and `config.json`.
+        tuner: "random", "bayesian" or "hyperband".
+        max_trials: trials to run (random and bayesian; Hyperband's count follows from the epochs).
+        recipe: training recipe of every trial, a name in `keras_resnet.training.RECIPES`.
+        validation_split: fraction of the training split held out to score trials (the test split is
+            only used once, for the best model).
+        steps_per_epoch: steps per epoch (default: one pass over the rest of the training split).
+        strategy: `keras_resnet.training.make_strategy` name, given to keras-tuner as its distribution_strategy.
+        overwrite: start again in an `output` that holds a different search instead of refusing.
+        **settings: the space, budget and recipe fields of `ResNetHyperModel` (`families=`, `depths=`,
+            `max_params=`, `epochs=` (each trial's epochs, Hyperband's maximum), `batch_size=`...).
+
+    Returns:
+        A dict: `rows` (see `results()`), `best` (the best row), `test_accuracy` of the best model,
+        `over_budget` (how many trials were rejected) and the paths of the written files.
+    """
+    fields = {field.name for field in dataclasses.fields(training.Recipe)}
+    chosen = training.get_recipe(recipe, **{k: v for k, v in settings.items() if k in fields})
+    _check_tuner(tuner, max_trials)
+    if not 0.0 < validation_split < 1.0:
+        raise ValueError(f"validation_split={validation_split} must be a fraction between 0 and 1")
+    distribution = training.make_strategy(strategy)
+    source = data.load(dataset, data_dir=data_dir, manual_dir=manual_dir, seed=seed)
+    if source.image_shape[0] is None and chosen.augment != "imagenet":
+        raise ValueError(f"{source.name} has images of different sizes: use augment='imagenet' to resize them")
+    held_out = max(1, round(source.train_size * validation_split))
+    global_batch = chosen.batch_size * distribution.num_replicas_in_sync
+    steps = steps_per_epoch or math.ceil((source.train_size - held_out) / global_batch)
+    flip = chosen.flip if chosen.flip is not None else source.name not in data.ORIENTED
+    options = dict(batch_size=global_batch, stats=source.stats(), augment=chosen.augment, pad=chosen.pad,
+                   flip=flip, image_size=chosen.image_size, seed=seed)
+    train_data = data.pipeline(source.train.skip(held_out), training=True, **options)
+    val_data = data.pipeline(source.train.take(held_out), training=False, **options)
+    test_data = data.pipeline(source.test, training=False, **options)
+
+    hypermodel = ResNetHyperModel(tuple(train_data.element_spec[0].shape[1:]), source.num_classes, recipe=recipe, **settings)
+    output = pathlib.Path(output)
+    config = json.loads(json.dumps(dict(
+        dataset=str(dataset) if isinstance(dataset, (str, os.PathLike)) else "arrays", tuner=tuner,
+        max_trials=max_trials, recipe=recipe, validation_split=validation_split, steps_per_epoch=steps, seed=seed,
+        **settings,
+    ), default=list))
+    _claim(output, config, overwrite)
+    keras.utils.set_random_seed(seed)
+    searcher = make_tuner(hypermodel, tuner, directory=output, max_trials=max_trials, epochs=chosen.epochs,
+                          seed=seed, distribution_strategy=distribution)
+    searcher.search(train_data, validation_data=val_data, epochs=chosen.epochs, steps_per_epoch=steps,
+                    callbacks=[keras.callbacks.TensorBoard(output / "logs")], verbose=verbose)
+
+    rows = results(searcher)
+    done = [row for row in rows if row["val_accuracy"] is not None]
+    summary = dict(rows=rows, over_budget=sum(row["status"] == OVER_BUDGET for row in rows),
+                   results=write_results(rows, output / "results.csv"),
+                   plot=plot_results(rows, output / "results.png", hypermodel.max_params, hypermodel.max_flops))
+    if done:
+        best = max(done, key=lambda row: row["val_accuracy"])
+        model = searcher.load_model(searcher.oracle.trials[best["trial"]])
+        model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        summary.update(best=best, test_accuracy=float(model.evaluate(test_data, verbose=0)[1]))
+        # Written aside and renamed, so that a kill never leaves a half-written best.keras.
+        model.save(output / "best.partial.keras")
+        os.replace(output / "best.partial.keras", output / "best.keras")
+        summary["model"] = output / "best.keras"
+    return summary
+
+
+def _claim(output, config, overwrite):
+    """Resume only the same search in `output`: a different one is refused unless `overwrite`."""
+    saved = output / "config.json"
+    if saved.exists() and json.loads(saved.read_text()) != config:
+        if not overwrite:
+            previous = json.loads(saved.read_text())
+            changed = sorted(k for k in set(config) | set(previous) if previous.get(k) != config.get(k))
+            raise ValueError(
+                f"output {output} holds a different search (differs in {', '.join(changed)}); "
+                "choose another output or pass overwrite=True (--overwrite) to start again"
+            )
+        shutil.rmtree(output)
+    output.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps(config, indent=2) + "\n")
