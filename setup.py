@@ -7,8 +7,8 @@ from setuptools import find_packages, setup
 
 # What training needs besides TensorFlow: tfds (which imports importlib_resources when it loads a
 # registered data set), TensorBoard for the logs (TF 2.21 no longer pulls it in), matplotlib for the
-# curves and Pillow to check folder images before training.
-TRAINING = ["tensorflow-datasets>=4.9.10", "importlib_resources", "tensorboard", "matplotlib", "pillow"]
+# curves, Pillow to check folder images before training, and keras-tuner for `keras_resnet.tuning`.
+TRAINING = ["tensorflow-datasets>=4.9.10", "importlib_resources", "tensorboard", "matplotlib", "pillow", "keras-tuner>=1.4.8"]
 
 setup(
     name="keras-resnet-family",
