@@ -21,7 +21,9 @@ setup(
     extras_require={
         "tf": ["tensorflow>=2.21"],
         "cpu": ["tensorflow-cpu>=2.21"],
-        "test": ["pytest>=8", "pytest-xdist", "pytest-timeout", "hypothesis"],
+        # Reading torchvision/timm state dicts: .safetensors needs only safetensors, .pth needs torch.
+        "torch": ["safetensors", "torch"],
+        "test": ["pytest>=8", "pytest-xdist", "pytest-timeout", "hypothesis", "safetensors"],
     },
     entry_points={"console_scripts": ["keras-resnet=keras_resnet.cli:main"]},
     classifiers=["Programming Language :: Python :: 3", "Topic :: Scientific/Engineering :: Artificial Intelligence"],

@@ -40,8 +40,48 @@ def add_models(commands):
     models.set_defaults(run=_models)
 
 
+def _convert(args):
+    from keras_resnet.weights import convert
+
+    options = {"include_top": not args.no_top, "classifier_activation": None if args.logits else "softmax"}
+    options.update({key: getattr(args, key) for key in ("variant", "stride_position", "classes") if getattr(args, key)})
+    if args.use_bias:
+        options["use_bias"] = True
+    if args.input_shape:
+        options["input_shape"] = tuple(int(size) for size in args.input_shape.split(","))
+    model = convert(args.model, args.source, args.output, **options)
+    print(f"wrote {args.output}: {model.name}, {model.count_params():,} parameters, weights from {args.source}")
+    return 0
+
+
+def add_convert(commands):
+    convert = commands.add_parser(
+        "convert",
+        help="convert keras.applications / torchvision / timm weights into a .keras file",
+        description="Build MODEL with the weights of SOURCE, converted exactly (layers mapped by structure, "
+        "convolution biases folded into the next BatchNorm, BN epsilon accounted for), and save it to OUTPUT.",
+    )
+    convert.add_argument("model", help="model name, e.g. ResNet50 or ResNet50V2 (see `keras-resnet models`)")
+    convert.add_argument(
+        "source",
+        help="'imagenet' (keras.applications' cached file under $KERAS_HOME/models), a keras.applications "
+        ".h5 / .weights.h5 / .keras file, or a torchvision/timm state dict (.safetensors; .pth needs torch)",
+    )
+    convert.add_argument("output", help="the .keras file to write (never overwritten)")
+    convert.add_argument("--variant", choices=("v1", "v1.5"), help="ImageNet v1 stride placement: v1.5 for torchvision/timm")
+    convert.add_argument(
+        "--stride-position", choices=("first", "last"), help="'last' for keras.applications' ResNetV2 weights"
+    )
+    convert.add_argument("--use-bias", action="store_true", help="convolutions with biases (needed for ResNetV2 weights)")
+    convert.add_argument("--no-top", action="store_true", help="without the classifier (a notop source)")
+    convert.add_argument("--classes", type=int, help="classifier size when the source's differs from 1000")
+    convert.add_argument("--input-shape", help="input shape as H,W,C (default: the model's, e.g. 224,224,3)")
+    convert.add_argument("--logits", action="store_true", help="classifier outputs logits instead of softmax")
+    convert.set_defaults(run=_convert)
+
+
 # Each command is one `add_<command>(commands)` function that adds its sub-parser and sets `run`.
-COMMANDS = [add_models]
+COMMANDS = [add_models, add_convert]
 
 
 def parser():
