@@ -23,12 +23,13 @@ KERAS_TARGET = {"": {}, "V2": {"use_bias": True, "stride_position": "last"}}
 
 
 def randomise(model, seed=0):
-    """He-scaled kernels, non-zero biases/betas/means, gammas in [0.5, 1], variances in [0.5, 2]."""
+    """Kernels of variance 1/fan_in (random ResNet-152 logits stay O(1)), non-zero biases/betas/means,
+    gammas in [0.5, 1], variances in [0.5, 2]."""
     rng = np.random.default_rng(seed)
     for variable in model.weights:
         name, shape = variable.path.rpartition("/")[2], tuple(variable.shape)
         if name == "kernel":
-            value = rng.normal(0.0, np.sqrt(2.0 / np.prod(shape[:-1])), shape)
+            value = rng.normal(0.0, np.sqrt(1.0 / np.prod(shape[:-1])), shape)
         elif name == "gamma":
             value = rng.uniform(0.5, 1.0, shape)
         elif name == "moving_variance":
