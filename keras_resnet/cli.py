@@ -48,10 +48,17 @@ def _convert(args):
     if args.use_bias:
         options["use_bias"] = True
     if args.input_shape:
-        options["input_shape"] = tuple(int(size) for size in args.input_shape.split(","))
+        options["input_shape"] = args.input_shape
     model = convert(args.model, args.source, args.output, **options)
     print(f"wrote {args.output}: {model.name}, {model.count_params():,} parameters, weights from {args.source}")
     return 0
+
+
+def _shape(text):
+    try:
+        return tuple(int(size) for size in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} must be three integers H,W,C, e.g. 224,224,3") from None
 
 
 def add_convert(commands):
@@ -75,7 +82,7 @@ def add_convert(commands):
     convert.add_argument("--use-bias", action="store_true", help="convolutions with biases (needed for ResNetV2 weights)")
     convert.add_argument("--no-top", action="store_true", help="without the classifier (a notop source)")
     convert.add_argument("--classes", type=int, help="classifier size when the source's differs from 1000")
-    convert.add_argument("--input-shape", help="input shape as H,W,C (default: the model's, e.g. 224,224,3)")
+    convert.add_argument("--input-shape", type=_shape, help="input shape as H,W,C (default: the model's, e.g. 224,224,3)")
     convert.add_argument("--logits", action="store_true", help="classifier outputs logits instead of softmax")
     convert.set_defaults(run=_convert)
 
