@@ -27,7 +27,9 @@ setup(
         "tf": ["tensorflow>=2.21", *TRAINING],
         "cpu": ["tensorflow-cpu>=2.21", *TRAINING],
         "analysis": ["matplotlib"],  # the PNGs of keras_resnet.analysis
-        "test": ["pytest>=8", "pytest-xdist", "pytest-timeout", "hypothesis", "matplotlib"],
+        # Reading torchvision/timm state dicts: .safetensors needs only safetensors, .pth needs torch.
+        "torch": ["safetensors", "torch"],
+        "test": ["pytest>=8", "pytest-xdist", "pytest-timeout", "hypothesis", "matplotlib", "safetensors"],
     },
     entry_points={"console_scripts": ["keras-resnet=keras_resnet.cli:main"]},
     classifiers=["Programming Language :: Python :: 3", "Topic :: Scientific/Engineering :: Artificial Intelligence"],

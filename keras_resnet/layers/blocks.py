@@ -24,7 +24,8 @@ class ResidualBlock(layers.Layer):
         filters: base number of filters of the block.
         strides: spatial stride of the block (2 at the first block of a downsampling stage).
         shortcut: "A" zero-padding identity where the shape changes (no parameters), "B" 1x1 projection
-            where the shape changes and identity elsewhere, "C" projection everywhere, "none" for the
+            where the channels change and identity elsewhere (subsampled where a block strides without
+            widening, as in keras.applications' ResNetV2), "C" projection everywhere, "none" for the
             plain (no shortcut) twin used in degradation experiments.
         preact: pre-activation ordering.
         survival_prob: stochastic-depth survival probability of this block (1.0 disables it).
@@ -106,11 +107,12 @@ class ResidualBlock(layers.Layer):
         raise NotImplementedError
 
     def build(self, input_shape):
-        reshapes = input_shape[-1] != self.output_filters or self.strides != 1
+        widens = input_shape[-1] != self.output_filters
+        reshapes = widens or self.strides != 1
         kind = self.shortcut_type
         if kind == "none":
             self.shortcut = None
-        elif kind == "C" or (kind == "B" and reshapes):
+        elif kind == "C" or (kind == "B" and widens):
             # Pre-activation nets project the normalised input and need no BN of their own here.
             self.shortcut = ProjectionShortcut(
                 self.output_filters, self.strides, batch_norm=not self.preact, use_bias=self.use_bias, name="shortcut"

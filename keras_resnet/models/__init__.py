@@ -85,7 +85,9 @@ def _model_function(model_name):
 
     Args:
         include_top: add global average pooling and the `classes`-way classifier.
-        weights: None (random initialisation) or a path to a `.weights.h5` / `.keras` file.
+        weights: None (random initialisation), "imagenet" (keras.applications' cached file, converted), or
+            a path: a `.weights.h5` / `.keras` file, a keras.applications file or a torchvision/timm state
+            dict (converted, see `keras_resnet.weights`).
         input_tensor: optional tensor to use as the model's input.
         input_shape: (height, width, channels), default {family.input_shape}.
         pooling: without the top, None (4D feature map), "avg" or "max".
@@ -93,7 +95,7 @@ def _model_function(model_name):
         classifier_activation: activation of the classifier ("softmax", None for logits).
         name: model name (default "{model_name}").
         **kwargs: family options: shortcut ("A", "B", "C", "none"), stochastic_depth (p_L),
-            zero_init_residual, use_bias, dropout, variant ("v1", "v1.5"), block.
+            zero_init_residual, use_bias, dropout, variant ("v1", "v1.5"), block, stride_position.
 
     Returns:
         A `keras.Model`.

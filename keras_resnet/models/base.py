@@ -7,6 +7,8 @@ import keras
 from keras import layers
 
 from keras_resnet import specs
+from keras_resnet.weights import KERAS_APPLICATIONS, TORCH_SUFFIXES, imagenet_file
+from keras_resnet.weights import load as convert
 
 POOLINGS = (None, "avg", "max")
 
@@ -39,15 +41,12 @@ def table_stages(family_name, family, depth):
 def check_signature(family_name, family, weights, input_tensor, input_shape, pooling, classes, include_top):
     """Validate the keras.applications arguments once, before any layer is built; return the input shape."""
     if weights is not None and not isinstance(weights, (str, os.PathLike)):
-        raise TypeError(f"weights must be None or a path to a .weights.h5 / .keras file, not {type(weights).__name__}.")
-    if isinstance(weights, str) and weights == "imagenet":
-        raise ValueError(
-            "weights='imagenet' cannot be fetched: keras_resnet never downloads. Download the checkpoint "
-            "elsewhere (for example keras.applications' resnet50_weights_tf_dim_ordering_tf_kernels.h5), "
-            "convert it to a .weights.h5 file, and pass weights='/path/to/file.weights.h5'."
-        )
+        raise TypeError(f"weights must be None, 'imagenet' or a path to a weights file, not {type(weights).__name__}.")
     if weights is not None and not os.path.exists(weights):
-        raise ValueError(f"weights={str(weights)!r} does not exist: pass None or the path of a .weights.h5 / .keras file.")
+        raise ValueError(
+            f"weights={str(weights)!r} does not exist: pass None, 'imagenet' or the path of a .weights.h5 / .keras "
+            "file, a keras.applications .h5 file or a torchvision/timm .pth / .safetensors state dict."
+        )
     if pooling not in POOLINGS:
         raise ValueError(f"pooling={pooling!r} must be None, 'avg' or 'max'.")
     if include_top and (not isinstance(classes, int) or isinstance(classes, bool) or classes < 1):
@@ -79,6 +78,7 @@ def assemble(
     family_name,
     body,
     *,
+    depth=None,
     include_top=True,
     weights=None,
     input_tensor=None,
@@ -91,10 +91,13 @@ def assemble(
     """Wrap `body` (a function from the input tensor to the last feature map) into a keras.Model.
 
     Applies the keras.applications conventions: `include_top` adds global average pooling and the
-    classifier; without it `pooling` picks the pooled features; `weights` loads a file at the end.
+    classifier; without it `pooling` picks the pooled features; `weights` loads a file at the end
+    (`depth` names keras.applications' twin for `weights="imagenet"` and converted files).
     """
     family = specs.FAMILIES[family_name]
     classes = family.classes if classes is None else classes
+    if isinstance(weights, str) and weights == "imagenet":
+        weights = imagenet_file(family_name, depth, include_top, classes)  # fails before building without it
     shape = check_signature(family_name, family, weights, input_tensor, input_shape, pooling, classes, include_top)
     if input_tensor is None:
         inputs = layers.Input(shape=shape, name="image")
@@ -113,13 +116,21 @@ def assemble(
     source = keras.utils.get_source_inputs(input_tensor) if input_tensor is not None else inputs
     model = keras.Model(source, x, name=name)
     if weights is not None:
-        load_weights(model, weights)
+        load_weights(model, weights, family_name, depth)
     return model
 
 
-def load_weights(model, path):
-    """Load `.weights.h5` or `.keras` weights into `model`, naming the file when they do not fit."""
+def load_weights(model, path, family_name=None, depth=None):
+    """Load weights into `model`, naming the file when they do not fit.
+
+    Our own `.weights.h5` / `.keras` files load directly; keras.applications files (the legacy `.h5` it
+    caches, or its model saved as `.weights.h5` / `.keras`) and torchvision/timm state dicts are
+    converted by `keras_resnet.weights.load`.
+    """
     path = os.fspath(path)
+    legacy_h5 = path.endswith(".h5") and not path.endswith(".weights.h5")
+    if path.endswith(TORCH_SUFFIXES) or legacy_h5:
+        return convert(model, path, family_name, depth)
     try:
         if path.endswith(".keras"):
             source = keras.saving.load_model(path, compile=False)
@@ -127,9 +138,15 @@ def load_weights(model, path):
         else:
             model.load_weights(path)
     except ValueError as error:
+        foreign = ""
+        if (family_name, depth) in KERAS_APPLICATIONS:
+            try:
+                return convert(model, path, family_name, depth)
+            except ValueError as conversion_error:
+                foreign = f" Nor does it convert: {conversion_error}"
         raise ValueError(
             f"weights file {path!r} does not fit {model.name}: {error} Build the model with the options "
-            "the file was saved with (depth, classes, include_top, use_bias)."
+            f"the file was saved with (depth, classes, include_top, use_bias).{foreign}"
         ) from error
 
 

@@ -47,6 +47,7 @@ def build_resnet(
     zero_init_residual=None,
     use_bias=False,
     dropout=0.0,
+    stride_position="first",
     **signature,
 ):
     """Build any member of a ResNet family of `specs.FAMILIES` (see `keras_resnet.build`).
@@ -65,6 +66,9 @@ def build_resnet(
             blocks). False gives the papers' initialisation; plain nets always use it.
         use_bias: convolutions with biases, reproducing keras.applications' parameter counts.
         dropout: dropout rate between a block's convolutions.
+        stride_position: "first" strides in the first block of stages 2.. (the papers, torchvision);
+            "last" in the last block of every stage but the last one, with a subsampling identity
+            shortcut, as keras.applications' ResNetV2 does (needed to reproduce its weights).
         **signature: the keras.applications arguments (`include_top`, `weights`, ...).
     """
     family = specs.FAMILIES[family_name]
@@ -85,6 +89,10 @@ def build_resnet(
     if plain and zero_init_residual:
         raise ValueError("zero_init_residual needs shortcuts: a plain net with zeroed branches outputs zeros.")
     zero_init_residual = not plain if zero_init_residual is None else bool(zero_init_residual)
+    if stride_position not in ("first", "last"):
+        raise ValueError(
+            f"stride_position={stride_position!r} must be 'first' (the papers) or 'last' (keras.applications' ResNetV2)."
+        )
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout={dropout!r} must be in [0, 1).")
     probs = iter(survival_probs(sum(counts), stochastic_depth))
@@ -99,7 +107,10 @@ def build_resnet(
         x = stem(x, family, use_bias)
         for stage, (blocks, base) in enumerate(zip(counts, family.widths), start=1):
             for index in range(1, blocks + 1):
-                strides = 2 if stage > 1 and index == 1 else 1
+                if stride_position == "first":
+                    strides = 2 if stage > 1 and index == 1 else 1
+                else:
+                    strides = 2 if stage < len(counts) and index == blocks else 1
                 x = make(base, strides=strides, survival_prob=next(probs), name=f"stage{stage}_block{index}", **common)(x)
         if family.preact:
             x = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name="post_bn")(x)
@@ -107,4 +118,4 @@ def build_resnet(
         return x
 
     signature["name"] = signature.get("name") or f"{family_name}{depth}"
-    return assemble(family_name, body, **signature)
+    return assemble(family_name, body, depth=depth, **signature)

@@ -1,0 +1,264 @@
+"""Converted weights compute what the source computes: keras.applications files and torchvision state dicts.
+
+Each source is built with random weights and randomised BN statistics and biases (so that bias folding and
+the epsilon correction really matter), saved in the format users bring, converted, and run on the same
+images: the outputs (logits) agree to 1e-4 in float32.
+"""
+
+import re
+import time
+
+import h5py
+import keras
+import numpy as np
+import pytest
+from keras.src.legacy.saving import legacy_h5_format
+
+import keras_resnet
+from keras_resnet.cli import main
+
+SIZE = (64, 64, 3)
+TOLERANCE = 1e-4
+KERAS_TARGET = {"": {}, "V2": {"use_bias": True, "stride_position": "last"}}
+
+
+def randomise(model, seed=0):
+    """Kernels of variance 1/fan_in (random ResNet-152 logits stay O(1)), non-zero biases/betas/means,
+    gammas in [0.5, 1], variances in [0.5, 2]."""
+    rng = np.random.default_rng(seed)
+    for variable in model.weights:
+        name, shape = variable.path.rpartition("/")[2], tuple(variable.shape)
+        if name == "kernel":
+            value = rng.normal(0.0, np.sqrt(1.0 / np.prod(shape[:-1])), shape)
+        elif name == "gamma":
+            value = rng.uniform(0.5, 1.0, shape)
+        elif name == "moving_variance":
+            value = rng.uniform(0.5, 2.0, shape)
+        else:
+            value = rng.normal(0.0, 0.1, shape)
+        variable.assign(value.astype("float32"))
+
+
+def max_difference(source, target, images):
+    """Max |source(images) - target(images)|, both called eagerly (tracing a ResNet for predict costs more)."""
+    return float(np.abs(np.asarray(source(images, training=False)) - np.asarray(target(images, training=False))).max())
+
+
+def keras_source(name, path):
+    """keras.applications' model with random weights, saved as keras.applications caches it (legacy .h5)."""
+    source = getattr(keras.applications, name)(weights=None, input_shape=SIZE, classifier_activation=None)
+    randomise(source)
+    if path.endswith(".weights.h5"):
+        source.save_weights(path)
+    else:
+        with h5py.File(path, "w") as file:
+            legacy_h5_format.save_weights_to_hdf5_group(file, source)
+    return source
+
+
+def check_keras(name, path, images, weights=None, **options):
+    """Save a randomised keras.applications `name` to `path`, convert it (from `weights`, default `path`), compare."""
+    source = keras_source(name, str(path))
+    weights = weights or str(path)
+    target = keras_resnet.build(name, weights=weights, input_shape=SIZE, classifier_activation=None, **options)
+    difference = max_difference(source, target, images)
+    assert difference < TOLERANCE, f"{name}: max |difference| {difference}"
+    return target
+
+
+def test_imagenet_uses_the_keras_cache_and_folds_biases(tmp_path, monkeypatch, images):
+    """ResNet50(weights="imagenet") finds keras.applications' cached file under KERAS_HOME and converts it."""
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    (tmp_path / "models").mkdir()
+    target = check_keras(
+        "ResNet50", tmp_path / "models" / "resnet50_weights_tf_dim_ordering_tf_kernels.h5", images(SIZE, 2), "imagenet"
+    )
+    assert target.get_layer("stem_conv").bias is None  # bias-free: the biases went into the BN means
+
+
+def test_imagenet_without_the_file_fails_at_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="resnet101v2_weights_tf_dim_ordering_tf_kernels_notop.h5 in .*never downloads"):
+        keras_resnet.ResNet101V2(weights="imagenet", include_top=False)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_keras_resnet50v2_weights_h5(tmp_path, images):
+    """ResNetV2 strides in each stage's last block and has biases without a BN after them: use_bias=True."""
+    check_keras("ResNet50V2", tmp_path / "v2.weights.h5", images(SIZE, 2), **KERAS_TARGET["V2"])
+    with pytest.raises(ValueError, match="stride_position='last'"):
+        keras_resnet.ResNet50V2(weights=str(tmp_path / "v2.weights.h5"), input_shape=SIZE, use_bias=True)
+    with pytest.raises(ValueError, match="conv1_conv.*use_bias=True"):
+        keras_resnet.ResNet50V2(weights=str(tmp_path / "v2.weights.h5"), input_shape=SIZE, stride_position="last")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["ResNet101", "ResNet152", "ResNet101V2", "ResNet152V2"])
+def test_keras_applications_deep(tmp_path, images, name):
+    check_keras(name, tmp_path / f"{name}.h5", images(SIZE, 2), **KERAS_TARGET["V2" if name.endswith("V2") else ""])
+
+
+def test_wrong_targets_name_the_layer(tmp_path):
+    path = str(tmp_path / "resnet50.h5")
+    keras_source("ResNet50", path)
+    with pytest.raises(ValueError, match="variant='v1'"):
+        keras_resnet.ResNet50(weights=path, variant="v1.5")
+    with pytest.raises(ValueError, match=r"not a keras.applications ResNet50 file.*predictions.*\(2048, 10\)"):
+        keras_resnet.ResNet50(weights=path, classes=10)
+
+
+def torchvision_state_dict(model):
+    """`model`'s variables under torchvision's keys and layouts, written out here from torchvision's naming."""
+    names = {"kernel": "weight", "bias": "bias", "gamma": "weight", "beta": "bias", "moving_mean": "running_mean",
+             "moving_variance": "running_var"}  # fmt: skip
+    state = {}
+    for variable in model.weights:
+        layer, _, name = variable.path.rpartition("/")
+        block = re.fullmatch(r"stage(\d)_block(\d+)/(.+)", layer)
+        key = {"stem_conv": "conv1", "stem_bn": "bn1", "predictions": "fc"}.get(layer) or (
+            f"layer{block[1]}.{int(block[2]) - 1}." + {"shortcut/conv": "downsample.0", "shortcut/bn": "downsample.1"}.get(block[3], block[3])
+        )
+        value = np.asarray(variable.numpy())
+        if name == "kernel":  # Keras (kh, kw, in, out) / (in, out) -> torch (out, in, kh, kw) / (out, in)
+            value = value.transpose(3, 2, 0, 1) if value.ndim == 4 else value.T
+        if name == "moving_variance":  # torch's BN adds 1e-5 where ours adds 1.001e-5
+            value = value + np.float32(1.001e-5 - 1e-5)
+            state[f"{key}.num_batches_tracked"] = np.array(7)
+        state[f"{key}.{names[name]}"] = np.ascontiguousarray(value)
+    return state
+
+
+# ----- torchvision: a reference written from the published architecture (He et al. 2015, torchvision's v1.5)
+try:
+    import torch
+    from torch import nn
+except ImportError:
+    torch = None
+
+TORCH_STAGES = {18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)), 50: ("bottleneck", (3, 4, 6, 3)),
+                101: ("bottleneck", (3, 4, 23, 3)), 152: ("bottleneck", (3, 8, 36, 3))}  # fmt: skip
+
+if torch is not None:
+
+    class Block(nn.Module):
+        """torchvision's BasicBlock / Bottleneck (stride in the 3x3), with torchvision's attribute names."""
+
+        def __init__(self, kind, cin, width, stride):
+            super().__init__()
+            expansion = 4 if kind == "bottleneck" else 1
+            cout = width * expansion
+            if kind == "basic":
+                shapes = [(cin, width, 3, stride), (width, width, 3, 1)]
+            else:
+                shapes = [(cin, width, 1, 1), (width, width, 3, stride), (width, cout, 1, 1)]
+            for n, (i, o, k, s) in enumerate(shapes, start=1):
+                setattr(self, f"conv{n}", nn.Conv2d(i, o, k, stride=s, padding=k // 2, bias=False))
+                setattr(self, f"bn{n}", nn.BatchNorm2d(o))
+            self.count = len(shapes)
+            self.downsample = None
+            if stride != 1 or cin != cout:
+                self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            out = x
+            for n in range(1, self.count + 1):
+                out = getattr(self, f"bn{n}")(getattr(self, f"conv{n}")(out))
+                out = torch.relu(out) if n < self.count else out
+            return torch.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+    class TorchResNet(nn.Module):
+        def __init__(self, depth, classes=1000):
+            super().__init__()
+            kind, counts = TORCH_STAGES[depth]
+            self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
+            self.bn1 = nn.BatchNorm2d(64)
+            self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+            cin = 64
+            for stage, (blocks, width) in enumerate(zip(counts, (64, 128, 256, 512)), start=1):
+                layer = []
+                for index in range(blocks):
+                    layer.append(Block(kind, cin, width, 2 if stage > 1 and index == 0 else 1))
+                    cin = width * (4 if kind == "bottleneck" else 1)
+                setattr(self, f"layer{stage}", nn.Sequential(*layer))
+            self.fc = nn.Linear(cin, classes)
+
+        def forward(self, x):
+            x = self.maxpool(torch.relu(self.bn1(self.conv1(x))))
+            for stage in range(1, 5):
+                x = getattr(self, f"layer{stage}")(x)
+            return self.fc(x.mean((2, 3)))
+
+
+def torch_source(depth, path):
+    """A randomised torch ResNet (random BN statistics too) saved as a state dict; returns its forward."""
+    torch.manual_seed(depth)
+    model = TorchResNet(depth).eval()
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.weight.uniform_(0.5, 1.0), module.bias.normal_(0.0, 0.1)
+                module.running_mean.normal_(0.0, 0.1), module.running_var.uniform_(0.5, 2.0)
+    if path.endswith(".safetensors"):
+        from safetensors.torch import save_file
+
+        save_file(model.state_dict(), path)
+    else:
+        torch.save(model.state_dict(), path)
+
+    def forward(images, training=False):  # channels-last NumPy in, logits out (training: as Keras calls)
+        with torch.no_grad():
+            return model(torch.from_numpy(images).permute(0, 3, 1, 2)).numpy()
+
+    return forward
+
+
+def check_torch(depth, path, images):
+    source = torch_source(depth, str(path))
+    target = keras_resnet.build(
+        "resnet", depth=depth, variant="v1.5", weights=str(path), input_shape=SIZE, classifier_activation=None
+    )
+    difference = max_difference(source, target, images)
+    assert difference < TOLERANCE, f"resnet{depth}: max |difference| {difference}"
+
+
+needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed (optional extra)")
+
+
+@needs_torch
+@pytest.mark.parametrize("depth, suffix", [(50, ".pth"), (18, ".safetensors")])
+def test_torchvision_resnet(tmp_path, images, depth, suffix):
+    check_torch(depth, tmp_path / f"resnet{depth}{suffix}", images(SIZE, 2))
+
+
+@needs_torch
+@pytest.mark.slow
+@pytest.mark.parametrize("depth", [34, 101, 152])
+def test_torchvision_resnet_deep(tmp_path, images, depth):
+    check_torch(depth, tmp_path / f"resnet{depth}.pth", images(SIZE, 2))
+
+
+@needs_torch
+def test_torchvision_needs_v15_and_the_right_depth(tmp_path):
+    path = str(tmp_path / "resnet50.pth")
+    torch_source(50, path)
+    with pytest.raises(ValueError, match="variant='v1.5'"):
+        keras_resnet.ResNet50(weights=path)
+    with pytest.raises(ValueError, match="'layer3.6.conv1'.*stage3_block7/conv1"):
+        keras_resnet.ResNet101(weights=path, variant="v1.5")
+
+
+def test_cli_convert_writes_a_keras_file_once(tmp_path, images, capsys):
+    """`keras-resnet convert` turns a torchvision-keyed state dict into a .keras file and never overwrites it."""
+    from safetensors.numpy import save_file
+
+    source = keras_resnet.build("resnet", depth=18, variant="v1.5", input_shape=SIZE, classifier_activation=None)
+    randomise(source)
+    save_file(torchvision_state_dict(source), str(tmp_path / "resnet18.safetensors"))
+    output = tmp_path / "resnet18.keras"
+    argv = ["convert", "ResNet18", str(tmp_path / "resnet18.safetensors"), str(output), "--variant", "v1.5",
+            "--input-shape", "64,64,3", "--logits"]  # fmt: skip
+    assert main(argv) == 0
+    assert max_difference(source, keras.saving.load_model(output), images(SIZE, 2)) < TOLERANCE
+    assert main(argv) == 2
+    assert "exists" in capsys.readouterr().err
