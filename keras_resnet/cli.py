@@ -41,6 +41,270 @@ def add_models(commands):
     models.set_defaults(run=_models)
 
 
+def _load(path):
+    import keras
+
+    import keras_resnet  # noqa: F401  registers the layers that a .keras file names
+
+    if not os.path.isfile(path):
+        raise ValueError(f"model file {path!r} does not exist: pass a model saved with model.save('....keras').")
+    return keras.saving.load_model(path, compile=False)
+
+
+def _lesion(args):
+    from keras_resnet import analysis
+
+    model = _load(args.model)
+    data = analysis.load_test_data(args.dataset, model.input_shape[1:])
+    result = analysis.lesion(
+        model,
+        data,
+        blocks=args.blocks,
+        max_removed=args.max_removed,
+        draws=args.draws,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        plot=args.png,
+        progress=True,
+    )
+    print(result.table())
+    if args.png:
+        print(f"plot written to {args.png}")
+    return 0
+
+
+def add_lesion(commands):
+    lesion = commands.add_parser(
+        "lesion",
+        help="test accuracy with residual blocks removed (Veit et al. 2016)",
+        description="Remove each residual block's branch (keeping its shortcut) one at a time, then k random "
+        "blocks at once for k = 1..K, and print the test accuracy of each lesion. In a plain net a removed "
+        "block passes its input on (only blocks that keep the shape can be removed).",
+    )
+    lesion.add_argument("model", help="a trained model saved as .keras (e.g. runs/r56/model.keras)")
+    lesion.add_argument(
+        "--dataset",
+        required=True,
+        help="test data: 'digits' (scikit-learn's digits, test split), an .npz file with arrays x and y, or a "
+        "folder with one sub-folder of images per class (pixels scaled to [0, 1], resized to the model's input)",
+    )
+    lesion.add_argument("--blocks", nargs="+", help="names of the blocks to remove (default: every removable block)")
+    lesion.add_argument("--max-removed", type=int, help="largest number of blocks removed at once (default: all)")
+    lesion.add_argument("--draws", type=int, default=5, help="random draws for each number removed (default 5)")
+    lesion.add_argument("--seed", type=int, default=0, help="seed of the random draws (default 0)")
+    lesion.add_argument("--batch-size", type=int, default=256, help="prediction batch size (default 256)")
+    lesion.add_argument("--png", help="write the lesion plot to this PNG file")
+    lesion.set_defaults(run=_lesion)
+
+
+def _paths(args):
+    from keras_resnet import analysis
+
+    target = args.model
+    if target.isdigit():
+        target = int(target)
+    elif target.endswith(".keras"):
+        target = _load(target)
+    paths = analysis.path_lengths(target)
+    low, high = paths.interval(args.mass)
+    share = sum(paths.probabilities[low : high + 1])
+    print(f"{paths.n} residual blocks: 2^{paths.n} = {2**paths.n:.4g} paths, length ~ Binomial({paths.n}, 1/2)")
+    print(f"mean length {paths.mean:g}, standard deviation {paths.std:.3f}, {share:.1%} of paths have length {low}..{high}")
+    print(f"{'length':>6} {'paths':>24} {'fraction':>10}")
+    for k, (count, probability) in enumerate(zip(paths.counts, paths.probabilities)):
+        print(f"{k:>6} {count:>24,} {probability:>10.3e}")
+    if args.png:
+        analysis.plot_paths(paths, args.png)
+        print(f"plot written to {args.png}")
+    return 0
+
+
+def add_paths(commands):
+    paths = commands.add_parser(
+        "paths",
+        help="path-length distribution of a residual net (Veit et al. 2016)",
+        description="Unrolled, a net of n residual blocks has 2^n paths; C(n, k) of them pass through k "
+        "residual branches. Print the exact counts, the fractions and the range holding most paths.",
+    )
+    paths.add_argument("model", help="a model name (e.g. ResNet110), a saved .keras model, or a number of blocks")
+    paths.add_argument("--mass", type=float, default=0.95, help="share of paths the printed range holds (default 0.95)")
+    paths.add_argument("--png", help="write the distribution plot to this PNG file")
+    paths.set_defaults(run=_paths)
+
+
+
+
+def _train(args):
+    import dataclasses
+
+    from keras_resnet import training
+
+    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(training.Recipe)}
+    settings = {k: v for k, v in vars(args).items() if k not in overrides and k not in ("command", "run")}
+    output = settings.pop("output") or f"runs/{args.model}-{pathlib.Path(args.dataset).name}"
+    try:
+        history = training.train(settings.pop("model"), settings.pop("dataset"), output=output, **settings, **overrides)
+    except FloatingPointError as error:
+        print(f"keras-resnet train: {error}", file=sys.stderr)
+        return 1
+    print(f"test accuracy {history.test['accuracy']:.4f} (loss {history.test['loss']:.4f}); files in {output}")
+    return 0
+
+
+def add_train(commands):
+    import dataclasses
+
+    from keras_resnet import training
+
+    train = commands.add_parser(
+        "train",
+        help="train a model with a paper's recipe; re-running the same command resumes",
+        description="Train a model with model.fit on every device of this machine (MirroredStrategy when "
+        "several GPUs are visible), the way the papers did. The output directory receives best.keras, "
+        "last.keras, final.keras, TensorBoard logs (logs/), history.csv, curves.png, config.json and "
+        "results.json; an interrupted run resumes from its last backup when the same command is run again.",
+    )
+    train.add_argument("--model", required=True, help="a name from `keras-resnet models`, e.g. ResNet20")
+    train.add_argument(
+        "--dataset", required=True,
+        help="'digits' (scikit-learn's bundled 8x8 digits), a folder with one sub-folder per class "
+        "(optionally split into train/ and test/), or a tfds name prepared in --data-dir (never downloaded)",
+    )
+    train.add_argument("--data-dir", help="tfds data directory holding a prepared copy of --dataset")
+    train.add_argument("--manual-dir", help="folder with the data set's official files, prepared into --data-dir offline")
+    train.add_argument("--output", help="run directory (default runs/<model>-<dataset>)")
+    train.add_argument("--overwrite", action="store_true", help="replace an output directory that holds a different run")
+    train.add_argument("--recipe", default="cifar", choices=sorted(training.RECIPES), help="paper settings to start from (default cifar)")
+    recipe = train.add_argument_group("recipe settings (each replaces the recipe's value; see keras_resnet.training.RECIPES)")
+    for field in dataclasses.fields(training.Recipe):
+        kind = field.metadata["type"]
+        flag = "--" + field.name.replace("_", "-")
+        help = field.metadata["help"] + (f" (cifar recipe: {field.default})" if field.default is not None else "")
+        if kind is bool:
+            recipe.add_argument(flag, action=argparse.BooleanOptionalAction, help=help)
+        else:
+            recipe.add_argument(flag, type=kind, nargs="*" if isinstance(field.default, tuple) else None, help=help)
+    train.add_argument(
+        "--strategy", default="auto", choices=["auto", "default", "mirrored", "multiworker"],
+        help="auto: MirroredStrategy when several GPUs are visible; mirrored: every GPU (or logical CPU); "
+        "multiworker: MultiWorkerMirroredStrategy with the cluster in TF_CONFIG (default auto)",
+    )
+    train.add_argument("--cpu-devices", type=int, help="split the CPU into this many logical devices (mirrored on a CPU)")
+    train.add_argument("--mixed-precision", action="store_true", help="16-bit compute, float32 variables and logits")
+    train.add_argument("--jit-compile", action="store_true", help="compile the training step with XLA")
+    train.add_argument("--on-bad-image", default="skip", choices=["skip", "stop"], help="unreadable folder images: report and skip (default), or stop")
+    train.add_argument("--steps-per-epoch", type=int, help="steps per epoch (default: one pass over the training set)")
+    train.add_argument("--backup-every", type=int, help="also back up every this many steps (default: each epoch)")
+    train.add_argument("--seed", type=int, default=0, help="seed of weights, shuffling and augmentation (default 0)")
+    train.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="1: progress bar (default), 2: a line per epoch, 0: quiet")
+    train.set_defaults(run=_train)
+
+
+def _tune(args):
+    from keras_resnet import tuning
+
+    settings = {k: v for k, v in vars(args).items() if k not in ("command", "run") and v is not None}
+    summary = tuning.search(settings.pop("dataset"), settings.pop("output"), **settings)
+    print(f"{len(summary['rows'])} trials, {summary['over_budget']} over budget (not trained); table in {summary['results']}")
+    if "best" not in summary:
+        print("no trial completed: nothing to save", file=sys.stderr)
+        return 1
+    best = summary["best"]
+    print(
+        f"best: trial {best['trial']} {best['family']} depth {best['depth']}, {best['params']:,} parameters, "
+        f"validation accuracy {best['val_accuracy']:.4f}, test accuracy {summary['test_accuracy']:.4f}; saved as {summary['model']}"
+    )
+    return 0
+
+
+def add_tune(commands):
+    from keras_resnet import tuning
+
+    tune = commands.add_parser(
+        "tune",
+        help="search family, depth, cardinality and width with Keras Tuner; re-running resumes",
+        description="Search the residual design space with Keras Tuner: each trial builds a model and trains it "
+        "with the recipe (a held-out part of the training split scores it). The output directory receives "
+        "keras-tuner's state (search/), TensorBoard logs (logs/), results.csv, results.png (score against "
+        "parameters and FLOPs) and best.keras; a killed search resumes without re-running finished trials "
+        "when the same command is run again.",
+    )
+    tune.add_argument("--dataset", required=True, help="'digits', a folder of class sub-folders, or a tfds name prepared in --data-dir")
+    tune.add_argument("--data-dir", help="tfds data directory holding a prepared copy of --dataset")
+    tune.add_argument("--manual-dir", help="folder with the data set's official files, prepared into --data-dir offline")
+    tune.add_argument("--output", required=True, help="search directory (resumed when it holds the same search)")
+    tune.add_argument("--overwrite", action="store_true", help="start again in an output that holds a different search")
+    tune.add_argument("--tuner", default="random", choices=sorted(tuning.TUNERS), help="search algorithm (default random)")
+    tune.add_argument("--max-trials", type=int, help="trials to run, for random and bayesian (default 10)")
+    tune.add_argument("--family", dest="families", nargs="+", help="families to search (default cifar_resnet; see keras_resnet.available_families())")
+    tune.add_argument("--depth", dest="depths", type=int, nargs="+", help="depths to try; each family keeps those it builds (default 20 29 56)")
+    tune.add_argument("--cardinality", dest="cardinalities", type=int, nargs="+", help="ResNeXt cardinalities (ResNeXt families only)")
+    tune.add_argument("--bottleneck-width", dest="bottleneck_widths", type=int, nargs="+", help="ResNeXt bottleneck widths (ResNeXt families only)")
+    tune.add_argument("--widen", dest="widens", type=int, nargs="+", help="widen factors (wide-ResNet families only)")
+    tune.add_argument("--survival-prob", dest="survival_probs", type=float, nargs="+", help="stochastic depth's last-block survival probabilities; 1 = off (default 1)")
+    tune.add_argument("--lr", dest="lrs", type=float, nargs="+", help="learning rates to try (default: the recipe's)")
+    tune.add_argument("--weight-decay", dest="weight_decays", type=float, nargs="+", help="weight decays to try (default: the recipe's)")
+    tune.add_argument("--max-params", type=int, help="reject (do not train) models with more parameters")
+    tune.add_argument("--max-flops", type=int, help="reject (do not train) models with more multiply-adds per image")
+    tune.add_argument("--recipe", default="cifar", help="training recipe of every trial (default cifar)")
+    tune.add_argument("--epochs", type=int, help="epochs per trial, Hyperband's maximum (default: the recipe's)")
+    tune.add_argument("--batch-size", type=int, help="images per replica and step (default: the recipe's)")
+    tune.add_argument("--steps-per-epoch", type=int, help="steps per epoch (default: one pass over the training part)")
+    tune.add_argument("--validation-split", type=float, help="fraction of the training split that scores trials (default 0.1)")
+    tune.add_argument("--strategy", default="auto", choices=["auto", "default", "mirrored", "multiworker"], help="distribution strategy of every trial (default auto)")
+    tune.add_argument("--seed", type=int, default=0, help="seed of the search, the weights and the data (default 0)")
+    tune.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="Keras' progress: 1 bar, 2 a line per epoch, 0 quiet")
+    tune.set_defaults(run=_tune)
+
+
+def _convert(args):
+    from keras_resnet.weights import convert
+
+    options = {"include_top": not args.no_top, "classifier_activation": None if args.logits else "softmax"}
+    options.update({key: getattr(args, key) for key in ("variant", "stride_position", "classes") if getattr(args, key)})
+    if args.use_bias:
+        options["use_bias"] = True
+    if args.input_shape:
+        options["input_shape"] = args.input_shape
+    model = convert(args.model, args.source, args.output, **options)
+    print(f"wrote {args.output}: {model.name}, {model.count_params():,} parameters, weights from {args.source}")
+    return 0
+
+
+def _shape(text):
+    try:
+        return tuple(int(size) for size in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} must be three integers H,W,C, e.g. 224,224,3") from None
+
+
+def add_convert(commands):
+    convert = commands.add_parser(
+        "convert",
+        help="convert keras.applications / torchvision / timm weights into a .keras file",
+        description="Build MODEL with the weights of SOURCE, converted exactly (layers mapped by structure, "
+        "convolution biases folded into the next BatchNorm, BN epsilon accounted for), and save it to OUTPUT.",
+    )
+    convert.add_argument("model", help="model name, e.g. ResNet50 or ResNet50V2 (see `keras-resnet models`)")
+    convert.add_argument(
+        "source",
+        help="'imagenet' (keras.applications' cached file under $KERAS_HOME/models), a keras.applications "
+        ".h5 / .weights.h5 / .keras file, or a torchvision/timm state dict (.safetensors; .pth needs torch)",
+    )
+    convert.add_argument("output", help="the .keras file to write (never overwritten)")
+    convert.add_argument("--variant", choices=("v1", "v1.5"), help="ImageNet v1 stride placement: v1.5 for torchvision/timm")
+    convert.add_argument(
+        "--stride-position", choices=("first", "last"), help="'last' for keras.applications' ResNetV2 weights"
+    )
+    convert.add_argument("--use-bias", action="store_true", help="convolutions with biases (needed for ResNetV2 weights)")
+    convert.add_argument("--no-top", action="store_true", help="without the classifier (a notop source)")
+    convert.add_argument("--classes", type=int, help="classifier size when the source's differs from 1000")
+    convert.add_argument("--input-shape", type=_shape, help="input shape as H,W,C (default: the model's, e.g. 224,224,3)")
+    convert.add_argument("--logits", action="store_true", help="classifier outputs logits instead of softmax")
+    convert.set_defaults(run=_convert)
+
+
+# Each command is one `add_<command>(commands)` function that adds its sub-parser and sets `run`.
 COMMANDS = [add_models, add_train, add_tune, add_convert, add_lesion, add_paths]
 
 
