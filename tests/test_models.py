@@ -13,6 +13,10 @@ TORCHVISION = {"ResNet18": 11_689_512, "ResNet34": 21_797_672, "ResNet50": 25_55
                "ResNeXt101_32x8d": 88_791_336, "ResNeXt101_64x4d": 83_455_272, "WideResNet50_2": 68_883_240,
                "WideResNet101_2": 126_886_696, "DenseNet121": 7_978_856, "DenseNet169": 14_149_480,
                "DenseNet201": 20_013_928, "DenseNet161": 28_681_000}  # fmt: skip
+# torchvision's published GFLOPS (multiply-adds of convolutions and classifier, 224x224), 2 decimals.
+TORCHVISION_GFLOPS = {"ResNeXt50_32x4d": 4.23, "ResNeXt101_32x8d": 16.41, "ResNeXt101_64x4d": 15.46,
+                      "WideResNet50_2": 11.40, "WideResNet101_2": 22.75, "DenseNet121": 2.83, "DenseNet161": 7.73,
+                      "DenseNet169": 3.36, "DenseNet201": 4.29}  # fmt: skip
 KERAS_APPLICATIONS_V1 = {"ResNet50": (25_583_592, 53_120), "ResNet101": (44_601_832, 105_344),
                          "ResNet152": (60_268_520, 151_424)}  # fmt: skip
 KERAS_APPLICATIONS_DENSENET = {"DenseNet121": 8_062_504, "DenseNet169": 14_307_880, "DenseNet201": 20_242_984}
@@ -190,6 +194,8 @@ def test_build_and_exact_parameter_count(name):
         assert counts(model)[0] == published
     if name in KERAS_APPLICATIONS_DENSENET:
         assert model.count_params() == KERAS_APPLICATIONS_DENSENET[name]
+    if name in TORCHVISION_GFLOPS:
+        assert round(keras_resnet.flops(model) / 1e9, 2) == TORCHVISION_GFLOPS[name]
 
 
 @pytest.mark.parametrize("name", sorted(KERAS_APPLICATIONS_V1))
