@@ -53,6 +53,9 @@ IMAGENET_DEPTHS = {
     152: ("bottleneck", (3, 8, 36, 3)),
     200: ("bottleneck", (3, 24, 36, 3)),
 }
+# The data set the CIFAR families are designed for; their downsampling needs at least 4x4 pixels.
+CIFAR_DATA = {"input_shape": (32, 32, 3), "classes": 10, "min_size": 4}
+
 BOTTLENECK_DEPTHS = {depth: row for depth, row in IMAGENET_DEPTHS.items() if row[0] == "bottleneck"}
 
 DENSENET_DEPTHS = {
@@ -90,9 +93,7 @@ FAMILIES = {
         widths=(16, 32, 64),
         blocks=BLOCK_LAYERS,
         defaults={"block": "basic", "shortcut": "A"},
-        input_shape=(32, 32, 3),
-        classes=10,
-        min_size=4,
+        **CIFAR_DATA,
         paper="He et al. 2015, sec. 4.2 (CIFAR-10)",
     ),
     "preact_resnet": Family(
@@ -102,9 +103,7 @@ FAMILIES = {
         preact=True,
         blocks=BLOCK_LAYERS,
         defaults={"block": "bottleneck", "shortcut": "B"},
-        input_shape=(32, 32, 3),
-        classes=10,
-        min_size=4,
+        **CIFAR_DATA,
         paper="He et al. 2016, Identity Mappings in Deep Residual Networks (CIFAR)",
     ),
     # ResNeXt and wide ResNets put the stride in the 3x3 ("v1.5"), as the ResNeXt authors' code and
@@ -131,9 +130,7 @@ FAMILIES = {
         widths=(64, 128, 256),
         blocks={"bottleneck": 3},
         defaults={"block": "bottleneck", "variant": "v1.5", "shortcut": "B", "cardinality": 8, "bottleneck_width": 64},
-        input_shape=(32, 32, 3),
-        classes=10,
-        min_size=4,
+        **CIFAR_DATA,
         paper="Xie et al. 2017, Aggregated Residual Transformations (CIFAR, ResNeXt-29)",
     ),
     # WRN-d-k: d = 6n + 4 (stem conv, classifier and the two downsampling projections are counted).
@@ -145,9 +142,7 @@ FAMILIES = {
         blocks={"basic": 2},
         offset=4,
         defaults={"block": "basic", "shortcut": "B", "widen": 10},
-        input_shape=(32, 32, 3),
-        classes=10,
-        min_size=4,
+        **CIFAR_DATA,
         paper="Zagoruyko & Komodakis 2016, Wide Residual Networks (CIFAR)",
     ),
     "densenet": Family(
@@ -166,9 +161,7 @@ FAMILIES = {
         blocks=DENSE_LAYERS,
         offset=4,
         defaults={"block": "bottleneck", "growth_rate": 12, "compression": 0.5},
-        input_shape=(32, 32, 3),
-        classes=10,
-        min_size=4,
+        **CIFAR_DATA,
         paper="Huang et al. 2017, Densely Connected Convolutional Networks (CIFAR)",
     ),
 }
