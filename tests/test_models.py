@@ -52,7 +52,7 @@ PAPER_DENSE_BLOCKS = {121: (6, 12, 24, 16), 161: (6, 12, 36, 24), 169: (6, 12, 3
 # Models whose fit and save/load take over ~20 s on 2 cores: those two checks run in the slow suite.
 HEAVY = {"ResNet101", "ResNet152", "ResNet200", "ResNet101V2", "ResNet152V2", "ResNet200V2", "ResNet1202",
          "PreActResNet1001", "ResNeXt50_32x4d", "ResNeXt101_32x8d", "ResNeXt101_64x4d", "ResNeXt29_8x64d",
-         "ResNeXt29_16x64d", "WideResNet50_2", "WideResNet101_2", "WideResNet28_10", "DenseNet161", "DenseNet169",
+         "ResNeXt29_16x64d", "WideResNet50_2", "WideResNet101_2", "WideResNet28_10", "DenseNet121", "DenseNet161", "DenseNet169",
          "DenseNet201", "DenseNet264", "DenseNetBC190", "DenseNetBC250"}  # fmt: skip
 # Over ~60M parameters: initialising one twice more (forward at a small size, config round trip) takes
 # ~20-40 s on 2 cores, so their forward check joins the slow suite; their exact counts stay default.
@@ -304,7 +304,8 @@ def test_highway_shortcut_trains_and_saves(images, tmp_path):
 def test_deep_densenet_is_a_small_graph():
     model = keras_resnet.build("cifar_densenet", depth=100, growth_rate=2)
     dense = [layer for layer in model.layers if isinstance(layer, keras_resnet.layers.DenseLayer)]
-    assert len(dense) == 3 * 16 and len(model.layers) == 3 * 16 + 2 + 7  # + transitions, stem and head
+    # + 2 transitions, input, stem conv, post BN, ReLU, pooling, classifier
+    assert len(dense) == 3 * 16 and len(model.layers) == 3 * 16 + 2 + 6
 
 
 @pytest.mark.parametrize("depth", [8, 14, 272])
