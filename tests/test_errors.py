@@ -33,6 +33,24 @@ import keras_resnet
         (lambda: keras_resnet.ResNet110(stochastic_depth=1.5), r"survival probability p_L in \(0, 1\]"),
         (lambda: keras_resnet.PlainNet20(stochastic_depth=0.5), r"needs shortcuts"),
         (lambda: keras_resnet.ResNet20(dropout=1.0), r"dropout=1.0 must be in \[0, 1\)"),
+        (lambda: keras_resnet.ResNet20(shortcut="gated"), r"'gated' is not one of \('A', 'B', 'C', 'highway', 'none'\)"),
+        (lambda: keras_resnet.build("resnext", depth=50, cardinality=0), r"cardinality=0 must be a positive integer"),
+        (lambda: keras_resnet.ResNeXt29_8x64d(bottleneck_width=2.5), r"bottleneck_width=2.5 must be a positive"),
+        (lambda: keras_resnet.WideResNet28_10(widen=-1), r"widen=-1 must be a positive integer"),
+        (lambda: keras_resnet.ResNet20(cardinality=4), r"need bottleneck blocks"),
+        (lambda: keras_resnet.layers.BottleneckBlock(64, width=100, groups=32),
+         r"cardinality \(groups\) 32 does not divide the bottleneck width 100: use one of \[1, 2, 4, 5, 10, 20, 25"),
+        (lambda: keras_resnet.build("cifar_wide_resnet", depth=30), r"6n\+4 .*nearest valid: 28, 34"),
+        (lambda: keras_resnet.build("cifar_resnext", depth=28), r"9n\+2 .*nearest valid: 20, 29"),
+        (lambda: keras_resnet.build("resnext", depth=34), r"valid depths are 50, 101, 152, 200"),
+        (lambda: keras_resnet.DenseNetBC100(growth_rate=0), r"growth_rate=0 must be a positive integer"),
+        (lambda: keras_resnet.DenseNet121(growth_rate=-12), r"growth_rate=-12 must be a positive integer"),
+        (lambda: keras_resnet.DenseNetBC100(compression=0), r"compression=0 must be in \(0, 1\]"),
+        (lambda: keras_resnet.DenseNetBC100(compression=1.5), r"compression=1.5 must be in \(0, 1\]"),
+        (lambda: keras_resnet.layers.Transition(0.0), r"compression=0.0 must be in \(0, 1\]"),
+        (lambda: keras_resnet.build("cifar_densenet", depth=101), r"6n\+4 .*nearest valid: 100, 106"),
+        (lambda: keras_resnet.build("cifar_densenet", depth=41, block="basic"), r"3n\+4 .*nearest valid: 40, 43"),
+        (lambda: keras_resnet.build("densenet", depth=100), r"valid depths are 121, 161, 169, 201, 264"),
     ],
 )
 def test_bad_arguments_raise_value_error(call, message):
@@ -43,6 +61,8 @@ def test_bad_arguments_raise_value_error(call, message):
 def test_unknown_option_is_a_type_error():
     with pytest.raises(TypeError, match="cardinalty"):
         keras_resnet.ResNet20(cardinalty=4)
+    with pytest.raises(TypeError, match="shortcut"):
+        keras_resnet.DenseNetBC100(shortcut="B")  # DenseNets have no residual shortcuts
 
 
 def test_weights_round_trip_and_mismatch(tmp_path, images):

@@ -8,9 +8,12 @@ import keras_resnet
 from keras_resnet.layers import (
     BasicBlock,
     BottleneckBlock,
+    DenseLayer,
+    HighwayShortcut,
     IdentityShortcut,
     ProjectionShortcut,
     StochasticDepth,
+    Transition,
     ZeroPadShortcut,
 )
 
@@ -106,6 +109,10 @@ def test_stochastic_depth_model_trains_and_differs_between_steps(images):
         StochasticDepth(0.8, seed=1),
         BasicBlock(16, strides=2, shortcut="A", survival_prob=0.9, dropout=0.1),
         BottleneckBlock(8, strides=2, stride_in="1x1", preact=True, groups=2, width=8, use_bias=True),
+        BasicBlock(16, strides=2, shortcut="highway"),
+        HighwayShortcut(16, 2, gate_bias=-3.0),
+        DenseLayer(12, bottleneck=0),
+        Transition(0.3),
     ],
     ids=lambda layer: type(layer).__name__,
 )
@@ -133,3 +140,66 @@ def test_lesioned_block_returns_its_shortcut(images):
     x = images((8, 8, 16))
     block = BasicBlock(16, shortcut="B", active=False, zero_init=False)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(block(x)), np.maximum(x, 0))
+
+
+def test_highway_block_mixes_branch_and_carry_by_the_gate(images):
+    """y = T*F + (1-T)*x: with the gate forced to 1, 0 and 0.5 the block returns F, x and their mean."""
+    x = images((6, 6, 8))
+    block = BasicBlock(8, shortcut="highway", preact=True, name="h")
+    block(x)
+    gate = block.shortcut.gate_conv
+    outputs = {}
+    for bias in (30.0, -30.0, 0.0):
+        gate.set_weights([np.zeros_like(gate.kernel.numpy()), np.full(8, bias, "float32")])
+        outputs[bias] = keras.ops.convert_to_numpy(block(x, training=False))
+    branch, carry = outputs[30.0], outputs[-30.0]
+    np.testing.assert_allclose(carry, x, atol=1e-6)
+    assert not np.allclose(branch, x)
+    np.testing.assert_allclose(outputs[0.0], (branch + carry) / 2, atol=1e-5)
+
+
+def test_highway_gate_starts_mostly_carrying(images):
+    layer = HighwayShortcut(32, strides=2)
+    x = images((8, 8, 16))
+    assert layer(x).shape == (4, 4, 4, 32)  # the carry is zero-padded and subsampled like option A
+    gate = keras.ops.convert_to_numpy(layer.gate(np.zeros((1, 8, 8, 16), "float32")))
+    np.testing.assert_allclose(gate, 1 / (1 + np.exp(2.0)), rtol=1e-6)  # sigmoid(-2): 12% transform
+    assert layer.count_params() == 16 * 32 + 32
+
+
+def test_grouped_convolution_is_split_transform_merge_and_trains():
+    """Conv2D(groups=C) equals C separate convolutions on channel slices, concatenated; gradients flow on CPU."""
+    block = BottleneckBlock(8, width=16, groups=4, shortcut="B", zero_init=False)
+    x = np.random.default_rng(0).random((2, 6, 6, 32), dtype=np.float32)
+    block(x)
+    conv = block.convs[1]
+    h = np.random.default_rng(1).random((2, 6, 6, 16), dtype=np.float32)
+    kernel = conv.kernel.numpy()  # (3, 3, 16 / 4, 16)
+    parts = [keras.ops.conv(h[..., 4 * g : 4 * g + 4], kernel[..., 4 * g : 4 * g + 4], padding="same") for g in range(4)]
+    np.testing.assert_allclose(conv(h), np.concatenate(parts, axis=-1), rtol=1e-5, atol=1e-5)
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(block(x, training=True) ** 2)
+    gradients = tape.gradient(loss, block.trainable_weights)
+    assert all(g is not None and np.abs(g.numpy()).sum() > 0 for g in gradients)
+
+
+def test_dense_layer_appends_growth_rate_channels(images):
+    x = images((8, 8, 24))
+    layer = DenseLayer(12)
+    y = keras.ops.convert_to_numpy(layer(x))
+    assert y.shape == (4, 8, 8, 36)
+    np.testing.assert_array_equal(y[..., :24], x)  # the input is passed on untouched
+    # BN(24) + 1x1 conv to 4k=48 + BN(48) + 3x3 conv to k=12; BN statistics are non-trainable.
+    assert sum(int(np.prod(w.shape)) for w in layer.trainable_weights) == 2 * 24 + 24 * 48 + 2 * 48 + 9 * 48 * 12
+    plain = DenseLayer(12, bottleneck=0)
+    plain(x)
+    assert sum(int(np.prod(w.shape)) for w in plain.trainable_weights) == 2 * 24 + 9 * 24 * 12
+
+
+def test_transition_compresses_and_halves(images):
+    layer = Transition(0.5)
+    y = layer(images((8, 8, 45)))
+    assert y.shape == (4, 4, 4, 22)  # floor(0.5 * 45), as keras.applications and torchvision
+    assert layer.compute_output_shape((None, 9, 9, 45)) == (None, 4, 4, 22)

@@ -2,9 +2,17 @@
 
 from keras_resnet import specs
 from keras_resnet.models.base import unknown_name
+from keras_resnet.models.densenet import build_densenet
 from keras_resnet.models.resnet import build_resnet
 
-BUILDERS = {"resnet": build_resnet}
+BUILDERS = {"resnet": build_resnet, "densenet": build_densenet}
+# What `**kwargs` of a generated model function accepts, by builder (documented in each builder).
+BUILDER_OPTIONS = {
+    "resnet": 'shortcut ("A", "B", "C", "highway", "none"), stochastic_depth (p_L),\n'
+    "            zero_init_residual, use_bias, dropout, variant (\"v1\", \"v1.5\"), block, cardinality,\n"
+    "            bottleneck_width, widen, stride_position (\"first\", \"last\")",
+    "densenet": 'growth_rate, compression, block ("bottleneck", "basic")',
+}
 
 
 def available_models():
@@ -94,8 +102,7 @@ def _model_function(model_name):
         classes: number of classes (default {family.classes}).
         classifier_activation: activation of the classifier ("softmax", None for logits).
         name: model name (default "{model_name}").
-        **kwargs: family options: shortcut ("A", "B", "C", "none"), stochastic_depth (p_L),
-            zero_init_residual, use_bias, dropout, variant ("v1", "v1.5"), block, stride_position.
+        **kwargs: family options: {BUILDER_OPTIONS[family.builder]}.
 
     Returns:
         A `keras.Model`.

@@ -14,18 +14,17 @@ POOLINGS = (None, "avg", "max")
 
 
 def rule_stages(family_name, family, depth, block, stages=3):
-    """Blocks per stage of a rule-based family: depth = layers_per_block * n * stages + 2."""
+    """Blocks per stage of a rule-based family: depth = layers_per_block * n * stages + family.offset."""
     if block not in family.blocks:
         raise ValueError(f"block={block!r} is not valid for {family_name}: use one of {sorted(family.blocks)}.")
-    per_block = family.blocks[block]
-    step = per_block * stages
-    if not isinstance(depth, int) or isinstance(depth, bool) or depth < step + 2 or (depth - 2) % step:
-        n = max(1, (depth - 2) // step) if isinstance(depth, int) else 1
+    step, offset = family.blocks[block] * stages, family.offset
+    if not isinstance(depth, int) or isinstance(depth, bool) or depth < step + offset or (depth - offset) % step:
+        n = max(1, (depth - offset) // step) if isinstance(depth, int) else 1
         raise ValueError(
-            f"depth={depth!r} is not valid for {family_name} with {block} blocks: depth must be {step}n+2 "
-            f"with n >= 1 (nearest valid: {step * n + 2}, {step * (n + 1) + 2})."
+            f"depth={depth!r} is not valid for {family_name} with {block} blocks: depth must be {step}n+{offset} "
+            f"with n >= 1 (nearest valid: {step * n + offset}, {step * (n + 1) + offset})."
         )
-    return (depth - 2) // step
+    return (depth - offset) // step
 
 
 def table_stages(family_name, family, depth):
@@ -152,6 +151,8 @@ def load_weights(model, path, family_name=None, depth=None):
 
 def unknown_name(name, known):
     """A ValueError for an unknown model or family name, with close-match suggestions."""
-    matches = difflib.get_close_matches(str(name), known, n=3, cutoff=0.5)
+    # Same words in another order ("resnet_cifar") first: with many "res*" families, difflib alone misses it.
+    words = lambda text: sorted(str(text).lower().split("_"))  # noqa: E731
+    matches = [k for k in known if words(k) == words(name)] or difflib.get_close_matches(str(name), known, n=3, cutoff=0.5)
     hint = f" Did you mean {', '.join(matches)}?" if matches else ""
     return ValueError(f"Unknown model {name!r}.{hint} keras_resnet.available_models() lists every name.")
