@@ -35,7 +35,9 @@ def median_seconds(call, repeats):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=10, help="timed calls per measurement; the median is reported (default 10)")
+    parser.add_argument(
+        "--repeats", type=int, default=10, help="timed calls per measurement; the median is reported (default 10)"
+    )
     parser.add_argument("--size", type=int, default=224, help="image height and width (default 224)")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 32], help="batch sizes (default 1 32)")
     args = parser.parse_args(argv)
@@ -45,18 +47,28 @@ def main(argv=None):
     rows = {}
     with tempfile.TemporaryDirectory() as base:
         signatures = {
-            name: tf.saved_model.load(export.export_saved_model(model, os.path.join(base, name), samples=1)).signatures["serving_default"]
+            name: tf.saved_model.load(export.export_saved_model(model, os.path.join(base, name), samples=1)).signatures[
+                "serving_default"
+            ]
             for name, model in (("ours", ours), ("applications", reference))
         }
         for batch in args.batches:
             pixels = np.random.default_rng(0).uniform(0, 255, (batch, *shape)).astype(np.float32)
             images = tf.constant(pixels)
             rows[batch] = {
-                "export: keras_resnet ResNet50": median_seconds(lambda: signatures["ours"](images=images), args.repeats),
-                "Keras predict: keras_resnet ResNet50": median_seconds(lambda: ours.predict(pixels / 255, batch_size=batch, verbose=0), args.repeats),
-                "export: keras.applications ResNet50": median_seconds(lambda: signatures["applications"](images=images), args.repeats),
+                "export: keras_resnet ResNet50": median_seconds(
+                    lambda: signatures["ours"](images=images), args.repeats
+                ),
+                "Keras predict: keras_resnet ResNet50": median_seconds(
+                    lambda: ours.predict(pixels / 255, batch_size=batch, verbose=0), args.repeats
+                ),
+                "export: keras.applications ResNet50": median_seconds(
+                    lambda: signatures["applications"](images=images), args.repeats
+                ),
             }
-    print(f"ResNet50 {args.size}x{args.size}, median of {args.repeats}, {os.cpu_count()} CPU cores, TF {tf.__version__}")
+    print(
+        f"ResNet50 {args.size}x{args.size}, median of {args.repeats}, {os.cpu_count()} CPU cores, TF {tf.__version__}"
+    )
     for batch, row in rows.items():
         base_time = row["export: keras_resnet ResNet50"]
         print(f"batch {batch}:")

@@ -20,7 +20,9 @@ def predict(paths, model, url="http://localhost:8501", timeout=30):
         with open(path, "rb") as file:
             instances.append({"image_bytes": {"b64": base64.b64encode(file.read()).decode("ascii")}})
     body = json.dumps({"signature_name": "serving_bytes", "instances": instances}).encode()
-    request = urllib.request.Request(f"{url}/v1/models/{model}:predict", data=body, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{url}/v1/models/{model}:predict", data=body, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.load(response)["predictions"]
 
@@ -28,12 +30,18 @@ def predict(paths, model, url="http://localhost:8501", timeout=30):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("images", nargs="+", help="JPEG/PNG/GIF/BMP files to classify")
-    parser.add_argument("--model", required=True, help="the model name TF Serving serves (the --name of keras-resnet export)")
-    parser.add_argument("--url", default="http://localhost:8501", help="TF Serving's REST address (default http://localhost:8501)")
+    parser.add_argument(
+        "--model", required=True, help="the model name TF Serving serves (the --name of keras-resnet export)"
+    )
+    parser.add_argument(
+        "--url", default="http://localhost:8501", help="TF Serving's REST address (default http://localhost:8501)"
+    )
     args = parser.parse_args(argv)
     predictions = predict(args.images, args.model, args.url)
     for path, prediction in zip(args.images, predictions):
-        best = ", ".join(f"{label} {score:.3f}" for label, score in zip(prediction["top_k_labels"], prediction["top_k_scores"]))
+        best = ", ".join(
+            f"{label} {score:.3f}" for label, score in zip(prediction["top_k_labels"], prediction["top_k_scores"])
+        )
         print(f"{path}: {best}")
     return predictions
 

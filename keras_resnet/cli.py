@@ -47,8 +47,14 @@ def _export(args):
     model = export.load_model(args.model)
     name = name or export.check_name(model.name)
     path = export.export_saved_model(
-        model, os.path.join(args.base, name), labels=args.labels, top_k=args.top_k, scale=args.scale,
-        mean=args.mean, std=args.std, version=args.version,
+        model,
+        os.path.join(args.base, name),
+        labels=args.labels,
+        top_k=args.top_k,
+        scale=args.scale,
+        mean=args.mean,
+        std=args.std,
+        version=args.version,
     )
     print(f"exported {args.model} to {path}; TF Serving config: {export.write_models_config(args.base)}")
     return 0
@@ -66,13 +72,26 @@ def add_export(commands):
     )
     export.add_argument("model", help="path of a saved .keras model")
     export.add_argument("--name", help="model name in TF Serving, one path component (default: the model's name)")
-    export.add_argument("--base", default="saved_models", help="directory holding the model directories (default saved_models)")
+    export.add_argument(
+        "--base", default="saved_models", help="directory holding the model directories (default saved_models)"
+    )
     export.add_argument("--labels", help="text file with one class name per line, for the top_k_labels output")
     export.add_argument("--top-k", type=int, default=5, help="how many best classes the top_k outputs give (default 5)")
-    export.add_argument("--scale", type=float, default=1 / 255, help="preprocessing in the graph: (pixels*scale - mean)/std (default 1/255)")
-    export.add_argument("--mean", type=float, nargs="+", default=[0.0], help="mean, one value or one per channel (default 0)")
-    export.add_argument("--std", type=float, nargs="+", default=[1.0], help="std, one value or one per channel (default 1)")
-    export.add_argument("--version", type=int, help="explicit version number, which must not exist (default: latest + 1)")
+    export.add_argument(
+        "--scale",
+        type=float,
+        default=1 / 255,
+        help="preprocessing in the graph: (pixels*scale - mean)/std (default 1/255)",
+    )
+    export.add_argument(
+        "--mean", type=float, nargs="+", default=[0.0], help="mean, one value or one per channel (default 0)"
+    )
+    export.add_argument(
+        "--std", type=float, nargs="+", default=[1.0], help="std, one value or one per channel (default 1)"
+    )
+    export.add_argument(
+        "--version", type=int, help="explicit version number, which must not exist (default: latest + 1)"
+    )
     export.set_defaults(run=_export)
 
 
@@ -96,7 +115,9 @@ def add_verify(commands):
     verify.add_argument("path", help="a model directory (its latest version is checked) or one version directory")
     verify.add_argument("--model", help="a .keras model to compare with (default: the outputs stored at export time)")
     verify.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed abs difference (default 1e-4)")
-    verify.add_argument("--port", type=int, default=8501, help="TF Serving REST port for the curl request (default 8501)")
+    verify.add_argument(
+        "--port", type=int, default=8501, help="TF Serving REST port for the curl request (default 8501)"
+    )
     verify.set_defaults(run=_verify)
 
 

@@ -46,7 +46,12 @@ MIN_TF_SERVING = "2.21"
 SIGNATURES = {"serving_default": "images", "serving_bytes": "image_bytes"}
 OUTPUTS = ("probabilities", "classes", "top_k_scores", "top_k_classes", "top_k_labels")
 EXTRA = "assets.extra"
-METADATA, LABELS, REFERENCE, WARMUP = "keras_resnet.json", "labels.txt", "keras_reference.npz", "tf_serving_warmup_requests"
+METADATA, LABELS, REFERENCE, WARMUP = (
+    "keras_resnet.json",
+    "labels.txt",
+    "keras_reference.npz",
+    "tf_serving_warmup_requests",
+)
 # A TF Serving model name is one path component of the REST URL /v1/models/<name>.
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 CHECK_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tf_serving_check.py")
@@ -67,7 +72,11 @@ def versions(export_dir):
     """The integer versions under a model directory, oldest first (what TF Serving would see)."""
     if not os.path.isdir(export_dir):
         return []
-    return sorted(int(entry) for entry in os.listdir(export_dir) if entry.isdigit() and os.path.isdir(os.path.join(export_dir, entry)))
+    return sorted(
+        int(entry)
+        for entry in os.listdir(export_dir)
+        if entry.isdigit() and os.path.isdir(os.path.join(export_dir, entry))
+    )
 
 
 def version_dir(path):
@@ -85,10 +94,10 @@ def load_model(path):
     if not os.path.isfile(path):
         raise ValueError(f"model file {str(path)!r} does not exist: pass the path of a saved .keras model.")
     if not str(path).endswith(".keras"):
-        raise ValueError(f"model file {str(path)!r} is not a .keras file: save the model with model.save('name.keras').")
-    import keras_resnet.layers  # noqa: F401  (registers the custom layers the file refers to)
-
-    return keras.saving.load_model(path)
+        raise ValueError(
+            f"model file {str(path)!r} is not a .keras file: save the model with model.save('name.keras')."
+        )
+    return keras.saving.load_model(path)  # keras_resnet's layers are registered: importing this module imported them
 
 
 def export_saved_model(
@@ -126,8 +135,14 @@ def export_saved_model(
     if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
         raise ValueError(f"version={version!r} must be a positive integer (TF Serving versions are integers).")
     if version is not None and os.path.lexists(os.path.join(export_dir, str(version))):
-        raise ValueError(f"{os.path.join(export_dir, str(version))} exists: an export never overwrites; choose another version.")
-    preprocessing = {"scale": float(scale), "mean": _per_channel(mean, channels, "mean"), "std": _per_channel(std, channels, "std")}
+        raise ValueError(
+            f"{os.path.join(export_dir, str(version))} exists: an export never overwrites; choose another version."
+        )
+    preprocessing = {
+        "scale": float(scale),
+        "mean": _per_channel(mean, channels, "mean"),
+        "std": _per_channel(std, channels, "std"),
+    }
 
     os.makedirs(export_dir, exist_ok=True)
     # Hidden and not an integer: TF Serving and versions() ignore it until the rename.
@@ -144,9 +159,16 @@ def export_saved_model(
                 file.write("\n".join(names) + "\n")
         _write_warmup(os.path.join(extra, WARMUP), images[:1])
         metadata = {
-            "model": model.name, "input_size": list(size), "channels": channels, "classes": classes,
-            "top_k": min(top_k, classes), "preprocessing": preprocessing, "signatures": SIGNATURES,
-            "outputs": list(OUTPUTS), "min_tf_serving": MIN_TF_SERVING, "tensorflow": tf.__version__,
+            "model": model.name,
+            "input_size": list(size),
+            "channels": channels,
+            "classes": classes,
+            "top_k": min(top_k, classes),
+            "preprocessing": preprocessing,
+            "signatures": SIGNATURES,
+            "outputs": list(OUTPUTS),
+            "min_tf_serving": MIN_TF_SERVING,
+            "tensorflow": tf.__version__,
         }
         with open(os.path.join(extra, METADATA), "w", encoding="utf-8") as file:
             json.dump(metadata, file, indent=2)
@@ -185,7 +207,9 @@ def _labels(labels, classes):
         return [str(index) for index in range(classes)]
     if isinstance(labels, (str, os.PathLike)):
         if not os.path.isfile(labels):
-            raise ValueError(f"labels file {str(labels)!r} does not exist: pass a text file with one class name per line.")
+            raise ValueError(
+                f"labels file {str(labels)!r} does not exist: pass a text file with one class name per line."
+            )
         with open(labels, encoding="utf-8") as file:
             labels = [line.strip() for line in file if line.strip()]
     labels = [str(label) for label in labels]
@@ -195,15 +219,20 @@ def _labels(labels, classes):
 
 
 def _per_channel(value, channels, what):
-    values = [float(v) for v in np.broadcast_to(np.asarray(value, dtype=np.float64), (channels,))] if np.ndim(value) <= 1 else None
-    if values is None or (what == "std" and min(values) <= 0):
-        raise ValueError(f"{what}={value!r} must be a number or {channels} per-channel numbers" + (" above 0." if what == "std" else "."))
-    return values
+    values = np.asarray(value, dtype=np.float64).reshape(-1)
+    if values.size not in (1, channels) or (what == "std" and values.min() <= 0):
+        raise ValueError(
+            f"{what}={value!r} must be one number or {channels} per-channel numbers"
+            + (", all above 0." if what == "std" else ".")
+        )
+    return [float(v) for v in np.broadcast_to(values, (channels,))]
 
 
 def _preprocess(pixels, preprocessing):
     """The export's preprocessing on 0-255 pixels, in NumPy or TensorFlow alike."""
-    return (pixels * np.float32(preprocessing["scale"]) - np.float32(preprocessing["mean"])) / np.float32(preprocessing["std"])
+    return (pixels * np.float32(preprocessing["scale"]) - np.float32(preprocessing["mean"])) / np.float32(
+        preprocessing["std"]
+    )
 
 
 def _archive(model, size, channels, preprocessing, labels, top_k):
@@ -276,16 +305,30 @@ def _serving_protos():
     from tensorflow.core.framework import tensor_pb2
 
     field = descriptor_pb2.FieldDescriptorProto
-    string, message, optional, repeated = field.TYPE_STRING, field.TYPE_MESSAGE, field.LABEL_OPTIONAL, field.LABEL_REPEATED
+    string, message, optional, repeated = (
+        field.TYPE_STRING,
+        field.TYPE_MESSAGE,
+        field.LABEL_OPTIONAL,
+        field.LABEL_REPEATED,
+    )
     package = "keras_resnet.tf_serving"
 
     def fields(*rows):
-        return [field(name=name, number=number, type=kind, label=label, type_name=type_name) for name, number, kind, label, type_name in rows]
+        return [
+            field(name=name, number=number, type=kind, label=label, type_name=type_name)
+            for name, number, kind, label, type_name in rows
+        ]
 
     proto = descriptor_pb2.FileDescriptorProto(
-        name="keras_resnet/tf_serving_warmup.proto", package=package, syntax="proto3", dependency=[tensor_pb2.DESCRIPTOR.name]
+        name="keras_resnet/tf_serving_warmup.proto",
+        package=package,
+        syntax="proto3",
+        dependency=[tensor_pb2.DESCRIPTOR.name],
     )
-    proto.message_type.add(name="ModelSpec", field=fields(("name", 1, string, optional, None), ("signature_name", 3, string, optional, None)))
+    proto.message_type.add(
+        name="ModelSpec",
+        field=fields(("name", 1, string, optional, None), ("signature_name", 3, string, optional, None)),
+    )
     request = proto.message_type.add(
         name="PredictRequest",
         field=fields(
@@ -298,11 +341,18 @@ def _serving_protos():
         field=fields(("key", 1, string, optional, None), ("value", 2, message, optional, ".tensorflow.TensorProto")),
         options=descriptor_pb2.MessageOptions(map_entry=True),
     )
-    proto.message_type.add(name="PredictLog", field=fields(("request", 1, message, optional, f".{package}.PredictRequest")))
-    proto.message_type.add(name="PredictionLog", field=fields(("predict_log", 6, message, optional, f".{package}.PredictLog")))
+    proto.message_type.add(
+        name="PredictLog", field=fields(("request", 1, message, optional, f".{package}.PredictRequest"))
+    )
+    proto.message_type.add(
+        name="PredictionLog", field=fields(("predict_log", 6, message, optional, f".{package}.PredictLog"))
+    )
     pool = descriptor_pool.Default()
     pool.Add(proto)
-    return {name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{package}.{name}")) for name in ("PredictionLog", "PredictRequest")}
+    return {
+        name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{package}.{name}"))
+        for name in ("PredictionLog", "PredictRequest")
+    }
 
 
 def warmup_records(images):
@@ -310,7 +360,10 @@ def warmup_records(images):
     protos = _serving_protos()
     encoded = tf.io.encode_png(images[0]).numpy()
     records = []
-    for signature, value in (("serving_default", images[:1].astype(np.float32)), ("serving_bytes", np.array([encoded], dtype=object))):
+    for signature, value in (
+        ("serving_default", images[:1].astype(np.float32)),
+        ("serving_bytes", np.array([encoded], dtype=object)),
+    ):
         request = protos["PredictRequest"]()
         request.model_spec.signature_name = signature
         request.inputs[SIGNATURES[signature]].CopyFrom(tf.make_tensor_proto(value))
@@ -333,7 +386,8 @@ def models_config(base_dir, serving_base="/models"):
     """
     names = sorted(entry for entry in os.listdir(base_dir) if versions(os.path.join(base_dir, entry)))
     configs = "".join(
-        f'  config {{\n    name: "{name}"\n    base_path: "{serving_base}/{name}"\n    model_platform: "tensorflow"\n  }}\n'
+        f'  config {{\n    name: "{name}"\n    base_path: "{serving_base}/{name}"\n'
+        '    model_platform: "tensorflow"\n  }\n'
         for name in names
     )
     return (
@@ -369,7 +423,10 @@ class Verification:
 
     def __str__(self):
         lines = [f"verified {self.version_dir} with tf.compat.v1 Session loader (keras and keras_resnet blocked)"]
-        lines += [f"  {name}: max abs diff vs Keras {diff:.3g} (tolerance {self.tolerance:g})" for name, diff in self.max_abs_diff.items()]
+        lines += [
+            f"  {name}: max abs diff vs Keras {diff:.3g} (tolerance {self.tolerance:g})"
+            for name, diff in self.max_abs_diff.items()
+        ]
         lines += [f"  {'ok  ' if passed else 'FAIL'} {check}" for check, passed in self.checks.items()]
         lines += ["", "saved_model_cli show --all:", self.saved_model_cli, "TF Serving REST request:", self.curl]
         return "\n".join(lines)
@@ -398,26 +455,50 @@ def verify(path, model=None, tolerance=1e-4, port=8501):
         raise ValueError(f"{str(path)!r} does not exist: pass a model directory such as saved_models/resnet56.")
     path = version_dir(os.path.normpath(os.fspath(path)))
     extra = os.path.join(path, EXTRA)
+    if not os.path.isfile(os.path.join(extra, METADATA)):
+        raise ValueError(
+            f"{path} was not written by keras_resnet.export (no {EXTRA}/{METADATA}): "
+            "export it with `keras-resnet export`."
+        )
     with open(os.path.join(extra, METADATA), encoding="utf-8") as file:
         metadata = json.load(file)
     reference = dict(np.load(os.path.join(extra, REFERENCE)))
     if model is not None:
         model = load_model(model) if isinstance(model, (str, os.PathLike)) else model
-        reference["probabilities"] = model.predict(_preprocess(reference["images"], metadata["preprocessing"]), verbose=0)
+        reference["probabilities"] = model.predict(
+            _preprocess(reference["images"], metadata["preprocessing"]), verbose=0
+        )
     with tempfile.TemporaryDirectory() as scratch:
         result = os.path.join(scratch, "result.npz")
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        run = subprocess.run([sys.executable, CHECK_SCRIPT, path, os.path.join(extra, REFERENCE), result], capture_output=True, text=True, env=env)
+        run = subprocess.run(
+            [sys.executable, CHECK_SCRIPT, path, os.path.join(extra, REFERENCE), result],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         if run.returncode:
             raise RuntimeError(f"loading {path} the way TF Serving does failed:\n{run.stderr[-3000:]}")
         outputs = dict(np.load(result))
     checks = json.loads(str(outputs.pop("checks")))
-    diffs = {name: float(np.max(np.abs(outputs[f"{name}/probabilities"] - reference["probabilities"]))) for name in SIGNATURES}
+    diffs = {
+        name: float(np.max(np.abs(outputs[f"{name}/probabilities"] - reference["probabilities"])))
+        for name in SIGNATURES
+    }
     cli = subprocess.run(
         [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli", "show", "--dir", path, "--all"],
-        capture_output=True, text=True, env=env,
+        capture_output=True,
+        text=True,
+        env=env,
     )
-    return Verification(path, diffs, tolerance, checks, (cli.stdout or cli.stderr).strip(), curl_request(path, reference["images"][0], port))
+    return Verification(
+        path,
+        diffs,
+        tolerance,
+        checks,
+        (cli.stdout or cli.stderr).strip(),
+        curl_request(path, reference["images"][0], port),
+    )
 
 
 def curl_request(path, image, port=8501):
@@ -426,5 +507,8 @@ def curl_request(path, image, port=8501):
 
     name = os.path.basename(os.path.dirname(path))
     small = tf.image.resize(image, (8, 8)).numpy().round().astype(np.uint8)  # the signature resizes it back
-    body = {"signature_name": "serving_bytes", "instances": [{"image_bytes": {"b64": base64.b64encode(tf.io.encode_png(small).numpy()).decode()}}]}
+    body = {
+        "signature_name": "serving_bytes",
+        "instances": [{"image_bytes": {"b64": base64.b64encode(tf.io.encode_png(small).numpy()).decode()}}],
+    }
     return f"curl -X POST http://localhost:{port}/v1/models/{name}:predict -d {shlex.quote(json.dumps(body))}"

@@ -60,15 +60,24 @@ def main(version_dir, reference_path, result_path):
         ops = {node.op for node in meta_graph.graph_def.node}
         ops |= {node.op for function in meta_graph.graph_def.library.function for node in function.node_def}
         served = [signatures[name] for name in ("serving_default", "serving_bytes")]
-        tensors = [tensor for signature in served for tensor in (*signature.inputs.values(), *signature.outputs.values())]
+        tensors = [
+            tensor for signature in served for tensor in (*signature.inputs.values(), *signature.outputs.values())
+        ]
         checks = {
             "signatures serving_default (images) and serving_bytes (image_bytes)": {
-                name: list(signatures[name].inputs) for name in ("serving_default", "serving_bytes") if name in signatures
-            } == {"serving_default": ["images"], "serving_bytes": ["image_bytes"]},
-            "batch dimension first (-1) on every input and output": all(t.tensor_shape.dim[0].size == -1 for t in tensors),
+                name: list(signatures[name].inputs)
+                for name in ("serving_default", "serving_bytes")
+                if name in signatures
+            }
+            == {"serving_default": ["images"], "serving_bytes": ["image_bytes"]},
+            "batch dimension first (-1) on every input and output": all(
+                t.tensor_shape.dim[0].size == -1 for t in tensors
+            ),
             "only core TF ops (no py_function)": not ops & PY_FUNCTIONS,
             "a corrupt image fails that request with InvalidArgumentError": corrupt,
-            "the session serves again after the corrupt request": bool(np.allclose(again, results["serving_bytes/probabilities"][:1])),
+            "the session serves again after the corrupt request": bool(
+                np.allclose(again, results["serving_bytes/probabilities"][:1])
+            ),
             "keras and keras_resnet never imported": not any(name.split(".")[0] in BLOCKED for name in sys.modules),
         }
     np.savez(result_path, checks=json.dumps(checks), **results)

@@ -83,7 +83,11 @@ def test_float_and_bytes_signatures_agree_with_predict(resnet20):
     big = tf.image.resize(pixels[0], (48, 40)).numpy().round().astype(np.uint8)
     jpeg, grey = tf.io.encode_jpeg(big).numpy(), tf.io.encode_png(pixels[1][..., :1]).numpy()
     encoded = [tf.io.encode_png(pixels[0]).numpy(), jpeg, grey]
-    decoded = [pixels[0], tf.image.resize(tf.io.decode_jpeg(jpeg), SIZE[:2]).numpy(), np.repeat(pixels[1][..., :1], 3, -1)]
+    decoded = [
+        pixels[0],
+        tf.image.resize(tf.io.decode_jpeg(jpeg), SIZE[:2]).numpy(),
+        np.repeat(pixels[1][..., :1], 3, -1),
+    ]
     expected = model.predict(np.stack(decoded).astype(np.float32) / 255.0, verbose=0)
     served = loaded.signatures["serving_bytes"](image_bytes=tf.constant(encoded))
     np.testing.assert_allclose(served["probabilities"], expected, atol=1e-4)
@@ -106,7 +110,13 @@ def test_versions_increment_and_never_overwrite(resnet20):
     with pytest.raises(ValueError, match="exists: an export never overwrites"):
         export.export_saved_model(resnet20["model"], model_dir, version=2)
     assert not [entry for entry in os.listdir(model_dir) if entry.startswith(".")]  # no staging left
-    assert (model_dir / "1" / "assets.extra" / "labels.txt").read_text().split() == ["apple", "banana", "cherry", "date", "elder"]
+    assert (model_dir / "1" / "assets.extra" / "labels.txt").read_text().split() == [
+        "apple",
+        "banana",
+        "cherry",
+        "date",
+        "elder",
+    ]
     metadata = json.loads((model_dir / "1" / "assets.extra" / "keras_resnet.json").read_text())
     assert metadata["preprocessing"] == {"scale": 1 / 255, "mean": [0.0] * 3, "std": [1.0] * 3}
 
@@ -119,7 +129,13 @@ def test_concurrent_exports_do_not_collide(resnet20, tmp_path):
     )
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     runs = [
-        subprocess.Popen([sys.executable, "-c", code, str(resnet20["keras"]), str(tmp_path / "r20")], stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(resnet20["keras"]), str(tmp_path / "r20")],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
         for _ in range(2)
     ]
     paths = sorted(run.communicate()[0].strip() for run in runs)
@@ -127,7 +143,9 @@ def test_concurrent_exports_do_not_collide(resnet20, tmp_path):
     assert paths == [str(tmp_path / "r20" / str(v)) for v in (1, 2)]
     assert sorted(os.listdir(tmp_path / "r20")) == ["1", "2"]
     for path in paths:
-        assert tf.saved_model.load(path).signatures["serving_default"](images=tf.zeros((1, *SIZE)))["probabilities"].shape == (1, 5)
+        assert tf.saved_model.load(path).signatures["serving_default"](images=tf.zeros((1, *SIZE)))[
+            "probabilities"
+        ].shape == (1, 5)
 
 
 @pytest.mark.slow
@@ -164,7 +182,9 @@ def test_warmup_requests_are_tf_serving_prediction_logs(resnet20):
     for record in records:
         request = protos["PredictionLog"].FromString(record.numpy()).predict_log.request
         ((name, tensor),) = request.inputs.items()
-        outputs.append(signatures[request.model_spec.signature_name](**{name: tf.make_ndarray(tensor)})["probabilities"])
+        outputs.append(
+            signatures[request.model_spec.signature_name](**{name: tf.make_ndarray(tensor)})["probabilities"]
+        )
     np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-4)  # the same image, as floats and as PNG
 
 
@@ -180,7 +200,9 @@ def test_cli_export_and_verify(resnet20, capsys):
     assert cli.main(["verify", str(base / "r20"), "--model", str(resnet20["keras"])]) == 0
     out = capsys.readouterr().out
     assert "r20/1 with tf.compat.v1 Session loader" in out and "serving_bytes: max abs diff vs Keras" in out
-    assert "MetaGraph with tag set ['serve']" in out and "curl -X POST http://localhost:8501/v1/models/r20:predict" in out
+    assert (
+        "MetaGraph with tag set ['serve']" in out and "curl -X POST http://localhost:8501/v1/models/r20:predict" in out
+    )
 
 
 @pytest.mark.parametrize(
@@ -205,6 +227,10 @@ def test_errors(resnet20, tmp_path):
         export.export_saved_model(keras_resnet.ResNet20(input_shape=SIZE, include_top=False), tmp_path / "features")
     with pytest.raises(ValueError, match="3 labels given for a model with 5 classes"):
         export.export_saved_model(resnet20["model"], tmp_path / "r20", labels=["a", "b", "c"])
+    with pytest.raises(ValueError, match=r"std=\[1, 0, 1\] must be one number or 3 per-channel numbers, all above 0"):
+        export.export_saved_model(resnet20["model"], tmp_path / "r20", std=[1, 0, 1])
+    with pytest.raises(ValueError, match=r"name='team/r20' is not a valid model name \(a name is one directory"):
+        export.check_name("team/r20")
     with pytest.raises(ValueError, match="holds no SavedModel version"):
         export.verify(tmp_path)
     assert not os.listdir(tmp_path)  # nothing was written by the failed exports
@@ -220,7 +246,10 @@ def test_rest_example_against_a_rest_stand_in(resnet20, tmp_path):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             images = [base64.b64decode(instance["image_bytes"]["b64"]) for instance in body["instances"]]
             outputs = {k: v.numpy() for k, v in signature(image_bytes=tf.constant(images)).items()}
-            rows = [{k: (v[i].astype(str) if v.dtype == object else v[i]).tolist() for k, v in outputs.items()} for i in range(len(images))]
+            rows = [
+                {k: (v[i].astype(str) if v.dtype == object else v[i]).tolist() for k, v in outputs.items()}
+                for i in range(len(images))
+            ]
             self.send_response(200)
             self.end_headers()
             self.wfile.write(json.dumps({"predictions": rows}).encode())
@@ -233,8 +262,16 @@ def test_rest_example_against_a_rest_stand_in(resnet20, tmp_path):
     try:
         import serve_rest
 
-        predictions = serve_rest.main([str(image), str(image), "--model", "resnet20", "--url", f"http://127.0.0.1:{server.server_port}"])
+        predictions = serve_rest.main(
+            [str(image), str(image), "--model", "resnet20", "--url", f"http://127.0.0.1:{server.server_port}"]
+        )
     finally:
         sys.path.pop(0)
         server.shutdown()
-    assert len(predictions) == 2 and set(predictions[0]["top_k_labels"]) <= {"apple", "banana", "cherry", "date", "elder"}
+    assert len(predictions) == 2 and set(predictions[0]["top_k_labels"]) <= {
+        "apple",
+        "banana",
+        "cherry",
+        "date",
+        "elder",
+    }
