@@ -275,3 +275,13 @@ def test_rest_example_against_a_rest_stand_in(resnet20, tmp_path):
         "date",
         "elder",
     }
+
+
+@pytest.mark.parametrize("command", ["export", "verify"])
+def test_help_explains_every_flag(command, capsys):
+    with pytest.raises(SystemExit):
+        cli.parser().parse_args([command, "--help"])
+    out = capsys.readouterr().out
+    flags = {"export": ["--name", "--base", "--labels", "--top-k", "--scale", "--mean", "--std", "--version"]}
+    for flag in flags.get(command, ["--model", "--tolerance", "--port"]):
+        assert re.search(rf"{flag} \S+\s+\S", out), f"{flag} has no help"
