@@ -23,14 +23,17 @@ import keras_resnet  # noqa: E402
 from keras_resnet import export  # noqa: E402
 
 
-def median_seconds(call, repeats):
-    call()  # the first call traces or builds; it is not what a server pays per request
-    times = []
+def median_seconds(calls, repeats):
+    """Median seconds of each call; the calls take turns, so a busy machine slows all of them alike."""
+    for call in calls.values():
+        call()  # the first call traces or builds; it is not what a server pays per request
+    times = {name: [] for name in calls}
     for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(seconds)) for name, seconds in times.items()}
 
 
 def main(argv=None):
@@ -55,17 +58,12 @@ def main(argv=None):
         for batch in args.batches:
             pixels = np.random.default_rng(0).uniform(0, 255, (batch, *shape)).astype(np.float32)
             images = tf.constant(pixels)
-            rows[batch] = {
-                "export: keras_resnet ResNet50": median_seconds(
-                    lambda: signatures["ours"](images=images), args.repeats
-                ),
-                "Keras predict: keras_resnet ResNet50": median_seconds(
-                    lambda: ours.predict(pixels / 255, batch_size=batch, verbose=0), args.repeats
-                ),
-                "export: keras.applications ResNet50": median_seconds(
-                    lambda: signatures["applications"](images=images), args.repeats
-                ),
+            calls = {
+                "export: keras_resnet ResNet50": lambda: signatures["ours"](images=images),
+                "Keras predict: keras_resnet ResNet50": lambda: ours.predict(pixels / 255, batch_size=batch, verbose=0),
+                "export: keras.applications ResNet50": lambda: signatures["applications"](images=images),
             }
+            rows[batch] = median_seconds(calls, args.repeats)
     print(
         f"ResNet50 {args.size}x{args.size}, median of {args.repeats}, {os.cpu_count()} CPU cores, TF {tf.__version__}"
     )

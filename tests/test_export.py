@@ -52,7 +52,9 @@ def test_family_exports_and_verifies(family, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", keras_resnet.available_models())
+@pytest.mark.parametrize(
+    "name", sorted(keras_resnet.available_models(), key=lambda name: specs.MODELS[name][1]["depth"])
+)
 def test_every_model_exports_and_verifies(name, tmp_path):
     check_export_verifies(keras_resnet.build(name, input_shape=SIZE, classes=4), tmp_path)
 
