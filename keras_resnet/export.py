@@ -124,10 +124,10 @@ def export_saved_model(
 
     Example: `keras_resnet.export.export_saved_model(model, "saved_models/resnet56")`.
     """
-    if isinstance(model, (str, os.PathLike)):
-        model = load_model(model)
     export_dir = os.path.normpath(os.fspath(export_dir))
     check_name(os.path.basename(export_dir))
+    if isinstance(model, (str, os.PathLike)):
+        model = load_model(model)
     size, channels, classes = _check_model(model)
     names = _labels(labels, classes)
     if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
