@@ -1,0 +1,87 @@
+"""Load a SavedModel version the way TF Serving does and run its signatures (run as a script only).
+
+    python tf_serving_check.py VERSION_DIR REFERENCE.npz RESULT.npz
+
+`keras_resnet.export.verify` runs this in a fresh process. It imports neither keras nor keras_resnet and
+makes importing them raise, so an export that needed our Python code (a registered layer, a py_function)
+fails here as it would in the server. It writes each signature's outputs and a dict of checks to RESULT.npz.
+"""
+
+import importlib.abc
+import importlib.machinery
+import json
+import sys
+
+BLOCKED = ("keras", "keras_resnet", "tf_keras")
+
+
+class BlockKeras(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Finds keras and keras_resnet (with no file, so TensorFlow's look-ups see nothing) and raises on import."""
+
+    def find_spec(self, name, path=None, target=None):
+        return importlib.machinery.ModuleSpec(name, self) if name.split(".")[0] in BLOCKED else None
+
+    def create_module(self, spec):
+        raise ImportError(f"importing {spec.name} is blocked: a TF Serving export must load without it")
+
+
+sys.meta_path.insert(0, BlockKeras())
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+PY_FUNCTIONS = {"PyFunc", "PyFuncStateless", "EagerPyFunc"}
+DECODE = np.vectorize(bytes.decode, otypes=[str])  # string outputs as text, so np.load needs no pickle
+
+
+def main(version_dir, reference_path, result_path):
+    reference = np.load(reference_path)
+    images = reference["images"]
+    encoded = np.array([tf.io.encode_png(image).numpy() for image in images], dtype=object)
+    tf1 = tf.compat.v1
+    with tf1.Session(graph=tf.Graph()) as session:
+        meta_graph = tf1.saved_model.loader.load(session, ["serve"], version_dir)
+        signatures = meta_graph.signature_def
+
+        def run(name, value):
+            signature = signatures[name]
+            (tensor,) = signature.inputs.values()
+            outputs = session.run({key: output.name for key, output in signature.outputs.items()}, {tensor.name: value})
+            return {key: DECODE(value) if value.dtype == object else value for key, value in outputs.items()}
+
+        results = {f"serving_default/{k}": v for k, v in run("serving_default", images.astype(np.float32)).items()}
+        results.update({f"serving_bytes/{k}": v for k, v in run("serving_bytes", encoded).items()})
+        try:
+            run("serving_bytes", np.array([b"not an image"], dtype=object))
+            corrupt = False
+        except tf.errors.InvalidArgumentError as error:
+            corrupt = "image" in error.message.lower()
+        again = run("serving_bytes", encoded[:1])["probabilities"]
+        ops = {node.op for node in meta_graph.graph_def.node}
+        ops |= {node.op for function in meta_graph.graph_def.library.function for node in function.node_def}
+        served = [signatures[name] for name in ("serving_default", "serving_bytes")]
+        tensors = [
+            tensor for signature in served for tensor in (*signature.inputs.values(), *signature.outputs.values())
+        ]
+        checks = {
+            "signatures serving_default (images) and serving_bytes (image_bytes)": {
+                name: list(signatures[name].inputs)
+                for name in ("serving_default", "serving_bytes")
+                if name in signatures
+            }
+            == {"serving_default": ["images"], "serving_bytes": ["image_bytes"]},
+            "batch dimension first (-1) on every input and output": all(
+                t.tensor_shape.dim[0].size == -1 for t in tensors
+            ),
+            "only core TF ops (no py_function)": not ops & PY_FUNCTIONS,
+            "a corrupt image fails that request with InvalidArgumentError": corrupt,
+            "the session serves again after the corrupt request": bool(
+                np.allclose(again, results["serving_bytes/probabilities"][:1])
+            ),
+            "keras and keras_resnet never imported": not any(name.split(".")[0] in BLOCKED for name in sys.modules),
+        }
+    np.savez(result_path, checks=json.dumps(checks), **results)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
