@@ -20,16 +20,27 @@ import tensorflow as tf
 
 import keras_resnet
 from keras_resnet import cli, export, specs
+from keras_resnet.models.base import rule_stages
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SIZE = (32, 32, 3)
+
+
+def valid_depth(family_name, depth):
+    """Whether a rule-based (three-stage CIFAR) family accepts `depth` with its default block."""
+    family = specs.FAMILIES[family_name]
+    try:
+        rule_stages(family_name, family, depth, family.defaults["block"])
+    except ValueError:
+        return False
+    return True
 
 
 def shallowest(family_name):
     """A family's shallowest valid network, its representative in the default run (the slow run exports
     every named model)."""
     family = specs.FAMILIES[family_name]
-    depth = min(family.depths) if family.depths else family.blocks[family.defaults["block"]] * 3 + 2
+    depth = min(family.depths) if family.depths else next(d for d in range(1, 100) if valid_depth(family_name, d))
     return keras_resnet.build(family_name, depth=depth, input_shape=SIZE, classes=4, name=f"{family_name}{depth}")
 
 
