@@ -119,6 +119,23 @@ def test_wrong_targets_name_the_layer(tmp_path):
         keras_resnet.ResNet50(weights=path, classes=10)
 
 
+def torchvision_key(layer, densenet):
+    """torchvision's key for our layer path; DenseNet layers as in torchvision's published files ("norm.1")."""
+    if densenet:
+        fixed = {"stem_conv": "features.conv0", "stem_bn": "features.norm0", "post_bn": "features.norm5", "predictions": "classifier"}
+        if layer in fixed:
+            return fixed[layer]
+        found = re.fullmatch(r"stage(\d)_(?:block(\d+)/(bn|conv)(\d)|transition/(bn|conv))", layer)
+        norm = lambda part: "norm" if part == "bn" else part  # noqa: E731
+        if found[2]:
+            return f"features.denseblock{found[1]}.denselayer{found[2]}.{norm(found[3])}.{found[4]}"
+        return f"features.transition{found[1]}.{norm(found[5])}"
+    block = re.fullmatch(r"stage(\d)_block(\d+)/(.+)", layer)
+    return {"stem_conv": "conv1", "stem_bn": "bn1", "predictions": "fc"}.get(layer) or (
+        f"layer{block[1]}.{int(block[2]) - 1}." + {"shortcut/conv": "downsample.0", "shortcut/bn": "downsample.1"}.get(block[3], block[3])
+    )
+
+
 def torchvision_state_dict(model):
     """`model`'s variables under torchvision's keys and layouts, written out here from torchvision's naming."""
     names = {"kernel": "weight", "bias": "bias", "gamma": "weight", "beta": "bias", "moving_mean": "running_mean",
@@ -126,10 +143,7 @@ def torchvision_state_dict(model):
     state = {}
     for variable in model.weights:
         layer, _, name = variable.path.rpartition("/")
-        block = re.fullmatch(r"stage(\d)_block(\d+)/(.+)", layer)
-        key = {"stem_conv": "conv1", "stem_bn": "bn1", "predictions": "fc"}.get(layer) or (
-            f"layer{block[1]}.{int(block[2]) - 1}." + {"shortcut/conv": "downsample.0", "shortcut/bn": "downsample.1"}.get(block[3], block[3])
-        )
+        key = torchvision_key(layer, densenet=model.name.lower().startswith("densenet"))
         value = np.asarray(variable.numpy())
         if name == "kernel":  # Keras (kh, kw, in, out) / (in, out) -> torch (out, in, kh, kw) / (out, in)
             value = value.transpose(3, 2, 0, 1) if value.ndim == 4 else value.T
@@ -322,6 +336,26 @@ def test_torchvision_needs_v15_and_the_right_depth(tmp_path):
         keras_resnet.ResNet50(weights=path)
     with pytest.raises(ValueError, match="'layer3.6.conv1'.*stage3_block7/conv1"):
         keras_resnet.ResNet101(weights=path, variant="v1.5")
+
+
+@pytest.mark.parametrize("name, other, error", [
+    ("ResNeXt50_32x4d", "WideResNet50_2", r"'layer1.0.conv2' gives shape \(3, 3, 4, 128\).*\(3, 3, 128, 128\)"),
+    ("DenseNet121", "DenseNet169", r"no layer 'features.denseblock3.denselayer25.norm1'"),
+], ids=["resnext", "densenet"])  # fmt: skip
+def test_torchvision_keys_without_torch(tmp_path, images, name, other, error):
+    """Without torch (CI): a state dict in torchvision's keys and layouts (grouped kernels (out, in/groups,
+    kh, kw); DenseNet's published "norm.1" keys) converts back to the model it was written from."""
+    from safetensors.numpy import save_file
+
+    options = {} if name.startswith("DenseNet") else {"variant": "v1.5"}
+    source = keras_resnet.build(name, input_shape=SIZE, classifier_activation=None, **options)
+    randomise(source)
+    save_file(torchvision_state_dict(source), str(tmp_path / "source.safetensors"))
+    target = keras_resnet.build(name, weights=str(tmp_path / "source.safetensors"), input_shape=SIZE,
+                                classifier_activation=None, **options)  # fmt: skip
+    assert max_difference(source, target, images(SIZE, 2)) < TOLERANCE
+    with pytest.raises(ValueError, match=error):  # a grouped kernel or a missing dense layer is named
+        keras_resnet.build(other, weights=str(tmp_path / "source.safetensors"), input_shape=SIZE, **options)
 
 
 def test_cli_convert_writes_a_keras_file_once(tmp_path, images, capsys):
