@@ -29,11 +29,13 @@ TORCH_BN_EPSILON = 1e-5
 KERAS_APPLICATIONS = {
     **{("resnet", d): f"ResNet{d}" for d in (50, 101, 152)},
     **{("resnet_v2", d): f"ResNet{d}V2" for d in (50, 101, 152)},
+    **{("densenet", d): f"DenseNet{d}" for d in (121, 169, 201)},
 }
 
 # The source's name for each of our layers, per source and family. Our layer paths are stem_conv,
 # stem_bn, stage{s}_block{b}/conv{n}, stage{s}_block{b}/bn{n}, stage{s}_block{b}/shortcut/conv (and /bn),
-# post_bn and predictions; a block's "bn1" row is tried before its "bn" row. Fields: {s} stage, {b} block,
+# DenseNet's stage{s}_transition/conv (and /bn, rows "transition/conv" and "transition/bn"), post_bn and
+# predictions; a block's "bn1" row is tried before its "bn" row. Fields: {s} stage, {b} block,
 # {n} number of the conv/BN in the block (all ours, from 1); {S} = s + 1 (keras.applications counts the
 # stem as stage 1), {B} = b - 1 (torch counts blocks from 0), {m} = n - 1 (in keras' ResNetV2 the BN
 # before conv n is "{n-1}_bn", the first one "preact_bn").
@@ -57,6 +59,16 @@ NAMES = {
             "post_bn": "post_bn",
             "predictions": "predictions",
         },
+        "densenet": {
+            "stem_conv": "conv1_conv",
+            "stem_bn": "conv1_bn",
+            "conv": "conv{S}_block{b}_{n}_conv",
+            "bn": "conv{S}_block{b}_{m}_bn",
+            "transition/conv": "pool{S}_conv",
+            "transition/bn": "pool{S}_bn",
+            "post_bn": "bn",
+            "predictions": "predictions",
+        },
     },
     # torchvision's and timm's ResNet state dicts share these keys.
     "torch": {
@@ -69,14 +81,26 @@ NAMES = {
             "shortcut/bn": "layer{s}.{B}.downsample.1",
             "predictions": "fc",
         },
+        "densenet": {
+            "stem_conv": "features.conv0",
+            "stem_bn": "features.norm0",
+            "conv": "features.denseblock{s}.denselayer{b}.conv{n}",
+            "bn": "features.denseblock{s}.denselayer{b}.norm{n}",
+            "transition/conv": "features.transition{s}.conv",
+            "transition/bn": "features.transition{s}.norm",
+            "post_bn": "features.norm5",
+            "predictions": "classifier",
+        },
     },
 }
+# torchvision's ResNeXt and wide ResNets are its ResNet with grouped or wider 3x3s: the same keys.
+NAMES["torch"].update(dict.fromkeys(("resnext", "wide_resnet"), NAMES["torch"]["resnet"]))
 
 # Builder options the target needs to compute what the source computes, checked before converting.
 LAYOUTS = {
     ("keras", "resnet"): {"variant": "v1"},
     ("keras", "resnet_v2"): {"stride_position": "last"},
-    ("torch", "resnet"): {"variant": "v1.5"},
+    **dict.fromkeys((("torch", "resnet"), ("torch", "resnext"), ("torch", "wide_resnet")), {"variant": "v1.5"}),
 }
 
 
@@ -196,6 +220,9 @@ def read_torch(path):
         state = {key: value.numpy() for key, value in state.get("state_dict", state).items()}
     layers = {}
     for key, value in state.items():
+        # torchvision's published DenseNet files predate its module names ("norm.1" for "norm1"); its
+        # loader renames them the same way.
+        key = re.sub(r"(denselayer\d+\.(?:norm|conv))\.([12])\.", r"\1\2.", key)
         layer, _, variable = key.rpartition(".")
         layers.setdefault(layer, {})[variable] = np.asarray(value)
     return {layer: torch_to_keras(layer, variables) for layer, variables in layers.items()}
@@ -225,10 +252,10 @@ def torch_to_keras(layer, variables):
 
 def source_name(layer, names):
     """The source's name for our layer path, from a `NAMES` table (None when the table has no row)."""
-    found = re.fullmatch(r"stage(\d+)_block(\d+)/(.+)", layer)
+    found = re.fullmatch(r"stage(\d+)_(?:block(\d+)/|(transition/))(.+)", layer)
     if not found:
         return names.get(layer)
-    s, b, part = int(found[1]), int(found[2]), found[3]
+    s, b, part = int(found[1]), int(found[2] or 0), (found[3] or "") + found[4]
     numbered = re.fullmatch(r"(\w+?)(\d+)", part)
     n = int(numbered[2]) if numbered else 0
     template = names.get(part) or (names.get(numbered[1]) if numbered else None)

@@ -99,6 +99,17 @@ def test_keras_applications_deep(tmp_path, images, name):
     check_keras(name, tmp_path / f"{name}.h5", images(SIZE, 2), **KERAS_TARGET["V2" if name.endswith("V2") else ""])
 
 
+def test_keras_densenet121(tmp_path, images):
+    """DenseNet's dense layers and transitions map onto keras.applications' conv{S}_block{b} and pool{S}."""
+    check_keras("DenseNet121", tmp_path / "densenet121.weights.h5", images(SIZE, 2))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["DenseNet169", "DenseNet201"])
+def test_keras_densenet_deep(tmp_path, images, name):
+    check_keras(name, tmp_path / f"{name}.h5", images(SIZE, 2))
+
+
 def test_wrong_targets_name_the_layer(tmp_path):
     path = str(tmp_path / "resnet50.h5")
     keras_source("ResNet50", path)
@@ -108,6 +119,23 @@ def test_wrong_targets_name_the_layer(tmp_path):
         keras_resnet.ResNet50(weights=path, classes=10)
 
 
+def torchvision_key(layer, densenet):
+    """torchvision's key for our layer path; DenseNet layers as in torchvision's published files ("norm.1")."""
+    if densenet:
+        fixed = {"stem_conv": "features.conv0", "stem_bn": "features.norm0", "post_bn": "features.norm5", "predictions": "classifier"}
+        if layer in fixed:
+            return fixed[layer]
+        found = re.fullmatch(r"stage(\d)_(?:block(\d+)/(bn|conv)(\d)|transition/(bn|conv))", layer)
+        norm = lambda part: "norm" if part == "bn" else part  # noqa: E731
+        if found[2]:
+            return f"features.denseblock{found[1]}.denselayer{found[2]}.{norm(found[3])}.{found[4]}"
+        return f"features.transition{found[1]}.{norm(found[5])}"
+    block = re.fullmatch(r"stage(\d)_block(\d+)/(.+)", layer)
+    return {"stem_conv": "conv1", "stem_bn": "bn1", "predictions": "fc"}.get(layer) or (
+        f"layer{block[1]}.{int(block[2]) - 1}." + {"shortcut/conv": "downsample.0", "shortcut/bn": "downsample.1"}.get(block[3], block[3])
+    )
+
+
 def torchvision_state_dict(model):
     """`model`'s variables under torchvision's keys and layouts, written out here from torchvision's naming."""
     names = {"kernel": "weight", "bias": "bias", "gamma": "weight", "beta": "bias", "moving_mean": "running_mean",
@@ -115,10 +143,7 @@ def torchvision_state_dict(model):
     state = {}
     for variable in model.weights:
         layer, _, name = variable.path.rpartition("/")
-        block = re.fullmatch(r"stage(\d)_block(\d+)/(.+)", layer)
-        key = {"stem_conv": "conv1", "stem_bn": "bn1", "predictions": "fc"}.get(layer) or (
-            f"layer{block[1]}.{int(block[2]) - 1}." + {"shortcut/conv": "downsample.0", "shortcut/bn": "downsample.1"}.get(block[3], block[3])
-        )
+        key = torchvision_key(layer, densenet=model.name.lower().startswith("densenet"))
         value = np.asarray(variable.numpy())
         if name == "kernel":  # Keras (kh, kw, in, out) / (in, out) -> torch (out, in, kh, kw) / (out, in)
             value = value.transpose(3, 2, 0, 1) if value.ndim == 4 else value.T
@@ -144,16 +169,18 @@ if torch is not None:
     class Block(nn.Module):
         """torchvision's BasicBlock / Bottleneck (stride in the 3x3), with torchvision's attribute names."""
 
-        def __init__(self, kind, cin, width, stride):
+        def __init__(self, kind, cin, planes, stride, groups=1, width_per_group=64):
             super().__init__()
             expansion = 4 if kind == "bottleneck" else 1
-            cout = width * expansion
+            cout = planes * expansion
+            # ResNeXt (Xie 2017) and wide ResNets widen the grouped 3x3 as torchvision does.
+            width = int(planes * width_per_group / 64) * groups
             if kind == "basic":
-                shapes = [(cin, width, 3, stride), (width, width, 3, 1)]
+                shapes = [(cin, planes, 3, stride, 1), (planes, planes, 3, 1, 1)]
             else:
-                shapes = [(cin, width, 1, 1), (width, width, 3, stride), (width, cout, 1, 1)]
-            for n, (i, o, k, s) in enumerate(shapes, start=1):
-                setattr(self, f"conv{n}", nn.Conv2d(i, o, k, stride=s, padding=k // 2, bias=False))
+                shapes = [(cin, width, 1, 1, 1), (width, width, 3, stride, groups), (width, cout, 1, 1, 1)]
+            for n, (i, o, k, s, g) in enumerate(shapes, start=1):
+                setattr(self, f"conv{n}", nn.Conv2d(i, o, k, stride=s, padding=k // 2, groups=g, bias=False))
                 setattr(self, f"bn{n}", nn.BatchNorm2d(o))
             self.count = len(shapes)
             self.downsample = None
@@ -168,7 +195,7 @@ if torch is not None:
             return torch.relu(out + (x if self.downsample is None else self.downsample(x)))
 
     class TorchResNet(nn.Module):
-        def __init__(self, depth, classes=1000):
+        def __init__(self, depth, groups=1, width_per_group=64, classes=1000):
             super().__init__()
             kind, counts = TORCH_STAGES[depth]
             self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
@@ -178,7 +205,7 @@ if torch is not None:
             for stage, (blocks, width) in enumerate(zip(counts, (64, 128, 256, 512)), start=1):
                 layer = []
                 for index in range(blocks):
-                    layer.append(Block(kind, cin, width, 2 if stage > 1 and index == 0 else 1))
+                    layer.append(Block(kind, cin, width, 2 if stage > 1 and index == 0 else 1, groups, width_per_group))
                     cin = width * (4 if kind == "bottleneck" else 1)
                 setattr(self, f"layer{stage}", nn.Sequential(*layer))
             self.fc = nn.Linear(cin, classes)
@@ -189,11 +216,59 @@ if torch is not None:
                 x = getattr(self, f"layer{stage}")(x)
             return self.fc(x.mean((2, 3)))
 
+    class TorchDenseNet(nn.Module):
+        """torchvision's DenseNet-BC (Huang 2017): BN-ReLU-1x1 conv to 4k, BN-ReLU-3x3 conv to k, concatenated
+        after the inputs; transitions halve the channels (floor) and average-pool 2x2."""
 
-def torch_source(depth, path):
-    """A randomised torch ResNet (random BN statistics too) saved as a state dict; returns its forward."""
-    torch.manual_seed(depth)
-    model = TorchResNet(depth).eval()
+        def __init__(self, growth, counts, classes=1000):
+            super().__init__()
+            cin = 2 * growth
+            self.features = nn.Sequential()
+            self.features.add_module("conv0", nn.Conv2d(3, cin, 7, stride=2, padding=3, bias=False))
+            self.features.add_module("norm0", nn.BatchNorm2d(cin))
+            for stage, count in enumerate(counts, start=1):
+                block = nn.ModuleDict()
+                for index in range(1, count + 1):
+                    block[f"denselayer{index}"] = nn.ModuleDict({
+                        "norm1": nn.BatchNorm2d(cin), "conv1": nn.Conv2d(cin, 4 * growth, 1, bias=False),
+                        "norm2": nn.BatchNorm2d(4 * growth), "conv2": nn.Conv2d(4 * growth, growth, 3, padding=1, bias=False),
+                    })  # fmt: skip
+                    cin += growth
+                self.features.add_module(f"denseblock{stage}", block)
+                if stage < len(counts):
+                    transition = nn.ModuleDict({"norm": nn.BatchNorm2d(cin), "conv": nn.Conv2d(cin, cin // 2, 1, bias=False)})
+                    self.features.add_module(f"transition{stage}", transition)
+                    cin //= 2
+            self.features.add_module("norm5", nn.BatchNorm2d(cin))
+            self.classifier = nn.Linear(cin, classes)
+
+        def forward(self, x):
+            f = self.features
+            x = nn.functional.max_pool2d(torch.relu(f.norm0(f.conv0(x))), 3, stride=2, padding=1)
+            for stage in range(1, 5):
+                for layer in getattr(f, f"denseblock{stage}").values():
+                    new = layer.conv1(torch.relu(layer.norm1(x)))
+                    x = torch.cat([x, layer.conv2(torch.relu(layer.norm2(new)))], 1)
+                if stage < 4:
+                    transition = getattr(f, f"transition{stage}")
+                    x = nn.functional.avg_pool2d(transition.conv(torch.relu(transition.norm(x))), 2)
+            return self.classifier(torch.relu(f.norm5(x)).mean((2, 3)))
+
+# Our name -> torchvision's architecture: ResNet/ResNeXt/wide (depth, groups, width_per_group) and
+# DenseNet (growth rate, layers per block), as torchvision's model functions set them.
+TORCH_RESNETS = {
+    **{f"ResNet{d}": (d, 1, 64) for d in TORCH_STAGES},
+    "ResNeXt50_32x4d": (50, 32, 4), "ResNeXt101_32x8d": (101, 32, 8), "ResNeXt101_64x4d": (101, 64, 4),
+    "WideResNet50_2": (50, 1, 128), "WideResNet101_2": (101, 1, 128),
+}  # fmt: skip
+TORCH_DENSENETS = {"DenseNet121": (32, (6, 12, 24, 16)), "DenseNet161": (48, (6, 12, 36, 24)),
+                   "DenseNet169": (32, (6, 12, 32, 32)), "DenseNet201": (32, (6, 12, 48, 32))}  # fmt: skip
+
+
+def torch_source(name, path):
+    """A randomised torch `name` (random BN statistics too) saved as a state dict; returns its forward."""
+    torch.manual_seed(len(name))
+    model = (TorchResNet(*TORCH_RESNETS[name]) if name in TORCH_RESNETS else TorchDenseNet(*TORCH_DENSENETS[name])).eval()
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, nn.BatchNorm2d):
@@ -213,13 +288,12 @@ def torch_source(depth, path):
     return forward
 
 
-def check_torch(depth, path, images):
-    source = torch_source(depth, str(path))
-    target = keras_resnet.build(
-        "resnet", depth=depth, variant="v1.5", weights=str(path), input_shape=SIZE, classifier_activation=None
-    )
+def check_torch(name, path, images):
+    source = torch_source(name, str(path))
+    options = {} if name.startswith("DenseNet") else {"variant": "v1.5"}
+    target = keras_resnet.build(name, weights=str(path), input_shape=SIZE, classifier_activation=None, **options)
     difference = max_difference(source, target, images)
-    assert difference < TOLERANCE, f"resnet{depth}: max |difference| {difference}"
+    assert difference < TOLERANCE, f"{name}: max |difference| {difference}"
 
 
 needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed (optional extra)")
@@ -228,24 +302,60 @@ needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed (
 @needs_torch
 @pytest.mark.parametrize("depth, suffix", [(50, ".pth"), (18, ".safetensors")])
 def test_torchvision_resnet(tmp_path, images, depth, suffix):
-    check_torch(depth, tmp_path / f"resnet{depth}{suffix}", images(SIZE, 2))
+    check_torch(f"ResNet{depth}", tmp_path / f"resnet{depth}{suffix}", images(SIZE, 2))
 
 
 @needs_torch
 @pytest.mark.slow
 @pytest.mark.parametrize("depth", [34, 101, 152])
 def test_torchvision_resnet_deep(tmp_path, images, depth):
-    check_torch(depth, tmp_path / f"resnet{depth}.pth", images(SIZE, 2))
+    check_torch(f"ResNet{depth}", tmp_path / f"resnet{depth}.pth", images(SIZE, 2))
+
+
+@needs_torch
+@pytest.mark.parametrize("name, suffix", [("ResNeXt50_32x4d", ".pth"), ("WideResNet50_2", ".safetensors"),
+                                          ("DenseNet121", ".safetensors")])  # fmt: skip
+def test_torchvision_resnext_wide_densenet(tmp_path, images, name, suffix):
+    """Grouped 3x3s, widened bottlenecks and DenseNet's features.denseblock keys convert exactly."""
+    check_torch(name, tmp_path / f"{name}{suffix}", images(SIZE, 2))
+
+
+@needs_torch
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["ResNeXt101_32x8d", "ResNeXt101_64x4d", "WideResNet101_2", "DenseNet161",
+                                  "DenseNet169", "DenseNet201"])  # fmt: skip
+def test_torchvision_resnext_wide_densenet_deep(tmp_path, images, name):
+    check_torch(name, tmp_path / f"{name}.pth", images(SIZE, 2))
 
 
 @needs_torch
 def test_torchvision_needs_v15_and_the_right_depth(tmp_path):
     path = str(tmp_path / "resnet50.pth")
-    torch_source(50, path)
+    torch_source("ResNet50", path)
     with pytest.raises(ValueError, match="variant='v1.5'"):
         keras_resnet.ResNet50(weights=path)
     with pytest.raises(ValueError, match="'layer3.6.conv1'.*stage3_block7/conv1"):
         keras_resnet.ResNet101(weights=path, variant="v1.5")
+
+
+@pytest.mark.parametrize("name, other, error", [
+    ("ResNeXt50_32x4d", "WideResNet50_2", r"'layer1.0.conv2' gives shape \(3, 3, 4, 128\).*\(3, 3, 128, 128\)"),
+    ("DenseNet121", "DenseNet169", r"no layer 'features.denseblock3.denselayer25.norm1'"),
+], ids=["resnext", "densenet"])  # fmt: skip
+def test_torchvision_keys_without_torch(tmp_path, images, name, other, error):
+    """Without torch (CI): a state dict in torchvision's keys and layouts (grouped kernels (out, in/groups,
+    kh, kw); DenseNet's published "norm.1" keys) converts back to the model it was written from."""
+    from safetensors.numpy import save_file
+
+    options = {} if name.startswith("DenseNet") else {"variant": "v1.5"}
+    source = keras_resnet.build(name, input_shape=SIZE, classifier_activation=None, **options)
+    randomise(source)
+    save_file(torchvision_state_dict(source), str(tmp_path / "source.safetensors"))
+    target = keras_resnet.build(name, weights=str(tmp_path / "source.safetensors"), input_shape=SIZE,
+                                classifier_activation=None, **options)  # fmt: skip
+    assert max_difference(source, target, images(SIZE, 2)) < TOLERANCE
+    with pytest.raises(ValueError, match=error):  # a grouped kernel or a missing dense layer is named
+        keras_resnet.build(other, weights=str(tmp_path / "source.safetensors"), input_shape=SIZE, **options)
 
 
 def test_cli_convert_writes_a_keras_file_once(tmp_path, images, capsys):

@@ -57,4 +57,4 @@ def build_densenet(family_name, depth, block=None, growth_rate=None, compression
         return layers.ReLU(name="post_relu")(x)
 
     signature["name"] = signature.get("name") or f"{family_name}{depth}"
-    return assemble(family_name, body, **signature)
+    return assemble(family_name, body, depth=depth, **signature)
