@@ -235,6 +235,8 @@ def plot_history(runs, path):
         axis.set(xlabel="epoch", ylabel=metric)
         axis.grid(alpha=0.3)
         axis.legend(fontsize="small")
+    # A diverging run (a deep plain net's first epoch can reach 1e14) would flatten every other curve.
+    axes[0].set_yscale("log")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     pyplot.close(figure)
