@@ -42,13 +42,9 @@ def add_models(commands):
 
 
 def _load(path):
-    import keras
+    from keras_resnet.models.base import load_model_file  # importing keras_resnet registers the layers
 
-    import keras_resnet  # noqa: F401  registers the layers that a .keras file names
-
-    if not os.path.isfile(path):
-        raise ValueError(f"model file {path!r} does not exist: pass a model saved with model.save('....keras').")
-    return keras.saving.load_model(path, compile=False)
+    return load_model_file(path)
 
 
 def _lesion(args):

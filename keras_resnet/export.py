@@ -41,6 +41,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_resnet.models.base import load_model_file
+
 # Written by TensorFlow 2.21: an older TF Serving may not know an op or attribute of this graph.
 MIN_TF_SERVING = "2.21"
 SIGNATURES = {"serving_default": "images", "serving_bytes": "image_bytes"}
@@ -91,13 +93,7 @@ def version_dir(path):
 
 def load_model(path):
     """A Keras model from a `.keras` file, with a clear error for a missing or wrong file."""
-    if not os.path.isfile(path):
-        raise ValueError(f"model file {str(path)!r} does not exist: pass the path of a saved .keras model.")
-    if not str(path).endswith(".keras"):
-        raise ValueError(
-            f"model file {str(path)!r} is not a .keras file: save the model with model.save('name.keras')."
-        )
-    return keras.saving.load_model(path)  # keras_resnet's layers are registered: importing this module imported them
+    return load_model_file(path, compile=True)  # keras_resnet's layers are registered: importing this module did it
 
 
 def export_saved_model(

@@ -119,6 +119,15 @@ def assemble(
     return model
 
 
+def load_model_file(path, compile=False):
+    """A model saved with `model.save("....keras")`, with one clear sentence for a missing or wrong file."""
+    if not os.path.isfile(path):
+        raise ValueError(f"model file {str(path)!r} does not exist: pass the path of a saved .keras model.")
+    if not str(path).endswith(".keras"):
+        raise ValueError(f"model file {str(path)!r} is not a .keras file: save the model with model.save('name.keras').")
+    return keras.saving.load_model(path, compile=compile)
+
+
 def load_weights(model, path, family_name=None, depth=None):
     """Load weights into `model`, naming the file when they do not fit.
 
