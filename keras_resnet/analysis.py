@@ -31,6 +31,10 @@ DEGRADATION_MODELS = ("PlainNet20", "PlainNet56", "ResNet20", "ResNet56")
 def digits(test_size=0.25, seed=0):
     """scikit-learn's 1,797 bundled 8x8 grey-scale digits, scaled to [0, 1]: real images, no download.
 
+    Args:
+        test_size: the fraction held out for testing.
+        seed: seed of the split.
+
     Returns:
         `((x_train, y_train), (x_test, y_test))` with images of shape (N, 8, 8, 1), stratified split.
     """
@@ -182,7 +186,17 @@ def degradation(models=DEGRADATION_MODELS, dataset=None, epochs=10, plot=None, l
 
 
 def chain(model):
-    """The layers of `model` after its input, checked to form a single chain (as every builder makes)."""
+    """The layers of `model` after its input, checked to form a single chain (as every builder makes).
+
+    Args:
+        model: a keras_resnet model (or any functional model whose layers form a chain).
+
+    Returns:
+        The list of layers after the input, in order.
+
+    Raises:
+        ValueError: the graph branches (a layer takes several inputs or feeds several layers).
+    """
     # One node per depth, each with one input tensor, is a chain. The model's own nodes are read, since
     # its layers may also be called elsewhere (another model built on them).
     depths = model._nodes_by_depth
@@ -196,7 +210,14 @@ def chain(model):
 
 
 def residual_blocks(model):
-    """The residual-block layers of `model`, in order (plain nets' blocks included)."""
+    """The residual-block layers of `model`, in order (plain nets' blocks included).
+
+    Args:
+        model: a keras_resnet model.
+
+    Returns:
+        A list of `keras_resnet.layers.ResidualBlock` layers.
+    """
     return [layer for layer in chain(model) if isinstance(layer, ResidualBlock)]
 
 
@@ -205,6 +226,12 @@ def removable_blocks(model):
 
     A removed residual block keeps its shortcut; a removed plain block passes its input on (Veit et al.'s
     comparison), which is only possible where the block keeps the shape (not at downsampling blocks).
+
+    Args:
+        model: a keras_resnet model.
+
+    Returns:
+        A list of block names, e.g. "stage2_block3".
     """
     names = []
     for block in residual_blocks(model):
@@ -261,6 +288,12 @@ def lesioned_model(model):
 
     `lesioned.set_mask(names_off=["stage2_block1"])` removes those branches from the next `predict`;
     `lesioned.traces` counts how often its forward pass was traced.
+
+    Args:
+        model: a keras_resnet model.
+
+    Returns:
+        A `keras.Model` with `set_mask(names_off=(), names_on=None)`.
     """
     return _Rewired(model, _lesioned)
 
@@ -562,7 +595,15 @@ def _save(plt, figure, path):
 
 
 def plot_degradation(runs, path):
-    """He et al.'s Fig. 1/6: error (%) per epoch, thin = training, bold = test; plain left, residual right."""
+    """He et al.'s Fig. 1/6: error (%) per epoch, thin = training, bold = test; plain left, residual right.
+
+    Args:
+        runs: `degradation()`'s result, {model name: `Run`}.
+        path: the PNG to write.
+
+    Returns:
+        `path`.
+    """
     plt, figure, axes = _figure(2)
     for ax, plain in zip(axes, (True, False)):
         chosen = {n: r for n, r in runs.items() if all(b.shortcut is None for b in residual_blocks(r.model)) == plain}
@@ -577,7 +618,15 @@ def plot_degradation(runs, path):
 
 
 def plot_lesion(results, path):
-    """Veit et al.'s Fig. 3/5: accuracy per single removed block, and against the number removed."""
+    """Veit et al.'s Fig. 3/5: accuracy per single removed block, and against the number removed.
+
+    Args:
+        results: {label: `Lesion`}, e.g. `{"ResNet20": lesion(model, data)}`.
+        path: the PNG to write.
+
+    Returns:
+        `path`.
+    """
     plt, figure, axes = _figure(2)
     for name, result in results.items():
         positions = [result.order.index(block) + 1 for block in result.single]
@@ -598,7 +647,12 @@ def plot_lesion(results, path):
 def plot_paths(result, path):
     """Veit et al.'s Fig. 6: path-length distribution, gradient per path, and their product.
 
-    `result` is a `PathGradients`, or a `PathLengths` for the distribution alone.
+    Args:
+        result: a `PathGradients` (three panels), or a `PathLengths` for the distribution alone.
+        path: the PNG to write.
+
+    Returns:
+        `path`.
     """
     paths = result.paths if isinstance(result, PathGradients) else result
     plt, figure, axes = _figure(3 if isinstance(result, PathGradients) else 1)

@@ -60,7 +60,17 @@ CHECK_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tf_serv
 
 
 def check_name(name):
-    """Raise a ValueError unless `name` can be a TF Serving model name (one path component)."""
+    """Check that `name` can be a TF Serving model name (one path component of /v1/models/<name>).
+
+    Args:
+        name: the model name, e.g. "resnet56".
+
+    Returns:
+        `name`.
+
+    Raises:
+        ValueError: the name is empty, all digits, holds a "/" or another character TF Serving refuses.
+    """
     if not isinstance(name, str) or not NAME.fullmatch(name) or name.isdigit():
         hint = " (a name is one directory, not a path: put the parent in --base)" if "/" in str(name) else ""
         raise ValueError(
@@ -71,7 +81,14 @@ def check_name(name):
 
 
 def versions(export_dir):
-    """The integer versions under a model directory, oldest first (what TF Serving would see)."""
+    """The integer versions under a model directory, oldest first (what TF Serving would see).
+
+    Args:
+        export_dir: a model directory `<base>/<name>`.
+
+    Returns:
+        A sorted list of ints (empty when the directory does not exist).
+    """
     if not os.path.isdir(export_dir):
         return []
     return sorted(
@@ -82,7 +99,17 @@ def versions(export_dir):
 
 
 def version_dir(path):
-    """`path` itself if it is one version (holds saved_model.pb), else its latest integer version."""
+    """The version directory TF Serving would serve from `path`.
+
+    Args:
+        path: a version directory (holding saved_model.pb) or a model directory.
+
+    Returns:
+        `path` itself if it is a version, else the path of its latest integer version.
+
+    Raises:
+        ValueError: `path` holds no version.
+    """
     if os.path.isfile(os.path.join(path, "saved_model.pb")):
         return path
     found = versions(path)
@@ -92,7 +119,14 @@ def version_dir(path):
 
 
 def load_model(path):
-    """A Keras model from a `.keras` file, with a clear error for a missing or wrong file."""
+    """A Keras model from a `.keras` file (compiled), with a clear error for a missing or wrong file.
+
+    Args:
+        path: a `.keras` file, e.g. `<output>/final.keras` of `keras_resnet.training.train`.
+
+    Returns:
+        A `keras.Model`.
+    """
     return load_model_file(path, compile=True)  # keras_resnet's layers are registered: importing this module did it
 
 
@@ -352,7 +386,14 @@ def _serving_protos():
 
 
 def warmup_records(images):
-    """Serialized PredictionLog records, one per signature, each a batch-1 request of `images[:1]`."""
+    """TF Serving warm-up requests: serialized PredictionLog records, one per signature.
+
+    Args:
+        images: uint8 images `[n, H, W, C]`; each record is a batch-1 request of `images[:1]`.
+
+    Returns:
+        A list of bytes, the records of `assets.extra/tf_serving_warmup_requests`.
+    """
     protos = _serving_protos()
     encoded = tf.io.encode_png(images[0]).numpy()
     records = []
@@ -378,7 +419,12 @@ def _write_warmup(path, images):
 def models_config(base_dir, serving_base="/models"):
     """A TF Serving `--model_config_file` text for every model directory under `base_dir`.
 
-    `serving_base` is where `base_dir` is mounted in the server (the docker command mounts it at /models).
+    Args:
+        base_dir: the export root holding `<name>/<version>` directories.
+        serving_base: where `base_dir` is mounted in the server (the docker command mounts it at /models).
+
+    Returns:
+        The text of a `model_config_list`, one `config` per model directory.
     """
     names = sorted(entry for entry in os.listdir(base_dir) if versions(os.path.join(base_dir, entry)))
     configs = "".join(
@@ -394,7 +440,15 @@ def models_config(base_dir, serving_base="/models"):
 
 
 def write_models_config(base_dir, serving_base="/models"):
-    """Write `models_config(base_dir)` to `<base_dir>/models.config` atomically; return its path."""
+    """Write `models_config(base_dir, serving_base)` to `<base_dir>/models.config` atomically.
+
+    Args:
+        base_dir: the export root holding `<name>/<version>` directories.
+        serving_base: where `base_dir` is mounted in the server.
+
+    Returns:
+        The path of `models.config`.
+    """
     path = os.path.join(base_dir, "models.config")
     with tempfile.NamedTemporaryFile("w", dir=base_dir, prefix=".models.config.", delete=False) as file:
         file.write(models_config(base_dir, serving_base))
@@ -498,7 +552,16 @@ def verify(path, model=None, tolerance=1e-4, port=8501):
 
 
 def curl_request(path, image, port=8501):
-    """A ready `curl` for TF Serving's REST API: one small PNG of `image` to the bytes signature."""
+    """A ready `curl` command for TF Serving's REST API: one small PNG of `image` to `serving_bytes`.
+
+    Args:
+        path: a version directory `<base>/<name>/<version>` (the name goes in the URL).
+        image: one uint8 image `[H, W, C]`.
+        port: TF Serving's REST port.
+
+    Returns:
+        The command as a string.
+    """
     import base64
 
     name = os.path.basename(os.path.dirname(path))

@@ -73,7 +73,18 @@ RECIPES = {
 
 
 def get_recipe(name="cifar", **overrides):
-    """The recipe `name` from `RECIPES` with `overrides` (None values are ignored) applied."""
+    """The recipe `name` from `RECIPES` with `overrides` applied.
+
+    Args:
+        name: a key of `RECIPES` ("cifar", "imagenet", "preact", "densenet", "wrn").
+        **overrides: `Recipe` fields to replace (`epochs=5`, `lr=0.05`, ...); None values are ignored.
+
+    Returns:
+        A `Recipe`.
+
+    Raises:
+        ValueError: an unknown recipe or field, or a schedule, epoch count, batch size or rate out of range.
+    """
     if name not in RECIPES:
         raise ValueError(f"recipe={name!r} is not known; choose one of {sorted(RECIPES)}")
     fields = {f.name for f in dataclasses.fields(Recipe)}
@@ -116,7 +127,14 @@ class RecipeSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
 
 def configure_cpu_devices(count):
-    """Split the CPU into `count` logical devices (for MirroredStrategy on a CPU); call before TF starts."""
+    """Split the CPU into `count` logical devices (for MirroredStrategy on a CPU).
+
+    Args:
+        count: the number of logical CPU devices.
+
+    Raises:
+        ValueError: TensorFlow has already started with another number of devices (call it first).
+    """
     cpu = tf.config.list_physical_devices("CPU")[0]
     try:
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
@@ -128,9 +146,19 @@ def configure_cpu_devices(count):
 
 
 def make_strategy(name="auto"):
-    """`"auto"` (MirroredStrategy when more than one GPU is visible, else the default strategy),
-    `"default"`, `"mirrored"` (every GPU, or every logical CPU when there is none) or `"multiworker"`
-    (MultiWorkerMirroredStrategy, cluster from the TF_CONFIG environment variable)."""
+    """A `tf.distribute` strategy by name.
+
+    Args:
+        name: `"auto"` (MirroredStrategy when more than one GPU is visible, else the default strategy),
+            `"default"`, `"mirrored"` (every GPU, or every logical CPU when there is none) or
+            `"multiworker"` (MultiWorkerMirroredStrategy, cluster from the TF_CONFIG environment variable).
+
+    Returns:
+        A `tf.distribute.Strategy`.
+
+    Raises:
+        ValueError: an unknown name, or "multiworker" without TF_CONFIG.
+    """
     if name == "multiworker":  # first: it must set up collective ops before anything starts TensorFlow
         if "TF_CONFIG" not in os.environ:
             raise ValueError("strategy='multiworker' reads the cluster from TF_CONFIG, which is not set")
@@ -152,6 +180,10 @@ def add_weight_decay(model, weight_decay):
     Keras' `optimizer(weight_decay=...)` is decoupled (AdamW-style, bypasses momentum, scaled by the
     learning rate) and touches BN parameters too, so it is not the papers' regulariser. Set on the
     variables rather than the layers' configs, the penalty leaves saved models unchanged.
+
+    Args:
+        model: a built `keras.Model`; its variables named "kernel" get the penalty.
+        weight_decay: the papers' weight decay (1e-4 for the CIFAR ResNets); 0 or None removes the penalty.
     """
     penalty = keras.regularizers.L2(weight_decay / 2) if weight_decay else None
     for variable in model.trainable_weights:
@@ -208,7 +240,14 @@ class EpochSummary(keras.callbacks.Callback):
 
 
 def read_history(path):
-    """The rows of a CSVLogger file as {column: [values]}, keeping the last row of any repeated epoch."""
+    """Read the history a training run wrote.
+
+    Args:
+        path: a `keras.callbacks.CSVLogger` file such as `<output>/history.csv`.
+
+    Returns:
+        A dict {column: [values by epoch]}, keeping the last row of any repeated (resumed) epoch.
+    """
     with open(path, newline="") as file:
         rows = {int(row["epoch"]): row for row in csv.DictReader(file)}
     columns = next(iter(rows.values())).keys() if rows else []
@@ -216,7 +255,15 @@ def read_history(path):
 
 
 def plot_history(runs, path):
-    """Save a PNG of loss and accuracy curves; `runs` maps a label to a history CSV (or {column: values})."""
+    """Save a PNG of loss (log axis) and accuracy curves, training dashed and test solid.
+
+    Args:
+        runs: a dict mapping a label to a history CSV path or to a {column: values} dict.
+        path: the PNG to write.
+
+    Returns:
+        `path`.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -319,7 +366,7 @@ def train(
         model: a name for `keras_resnet.build` (built for the data's image shape and classes inside
             the strategy's scope) or a `keras.Model` (copied into the scope).
         dataset: anything `keras_resnet.data.load` takes: `"digits"`, a folder, arrays or a tfds name.
-        recipe: a name in `RECIPES`; `**overrides` replace its fields (`epochs=5`, `lr=0.05`, ...).
+        recipe: a name in `RECIPES`.
         output: directory for checkpoints, logs, history, curves and config (None: nothing is written).
             Re-running the same call resumes there from the last backup.
         overwrite: replace an `output` that holds a different run instead of refusing.
@@ -332,6 +379,7 @@ def train(
         backup_every: also back up every this many steps, not only at each epoch's end.
         seed: seed of weights, shuffling and augmentation.
         verbose: Keras' progress bar (1), one line per epoch (2) or silence (0).
+        **overrides: `Recipe` fields replacing the recipe's (`epochs=5`, `lr=0.05`, ...).
 
     Returns:
         The `keras.callbacks.History` of this call's epochs (empty when the run had already finished);

@@ -243,10 +243,25 @@ class ResNetHyperModel(keras_tuner.HyperModel):
 
 
 def make_tuner(hypermodel, tuner="random", *, directory, project_name="search", max_trials=10, epochs=10, seed=0, overwrite=False, distribution_strategy=None):
-    """A `RandomSearch`, `BayesianOptimization` or `Hyperband` (up to `epochs` per model) on val_accuracy.
+    """A keras-tuner tuner on val_accuracy for `hypermodel`.
 
-    Over-budget trials fail on purpose, so any number of them in a row is allowed. With `overwrite=False`
-    an existing `directory/project_name` is resumed from keras-tuner's saved oracle.
+    Over-budget trials fail on purpose, so any number of them in a row is allowed.
+
+    Args:
+        hypermodel: a `ResNetHyperModel`.
+        tuner: "random" (`RandomSearch`), "bayesian" (`BayesianOptimization`) or "hyperband" (`Hyperband`).
+        directory, project_name: where keras-tuner keeps its state (`directory/project_name`).
+        max_trials: trials of a random or Bayesian search.
+        epochs: Hyperband's maximum epochs per model (the other tuners ignore it).
+        seed: the tuner's random seed.
+        overwrite: start again; with False an existing `directory/project_name` resumes from its oracle.
+        distribution_strategy: a `tf.distribute` strategy each trial trains under (None: the default).
+
+    Returns:
+        The tuner; call its `search(...)`.
+
+    Raises:
+        ValueError: an unknown tuner or a max_trials that is not a positive integer.
     """
     _check_tuner(tuner, max_trials)
     budget = {"max_epochs": epochs} if tuner == "hyperband" else {"max_trials": max_trials}
@@ -264,8 +279,15 @@ def _check_tuner(tuner, max_trials):
 
 
 def results(tuner):
-    """One row per trial: its hyperparameters, status ("completed", "over budget", "failed"...), parameters,
-    FLOPs and best validation accuracy, in the order the trials started."""
+    """The trials of a search as rows, in the order the trials started.
+
+    Args:
+        tuner: a keras-tuner tuner built on a `ResNetHyperModel`.
+
+    Returns:
+        A list of dicts: `trial`, `family`, `depth`, the other hyperparameters, `status` ("completed",
+        "over budget", "failed"...), `params`, `flops` and `val_accuracy` (None unless completed).
+    """
     rows = []
     for trial_id in tuner.oracle.start_order:
         trial = tuner.oracle.trials[trial_id]
@@ -289,6 +311,15 @@ def results(tuner):
 
 
 def write_results(rows, path):
+    """Write `results()` rows as a CSV file, one column per key seen in any row.
+
+    Args:
+        rows: a list of dicts, as `results()` returns.
+        path: the CSV file to write.
+
+    Returns:
+        `path`.
+    """
     columns = list(dict.fromkeys(c for row in rows for c in row))
     with open(path, "w", newline="") as file:
         writer = csv.DictWriter(file, columns)
@@ -298,7 +329,16 @@ def write_results(rows, path):
 
 
 def plot_results(rows, path, max_params=None, max_flops=None):
-    """A PNG of validation accuracy against parameters and FLOPs, one colour per family; x marks over-budget trials."""
+    """A PNG of validation accuracy against parameters and FLOPs, one colour per family; x marks over-budget trials.
+
+    Args:
+        rows: a list of dicts, as `results()` returns.
+        path: the PNG to write.
+        max_params, max_flops: the budget, drawn as a dotted line (None: none).
+
+    Returns:
+        `path`.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -355,7 +395,10 @@ def search(
             only used once, for the best model).
         steps_per_epoch: steps per epoch (default: one pass over the rest of the training split).
         strategy: `keras_resnet.training.make_strategy` name, given to keras-tuner as its distribution_strategy.
+        data_dir, manual_dir: passed to `keras_resnet.data.load`.
         overwrite: start again in an `output` that holds a different search instead of refusing.
+        seed: seed of the data split, the pipelines, the weights and the tuner.
+        verbose: keras-tuner's and Keras' verbosity (0: silent).
         **settings: the space, budget and recipe fields of `ResNetHyperModel` (`families=`, `depths=`,
             `max_params=`, `epochs=` (each trial's epochs, Hyperband's maximum), `batch_size=`...).
 

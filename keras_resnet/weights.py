@@ -105,7 +105,11 @@ LAYOUTS = {
 
 
 def keras_home():
-    """Keras' cache root, found the way `keras.utils.get_file` finds it."""
+    """Keras' cache root, found the way `keras.utils.get_file` finds it.
+
+    Returns:
+        `$KERAS_HOME`, else `~/.keras` (or `/tmp/.keras` when the home directory is not writable).
+    """
     if "KERAS_HOME" in os.environ:
         return os.environ["KERAS_HOME"]
     home = os.path.expanduser("~")
@@ -170,7 +174,16 @@ def load(model, path, family_name, depth):
 
 
 def check_layout(model, needed, label):
-    """Raise unless `model` was built with the options in `needed` (stride placement is invisible in shapes)."""
+    """Check that `model` was built with the options a source needs (stride placement is invisible in shapes).
+
+    Args:
+        model: a keras_resnet model.
+        needed: the options the source's layout needs, e.g. `{"variant": "v1.5"}` (a `LAYOUTS` value).
+        label: how error messages name the source.
+
+    Raises:
+        ValueError: the model places its strides differently; the message names the option to pass.
+    """
     blocks = [layer for layer in model.layers if isinstance(layer, ResidualBlock)]
     strided = [block for block in blocks if block.strides > 1]
     found = {"stride_position": "last" if any(not block.name.endswith("_block1") for block in strided) else "first"}
@@ -184,7 +197,20 @@ def check_layout(model, needed, label):
 
 
 def read_keras(path, model, family_name, depth, label):
-    """Load the file into keras.applications' own model (Keras reads every format) and return its arrays."""
+    """Read a keras.applications weights file through keras.applications' own model (Keras reads every format).
+
+    Args:
+        path: a keras.applications `.h5`, `.weights.h5` or `.keras` file.
+        model: the keras_resnet model to fill (its top and classes choose the twin's).
+        family_name, depth: what `model` is, to choose keras.applications' twin.
+        label: how error messages name the source.
+
+    Returns:
+        `{layer name: {variable name: array}}` of the file's layers.
+
+    Raises:
+        ValueError: keras.applications has no such model, or the file is not its weights.
+    """
     name = KERAS_APPLICATIONS.get((family_name, depth))
     if name is None:
         raise ValueError(f"{label} cannot be read: keras.applications has no {family_name}{depth}.")
@@ -201,7 +227,17 @@ def read_keras(path, model, family_name, depth, label):
 
 
 def read_torch(path):
-    """A torchvision/timm state dict as `{layer: {Keras variable: array}}`, transposed to Keras' layout."""
+    """Read a torchvision/timm state dict.
+
+    Args:
+        path: a `.safetensors` file, or a `.pth`/`.pt`/`.bin` file (needs torch).
+
+    Returns:
+        `{torch layer: {Keras variable name: array}}`, transposed to Keras' layouts (see `torch_to_keras`).
+
+    Raises:
+        ValueError: the reader is not installed or the file is not a state dict.
+    """
     if path.endswith(".safetensors"):
         try:
             from safetensors.numpy import load_file
@@ -229,7 +265,16 @@ def read_torch(path):
 
 
 def torch_to_keras(layer, variables):
-    """One torch layer's tensors under Keras' names and layouts."""
+    """One torch layer's tensors under Keras' names and layouts.
+
+    Args:
+        layer: the torch layer's name (for messages).
+        variables: `{torch tensor name: array}`, e.g. `weight`, `bias`, `running_mean`, `running_var`.
+
+    Returns:
+        `{Keras variable name: array}`: kernels transposed from (out, in, kh, kw) to (kh, kw, in, out), BN
+        variances moved by the difference of the two epsilons.
+    """
     if "running_mean" in variables:
         # BN divides by sqrt(var + eps); ours has keras.applications' eps = 1.001e-5, torch's is 1e-5, so
         # the variance moves by their difference and sqrt(var' + 1.001e-5) == sqrt(var + 1e-5).
@@ -251,7 +296,15 @@ def torch_to_keras(layer, variables):
 
 
 def source_name(layer, names):
-    """The source's name for our layer path, from a `NAMES` table (None when the table has no row)."""
+    """The source's name for one of our layer paths.
+
+    Args:
+        layer: our layer path, e.g. "stage2_block1/conv1".
+        names: a `NAMES` table of the source and family.
+
+    Returns:
+        The source's layer name, or None when the table has no row for it.
+    """
     found = re.fullmatch(r"stage(\d+)_(?:block(\d+)/|(transition/))(.+)", layer)
     if not found:
         return names.get(layer)
@@ -268,6 +321,19 @@ def match(model, source, names, label, fold):
     A source convolution bias that the target lacks is folded into the BN right after the convolution
     (conv-BN order only, `fold`): BN(conv(x) + b) == BN'(conv(x)) with moving_mean' = moving_mean - b.
     A bias the target has and the source lacks is zero.
+
+    Args:
+        model: the keras_resnet model to fill.
+        source: `{source layer: {variable name: array}}` from `read_keras` or `read_torch`.
+        names: the `NAMES` table of the source and family.
+        label: how error messages name the source.
+        fold: fold source convolution biases into the following BN (conv-BN, not pre-activation, models).
+
+    Returns:
+        `{variable path: array}` for every variable of `model`.
+
+    Raises:
+        ValueError: a layer is missing, left over or has another shape; the message names it.
     """
     targets = {}
     for variable in model.weights:

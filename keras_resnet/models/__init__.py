@@ -16,12 +16,24 @@ BUILDER_OPTIONS = {
 
 
 def available_models():
-    """The model names `build()` and `keras_resnet.<name>()` accept, e.g. "ResNet50", "PreActResNet164"."""
+    """The model names `build()` and `keras_resnet.<name>()` accept.
+
+    Returns:
+        A sorted list of names, e.g. "ResNet50", "PreActResNet164".
+
+    Example: `keras_resnet.build(keras_resnet.available_models()[0])`.
+    """
     return sorted(specs.MODELS)
 
 
 def available_families():
-    """The family names `build(family, depth=...)` accepts, e.g. "cifar_resnet"."""
+    """The family names `build(family, depth=...)` accepts.
+
+    Returns:
+        A sorted list of names, e.g. "cifar_resnet", "resnext".
+
+    Example: `keras_resnet.build("cifar_resnet", depth=272)`.
+    """
     return sorted(specs.FAMILIES)
 
 
