@@ -29,7 +29,12 @@ setup(
         "analysis": ["matplotlib"],  # the PNGs of keras_resnet.analysis
         # Reading torchvision/timm state dicts: .safetensors needs only safetensors, .pth needs torch.
         "torch": ["safetensors", "torch"],
-        "test": ["pytest>=8", "pytest-xdist", "pytest-timeout", "hypothesis", "matplotlib", "safetensors"],
+        # nbclient, nbformat and ipykernel execute the example notebooks; jupytext checks them against
+        # their script twins.
+        "test": [
+            "pytest>=8", "pytest-xdist", "pytest-timeout", "hypothesis", "matplotlib", "safetensors",
+            "nbclient", "nbformat", "ipykernel", "jupytext",
+        ],
     },
     entry_points={"console_scripts": ["keras-resnet=keras_resnet.cli:main"]},
     classifiers=["Programming Language :: Python :: 3", "Topic :: Scientific/Engineering :: Artificial Intelligence"],

@@ -43,16 +43,6 @@ def test_ci_runs_the_readme_test_command():
     assert (args.command, args.dataset) == ("train", "digits") and "\n" not in install
 
 
-def test_quickstart_example_learns_the_digits():
-    sys.path.insert(0, str(ROOT / "examples"))
-    try:
-        import quickstart
-    finally:
-        sys.path.pop(0)
-    accuracy = quickstart.main(["--epochs", "4"])
-    assert accuracy > 0.8
-
-
 @pytest.mark.slow
 def test_models_command_builds_every_model(capsys):
     import keras_resnet
