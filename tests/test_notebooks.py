@@ -38,6 +38,11 @@ WRITES = {
 }
 
 
+# About 60-100 s on two busy cores (four models trained, lesioned and probed): left to `-m slow`, as the
+# script it replaced was; the other four together take about 2.5 minutes of one worker.
+HEAVY = {"05_degradation_and_lesion"}
+
+
 def test_the_five_notebooks_are_there_each_with_its_script_twin():
     assert [path.stem for path in NOTEBOOKS] == sorted(WRITES)
     for notebook in NOTEBOOKS:
@@ -70,7 +75,10 @@ def kernel(tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.stem)
+@pytest.mark.parametrize(
+    "notebook", [pytest.param(p, marks=[pytest.mark.slow] if p.stem in HEAVY else []) for p in NOTEBOOKS],
+    ids=lambda path: path.stem,
+)
 def test_notebook_runs_top_to_bottom_in_quick_mode(notebook, kernel, tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTER_PATH", str(kernel))
     monkeypatch.setenv("KERAS_RESNET_QUICK", "1")
