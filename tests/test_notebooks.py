@@ -21,10 +21,13 @@ EXAMPLES = ROOT / "examples"
 NOTEBOOKS = sorted(EXAMPLES.glob("[0-9][0-9]_*.ipynb"))
 # The offline data sets (CIFAR-10 for 02) beside the checkout, as in tests/test_analysis.py.
 SHARED_DATA = next((p / "shared/data" for p in ROOT.parents if (p / "shared/data").is_dir()), None)
+HAS_CIFAR = SHARED_DATA is not None and (SHARED_DATA / "cifar10_jpeg/cifar10_jpeg_q75.tar.gz").is_file()
 # What each notebook must leave in its working directory (beside running without an error).
 WRITES = {
     "01_quickstart": ["resnet50_architecture.png"],
-    "02_train_cifar": ["runs/02_train_cifar/curves.png", "runs/02_train_cifar/final.keras"],
+    "02_train_cifar": ["runs/02_train_cifar/curves.png", "runs/02_train_cifar/final.keras"]
+    # Where the offline CIFAR-10 copy is, 02 must have trained on it (not fallen back to the digits).
+    + (["data/cifar10_subset/test/truck/0000.jpg"] if HAS_CIFAR else []),
     "03_tuner_search": ["runs/03_tuner_search/results.png", "runs/03_tuner_search/best.keras"],
     "04_export_and_serve": [
         "saved_models/digits_resnet20/1/saved_model.pb",
