@@ -19,6 +19,7 @@ from sklearn.datasets import load_sample_image
 import keras_resnet
 
 # %%
+keras.utils.set_random_seed(0)  # the same random weights on every run
 model = keras_resnet.ResNet50(weights=None)
 print(f"{model.name}: {model.count_params():,} parameters, "
       f"{keras_resnet.flops(model) / 1e9:.2f}G multiply-adds per 224x224 image")
@@ -45,7 +46,8 @@ print("families:", keras_resnet.available_families())
 layers = [layer for layer in model.layers[1:] if len(layer.output.shape) == 4]
 channels = [layer.output.shape[-1] for layer in layers]
 sizes = [layer.output.shape[1] for layer in layers]
-colours = {size: plt.cm.viridis(i / 4) for i, size in enumerate(sorted(set(sizes), reverse=True))}
+ordered = sorted(set(sizes), reverse=True)
+colours = {size: plt.cm.viridis(i / (len(ordered) - 1)) for i, size in enumerate(ordered)}
 figure, axis = plt.subplots(figsize=(11, 4))
 axis.bar(range(len(layers)), channels, color=[colours[size] for size in sizes])
 axis.set_xticks(range(len(layers)), [layer.name for layer in layers], rotation=90, fontsize="small")
@@ -61,7 +63,7 @@ plt.show()
 # ## Predict
 #
 # The model takes raw float images (like keras.applications' ResNets, without their preprocessing
-# function). Untrained weights give near-uniform probabilities; `weights="imagenet"` converts
+# function). Untrained weights give meaningless classes; `weights="imagenet"` converts
 # keras.applications' cached file when it is in Keras' cache, and otherwise says where to put it
 # (keras_resnet never downloads).
 
@@ -70,7 +72,7 @@ photo = load_sample_image("china.jpg")  # 427x640 RGB, bundled with scikit-learn
 image = keras.ops.convert_to_numpy(keras.ops.image.resize(photo.astype("float32"), (224, 224)))
 probabilities = model.predict(image[None] / 255.0, verbose=0)[0]
 top = np.argsort(probabilities)[::-1][:5]
-print("top-5 classes:", top.tolist(), "probabilities:", np.round(probabilities[top], 5).tolist())
+print("top-5 classes:", top.tolist(), "probabilities:", ", ".join(f"{p:.4f}" for p in probabilities[top]))
 print(f"sum {probabilities.sum():.4f}; uniform would be {1 / probabilities.size:.4f} each")
 
 # %%
