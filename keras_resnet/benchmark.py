@@ -13,6 +13,7 @@ precision is float16 (bfloat16 on a CPU).
 
 import dataclasses
 import datetime
+import gc
 import json
 import os
 import platform
@@ -183,6 +184,12 @@ def compiled(name, variant, side, batch, xla=False, mixed=False, strategy=None, 
     x = tf.constant(rng.random((batch, side, side, 3), dtype=np.float32))
     y = tf.constant(rng.integers(0, model.output_shape[-1], batch))
     return model, x, y
+
+
+def release():
+    """Free the models built so far: a 1202-layer net's traced training graph holds gigabytes."""
+    keras.backend.clear_session()
+    gc.collect()
 
 
 def steps(model, x, y, count):
@@ -370,6 +377,7 @@ def bench_train(report, settings, repeats):
                                why="the same layers, FLOPs and kernels as the baseline; a gap outside the noise "
                                    "would be the per-op cost of our block layers (not profiled in this run)")  # fmt: skip
                 del pair
+                release()
             except Exception as error:  # noqa: BLE001 - e.g. XLA or 16-bit kernels missing on this hardware
                 report.failed("train", benchmark, error)
         if memory:
@@ -436,6 +444,7 @@ def bench_build(report, settings, repeats):
                         model, x, y = compiled(name, v, side, settings.first_step_batch)
                         firsts[labels[v]].append(timed(lambda: steps(model, x, y, 1)))
                         del model
+                    release()
             flat = _is_cifar(name)
             if len(variants) == 2:
                 report.compare("build", benchmark, builds, "seconds", 0.5 if flat else None, higher_is_better=False,
@@ -553,10 +562,11 @@ def run(sections=SECTIONS, *, repeats=3, quick=False, output=None):
         "(see layers/stochastic_depth.py), so its stochastic-depth saving would be none."
     )
     settings = QUICK if quick else FULL
+    stem = os.path.join(output or default_output(), "bench-quick" if quick else "bench")
     for section in sections:
         try:
             BENCHMARKS[section](report, settings, repeats)
         except Exception as error:  # noqa: BLE001 - one section that cannot run here must not stop the others
             report.failed(section, section, error)
-    report.write(os.path.join(output or default_output(), "bench-quick" if quick else "bench"))
+        report.write(stem)  # after every section: an interrupted full run keeps what it measured
     return report.to_json()
