@@ -381,8 +381,49 @@ def add_verify(commands):
     verify.set_defaults(run=_verify)
 
 
+def _bench(args):
+    from keras_resnet import benchmark
+
+    sections = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else list(benchmark.SECTIONS)
+    report = benchmark.run(sections, repeats=args.repeats, quick=args.quick, output=args.output)
+    missed = [c["benchmark"] for c in report["comparisons"] if c["verdict"] in ("missed", "could not run")]
+    print(f"{len(report['comparisons'])} comparisons, {len(missed)} targets missed or not measured")
+    return 0
+
+
+def add_bench(commands):
+    bench = commands.add_parser(
+        "bench",
+        help="time our models side by side with keras.applications and flat builds",
+        description="Run the benchmark suite: training images/s and peak memory (ResNet-50 vs "
+        "keras.applications, ResNet-56 vs a flat functional build; float32, XLA, mixed precision), inference "
+        "images/s (Keras and SavedModel, batch 1 and 32), build and first-step times, stochastic-depth epoch "
+        "time, and tf.data throughput vs training. Compared variants take turns in one process; each row is "
+        "min/median/max over the repeats, each comparison a ratio of medians against its target. Writes "
+        "bench.json and bench.md (bench-quick.* with --quick).",
+    )
+    bench.add_argument(
+        "--only",
+        help="comma-separated sections to run (default: all of train,inference,build,stochastic_depth,pipeline)",
+    )
+    bench.add_argument(
+        "--repeats", type=int, default=3, help="interleaved repeats of every measurement (default 3)"
+    )
+    bench.add_argument(
+        "--output",
+        help="directory for bench.json and bench.md (default: benchmarks/results in a checkout of this "
+        "project, else ./bench-results)",
+    )
+    bench.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny models, images and step counts: every section in well under a minute (a smoke test)",
+    )
+    bench.set_defaults(run=_bench)
+
+
 # Each command is one `add_<command>(commands)` function that adds its sub-parser and sets `run`.
-COMMANDS = [add_models, add_train, add_tune, add_convert, add_export, add_verify, add_lesion, add_paths]
+COMMANDS = [add_models, add_train, add_tune, add_convert, add_export, add_verify, add_lesion, add_paths, add_bench]
 
 
 def parser():

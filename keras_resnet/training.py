@@ -10,6 +10,7 @@ config as JSON; re-running the same call resumes.
 """
 
 import builtins
+import contextlib
 import csv
 import dataclasses
 import json
@@ -171,6 +172,26 @@ def make_strategy(name="auto"):
         gpus = tf.config.list_logical_devices("GPU")
         return tf.distribute.MirroredStrategy([d.name for d in gpus or tf.config.list_logical_devices("CPU")])
     raise ValueError(f"strategy={name!r} is not valid: use 'auto', 'default', 'mirrored' or 'multiworker'")
+
+
+def mixed_precision_policy():
+    """The 16-bit type this machine computes fastest: float16 where a GPU is visible, bfloat16 on a CPU."""
+    return "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"
+
+
+@contextlib.contextmanager
+def dtype_policy(mixed_precision):
+    """Build models inside with `mixed_precision_policy()` (when asked), then restore the previous policy.
+
+    The classifier should compute in float32: `model.get_layer("predictions").dtype_policy = "float32"`.
+    """
+    previous = keras.config.dtype_policy()
+    if mixed_precision:
+        keras.config.set_dtype_policy(mixed_precision_policy())
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def add_weight_decay(model, weight_decay):
@@ -419,12 +440,9 @@ def train(
     test_data = data.pipeline(source.test, training=False, batch_size=global_batch, stats=stats, **options)
     input_shape = tuple(train_data.element_spec[0].shape[1:])
 
-    previous_policy = keras.config.dtype_policy()
-    if mixed_precision:
-        if not isinstance(model, str):
-            raise ValueError("mixed_precision needs the model's name, so that it is built with 16-bit layers")
-        keras.config.set_dtype_policy("mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16")
-    try:
+    if mixed_precision and not isinstance(model, str):
+        raise ValueError("mixed_precision needs the model's name, so that it is built with 16-bit layers")
+    with dtype_policy(mixed_precision):
         with strategy_object.scope():
             if isinstance(model, str):
                 net = models.build(model, input_shape=input_shape, classes=source.num_classes)
@@ -447,8 +465,6 @@ def train(
                 metrics=["accuracy"],
                 jit_compile=jit_compile,
             )
-    finally:
-        keras.config.set_dtype_policy(previous_policy)
 
     where = f"the last good state is in {output} (re-run to resume); " if output else ""
     # Keras' progress bar (verbose=1) rewrites its line; the summary keeps one line per epoch (verbose=2 has its own).
