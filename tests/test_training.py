@@ -3,7 +3,6 @@
 import json
 import os
 import pathlib
-import signal
 import socket
 import subprocess
 import sys
@@ -158,31 +157,6 @@ def test_multiworker_run_of_two_local_processes_agrees(tmp_path):
     # (each sees its own shard) unless --sync-batchnorm.
     for a, b in zip(chief.trainable_weights, other.trainable_weights):
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6, err_msg=a.path)
-
-
-@pytest.mark.slow
-def test_sigkill_mid_epoch_then_the_same_command_resumes(tmp_path):
-    output = tmp_path / "run"
-    args = ["train", *QUICK[:4], "--epochs", "3", "--batch-size", "16", "--steps-per-epoch", "40",
-            "--backup-every", "5", "--verbose", "2", "--output", str(output)]
-    first = run_cli(*args)
-    for line in first.stdout:
-        if line.startswith("Epoch 2/3"):
-            break
-    # Kill once a backup was taken inside epoch 2 (after epoch 1's history row was written).
-    backup, rows = output / "backup" / "latest.weights.h5", output / "history.csv"
-    while backup.stat().st_mtime_ns <= rows.stat().st_mtime_ns:
-        with pytest.raises(subprocess.TimeoutExpired):
-            first.wait(timeout=0.05)
-    first.send_signal(signal.SIGKILL)
-    first.wait()
-    assert len(training.read_history(output / "history.csv")["loss"]) == 1
-    second = run_cli(*args)
-    out = second.communicate(timeout=500)[0]
-    assert second.returncode == 0, out[-3000:]
-    assert "Epoch 1/3" not in out and "Epoch 2/3" in out  # resumed at the last saved epoch
-    history = training.read_history(output / "history.csv")
-    assert len(history["loss"]) == 3 and history["epoch"] == [0.0, 1.0, 2.0]
 
 
 def test_train_help_explains_every_flag():
