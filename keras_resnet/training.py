@@ -294,7 +294,8 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
             self._save_model()
 
     def _save_model(self):
-        _check_finite_weights(self.model, f"a backup in epoch {self._current_epoch + 1}, step {self._last_batch_seen + 1}")
+        where = f"a backup in epoch {self._current_epoch + 1}, step {self._last_batch_seen + 1}"
+        _check_finite_weights(self.model, where)
         steps = int(self.model.optimizer.iterations.numpy())
         os.makedirs(self.backup_dir, exist_ok=True)
         with _atomic_write(pathlib.Path(self.backup_dir, f"step{steps}-epoch{self._current_epoch}.weights.h5")) as new:
@@ -476,7 +477,11 @@ def train(
         _check_writable(output)  # before the data (a large folder takes minutes to check) and the model
     keras.config.set_image_data_format("channels_last")
     keras.utils.set_random_seed(seed)
-    source = data.load(dataset, data_dir=data_dir, manual_dir=manual_dir, on_bad_image=on_bad_image, seed=seed)
+    # A given model fixes the number of classes: a label beyond its outputs is refused by index, up front.
+    classes = model.output_shape[-1] if isinstance(model, keras.Model) else None
+    source = data.load(
+        dataset, data_dir=data_dir, manual_dir=manual_dir, on_bad_image=on_bad_image, seed=seed, classes=classes
+    )
     if source.image_shape[0] is None and chosen.augment != "imagenet":
         raise ValueError(f"{source.name} has images of different sizes: use augment='imagenet' to resize them")
     replicas = strategy_object.num_replicas_in_sync

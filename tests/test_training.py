@@ -86,11 +86,17 @@ def test_train_command_writes_every_artefact_and_resumes_or_refuses(tmp_path, ca
 
 
 def test_nan_loss_stops_with_a_clear_message_before_any_checkpoint(tmp_path):
-    x = np.ones((32, 8, 8, 1), "float32")
-    x[:] = np.nan
-    with pytest.raises(FloatingPointError, match=r"epoch 1, step 1: the loss became nan.*lower the learning rate"):
-        training.train("ResNet20", (x, np.arange(32) % 2), epochs=1, batch_size=8, output=tmp_path / "nan", verbose=0)
+    x = np.random.default_rng(0).random((32, 8, 8, 1), dtype=np.float32)  # (NaN images are refused by index)
+    with pytest.raises(FloatingPointError, match=r"epoch 1, step [234]: the loss became (nan|inf).*lower the learning"):
+        training.train("ResNet20", (x, np.arange(32) % 2), epochs=1, batch_size=8, lr=1e37, output=tmp_path / "nan", verbose=0)
     assert not (tmp_path / "nan" / "last.keras").exists()
+
+
+def test_labels_beyond_a_given_models_outputs_are_refused_by_index_before_training():
+    model = keras_resnet.build("cifar_resnet", depth=8, input_shape=(8, 8, 1), classes=3)
+    x, y = np.zeros((20, 8, 8, 1), "float32"), np.arange(20) % 4
+    with pytest.raises(ValueError, match=r"^label 3 at index 3 is out of range: labels must be 0 to 2 for 3 classes\.$"):
+        training.train(model, (x, y), epochs=1, verbose=0)
 
 
 def test_mixed_precision_computes_in_16_bits_with_float32_logits():
