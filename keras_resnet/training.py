@@ -162,11 +162,16 @@ def add_weight_decay(model, weight_decay):
             variable.regularizer = penalty
 
 
-def _check_finite_weights(model, where):
+ADVICE = "lower the learning rate (--lr), check the inputs, or train without --mixed-precision"
+
+
+def _check_finite_weights(model, where, output=""):
     """Raise a FloatingPointError before a checkpoint would keep non-finite weights."""
     bad = next((w.path for w in model.weights if not np.isfinite(keras.ops.convert_to_numpy(w)).all()), None)
     if bad is not None:
-        raise FloatingPointError(f"training stopped at {where}: weight {bad} is not finite; nothing of it was saved")
+        raise FloatingPointError(
+            f"training stopped at {where}: weight {bad} is not finite and was not saved; {output}{ADVICE}"
+        )
 
 
 class TerminateOnNaN(keras.callbacks.TerminateOnNaN):
@@ -189,11 +194,11 @@ class TerminateOnNaN(keras.callbacks.TerminateOnNaN):
         if loss is not None and not np.isfinite(loss):
             raise FloatingPointError(
                 f"training stopped at epoch {self.epoch + 1}, step {batch + 1}: the loss became {loss}; "
-                f"{self.where}lower the learning rate (--lr), check the inputs, or train without --mixed-precision"
+                f"{self.where}{ADVICE}"
             )
 
     def on_epoch_end(self, epoch, logs=None):
-        _check_finite_weights(self.model, f"the end of epoch {epoch + 1}, step {self.steps} ({self.where}lower --lr)")
+        _check_finite_weights(self.model, f"the end of epoch {epoch + 1}, step {self.steps}", self.where)
 
 
 def _partial(path):
@@ -280,7 +285,7 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
             resumed = self.model._initial_epoch or 0
             with open(self.history, "r+", newline="") as file:
                 rows = file.readlines()
-                kept = rows[:1] + [r for r in rows[1:] if int(r.split(",")[0]) < resumed]
+                kept = rows[:1] + [r for r in rows[1:] if r.endswith("\n") and int(r.split(",")[0]) < resumed]
                 file.seek(0)
                 file.writelines(kept)
                 file.truncate()

@@ -236,3 +236,24 @@ def test_a_killed_export_leaves_no_version_and_its_leftovers_are_cleared(tmp_pat
     live.mkdir()
     assert export.export_saved_model(model, base).endswith(os.sep + "1")
     assert sorted(os.listdir(base)) == sorted(["1", live.name])
+
+
+# Promise: a step can break the weights behind a finite loss (the loss is computed before the update); such
+# weights are refused, by name, before any checkpoint or backup would keep them.
+def test_non_finite_weights_behind_a_finite_loss_never_reach_a_checkpoint(tmp_path):
+    model = keras_resnet.build("cifar_resnet", depth=8, input_shape=(8, 8, 1), classes=3)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.optimizer.build(model.trainable_variables)
+    kernel = model.get_layer("predictions").kernel
+    kernel.assign(np.where(np.arange(kernel.shape[1]) == 1, np.inf, kernel.numpy()))
+    stop, backup = training.TerminateOnNaN(""), training.BackupAndRestore(tmp_path, tmp_path / "history.csv", save_freq=2)
+    for callback in (stop, backup):
+        callback.set_model(model)
+    stop.on_batch_end(4, {"loss": 0.5})
+    with pytest.raises(FloatingPointError, match="^training stopped at the end of epoch 2, step 5: weight predictions/kernel is not finite"):
+        stop.on_epoch_end(1)
+    backup.on_epoch_begin(0)
+    backup.on_train_batch_end(0)
+    with pytest.raises(FloatingPointError, match="^training stopped at a backup in epoch 1, step 2: weight predictions/kernel"):
+        backup.on_train_batch_end(1)
+    assert list(tmp_path.iterdir()) == []
