@@ -134,9 +134,11 @@ def test_sigkill_at_a_random_point_then_the_same_command_resumes(kind, seed, tmp
     assert killed.returncode == -signal.SIGKILL, killed.stdout[-2000:] + killed.stderr[-2000:]
     if kind != "step":  # the kill struck mid-write: the half-written file is there, hidden, and unreadable
         partial = next(output.rglob("*-partial*"))
-        with pytest.raises(Exception):
-            keras.saving.load_model(partial) if partial.suffix == ".keras" else keras_resnet.build(
-                "ResNet20", input_shape=(8, 8, 1), classes=10).load_weights(partial)  # fmt: skip
+        with pytest.raises(Exception):  # whatever h5py or zipfile make of a cut file
+            if partial.suffix == ".keras":
+                keras.saving.load_model(partial)
+            else:
+                keras_resnet.build("ResNet20", input_shape=(8, 8, 1), classes=10).load_weights(partial)
 
     assert cli.main([*TRAIN, "--output", str(output)]) == 0
     out = capsys.readouterr().out
