@@ -64,7 +64,7 @@ if fault.get("kill") == "step":
 if fault.get("kill") == "write":
     close = zipfile.ZipFile.close
     def zip_close(self):
-        if fault["file"] in str(self.filename) and reached():
+        if self.fp is not None and fault["file"] in str(self.filename) and reached():  # open: not a second close
             die(self.fp.flush)
         close(self)
     zipfile.ZipFile.close = zip_close
