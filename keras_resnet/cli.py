@@ -140,7 +140,7 @@ def _train(args):
     output = settings.pop("output") or f"runs/{args.model}-{pathlib.Path(args.dataset).name}"
     try:
         history = training.train(settings.pop("model"), settings.pop("dataset"), output=output, **settings, **overrides)
-    except FloatingPointError as error:
+    except (FloatingPointError, OSError) as error:  # a diverging run, a full disk: the last good files are kept
         print(f"keras-resnet train: {error}", file=sys.stderr)
         return 1
     print(f"test accuracy {history.test['accuracy']:.4f} (loss {history.test['loss']:.4f}); files in {output}")

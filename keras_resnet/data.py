@@ -22,6 +22,7 @@ import tensorflow as tf
 
 AUTOTUNE = tf.data.AUTOTUNE
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")  # what tf.io.decode_image reads
+GREY = ("L", "1", "I;16")  # PIL modes of one-channel images
 # Hand-written digits change class when mirrored (a flipped 2 reads as a 5), so "flip=None" leaves them alone.
 ORIENTED = {"digits", "mnist", "emnist", "kmnist", "svhn_cropped"}
 OFFLINE_OPTIONS = (
@@ -61,7 +62,7 @@ class Source:
         return mean.astype("float32"), np.maximum(std, 1e-3).astype("float32")
 
 
-def load(dataset, *, data_dir=None, manual_dir=None, on_bad_image="skip", holdout=0.1, seed=0):
+def load(dataset, *, data_dir=None, manual_dir=None, on_bad_image="skip", holdout=0.1, seed=0, classes=None):
     """Open a data set as a `Source`.
 
     Args:
@@ -76,14 +77,25 @@ def load(dataset, *, data_dir=None, manual_dir=None, on_bad_image="skip", holdou
             (raise a ValueError naming them). Folders are checked before training starts.
         holdout: fraction held out for testing when a folder or array pair has no test split.
         seed: seed of that hold-out split.
+        classes: how many classes the labels must fit (e.g. a model's outputs); default: as many as
+            the labels or class folders show.
 
     Returns:
         A `Source`.
     """
     if on_bad_image not in ("skip", "stop"):
         raise ValueError(f"on_bad_image={on_bad_image!r} is not valid: use 'skip' or 'stop'")
+    source = _open(dataset, data_dir, manual_dir, on_bad_image, holdout, seed, classes)
+    if classes is not None and source.num_classes > classes:
+        raise ValueError(
+            f"{source.name} has {source.num_classes} classes but classes={classes}: use a model with as many outputs."
+        )
+    return source
+
+
+def _open(dataset, data_dir, manual_dir, on_bad_image, holdout, seed, classes):
     if isinstance(dataset, (tuple, list)):
-        return _from_arrays("arrays", dataset, holdout, seed)
+        return _from_arrays("arrays", dataset, holdout, seed, classes)
     if not isinstance(dataset, (str, os.PathLike)):
         raise TypeError(f"dataset must be a name, a folder path or NumPy arrays, not {type(dataset).__name__}")
     if str(dataset) == "digits":
@@ -92,7 +104,7 @@ def load(dataset, *, data_dir=None, manual_dir=None, on_bad_image="skip", holdou
         digits = load_digits()
         # 0..16 grey levels scaled to the 0..255 range of every other source; the split is quickstart's.
         images = (digits.images[..., None] * (255.0 / 16.0)).round().astype("uint8")
-        return _from_arrays("digits", (images, digits.target), 0.25, 0)
+        return _from_arrays("digits", (images, digits.target), 0.25, 0, classes)
     if os.path.isdir(dataset):
         return _from_folder(pathlib.Path(dataset), on_bad_image, holdout, seed)
     if str(dataset).startswith((".", "/", "~")):  # a path; tfds names may hold "/" (builder configs)
@@ -108,10 +120,13 @@ def _holdout_split(x, y, holdout, seed):
     return train_test_split(x, y, test_size=holdout, random_state=seed, stratify=y)
 
 
-def _from_arrays(name, arrays, holdout, seed):
+def _from_arrays(name, arrays, holdout, seed, classes):
     if len(arrays) == 2 and all(isinstance(a, (tuple, list)) and len(a) == 2 for a in arrays):
         (x_train, y_train), (x_test, y_test) = arrays
+        _check_arrays(x_train, y_train, "train ", classes)
+        _check_arrays(x_test, y_test, "test ", classes)
     elif len(arrays) == 2:
+        _check_arrays(*arrays, "", classes)  # before the split, so that indices are the caller's
         x_train, x_test, y_train, y_test = _holdout_split(np.asarray(arrays[0]), np.asarray(arrays[1]), holdout, seed)
     else:
         raise ValueError("arrays must be ((x_train, y_train), (x_test, y_test)) or (x, y)")
@@ -132,6 +147,30 @@ def _from_arrays(name, arrays, holdout, seed):
         len(x_train),
         len(x_test),
     )
+
+
+def _converts(mode, channels):
+    """Whether decoding an image of PIL `mode` to `channels` changes it: grey made RGB, or alpha dropped."""
+    return (mode in GREY and channels == 3) or mode.endswith("A")
+
+
+def _check_arrays(x, y, split, classes):
+    """Refuse labels that are not class indices and images that are not finite, naming the first bad index."""
+    x, y = np.asarray(x), np.asarray(y).reshape(-1)
+    if not np.issubdtype(y.dtype, np.number):
+        raise ValueError(f"{split}labels must be class indices 0, 1, 2, ..., not {y.dtype}: map names to indices.")
+    top = np.inf if classes is None else classes
+    bad = np.flatnonzero(~np.isfinite(y) | (y < 0) | (y >= top) | (y != np.round(y)))
+    if bad.size:
+        allowed = "whole numbers from 0" if classes is None else f"0 to {classes - 1} for {classes} classes"
+        raise ValueError(f"{split}label {y[bad[0]]} at index {bad[0]} is out of range: labels must be {allowed}.")
+    if np.issubdtype(x.dtype, np.floating) and len(x):
+        finite = np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+        if not finite.all():
+            raise ValueError(
+                f"{split}image at index {np.flatnonzero(~finite)[0]} holds NaN or Inf values "
+                f"({np.sum(~finite)} such image(s)): fix or remove them."
+            )
 
 
 def _check_image(path):
@@ -176,8 +215,21 @@ def _from_folder(root, on_bad_image, holdout, seed):
             raise ValueError(f"{len(bad)} unreadable image(s): {listing}; fix or remove them, or skip them")
         print(f"keras_resnet.data: skipping {len(bad)} unreadable image(s): {listing}", file=sys.stderr)
         train, test = [(f, i) for f, i in train if f not in bad], [(f, i) for f, i in test if f not in bad]
+    found = collections.Counter(label for _, label in train)
+    empty = [c for i, c in enumerate(classes) if not found[i]]
+    if empty:
+        raise ValueError(
+            f"class folder(s) {empty} in {root} hold no readable training images: add images or remove the folder(s)."
+        )
     good = [checks[f] for f, _ in train + test if f not in bad]
-    channels = 1 if all(mode in ("L", "1", "I;16") for _, mode in good) else 3
+    channels = 1 if all(mode in GREY for _, mode in good) else 3
+    # Like torchvision's ImageFolder, bring every image to the data set's channels, but say so.
+    changed = sorted(f for f, _ in train + test if f not in bad and _converts(checks[f][1], channels))
+    if changed:
+        more = f" and {len(changed) - 5} more" if len(changed) > 5 else ""
+        listing = "; ".join(f"{f} ({checks[f][1]})" for f in changed[:5]) + more
+        print(f"keras_resnet.data: reading {len(changed)} image(s) as RGB (grey copied to 3 channels, alpha dropped): "
+              f"{listing}", file=sys.stderr)  # fmt: skip
     sizes = collections.Counter(size for size, _ in good)
     size = sizes.most_common(1)[0][0]
 

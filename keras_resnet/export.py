@@ -32,6 +32,7 @@ import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -175,8 +176,8 @@ def export_saved_model(
     }
 
     os.makedirs(export_dir, exist_ok=True)
-    # Hidden and not an integer: TF Serving and versions() ignore it until the rename.
-    staging = os.path.join(export_dir, f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    _clear_dead_staging(export_dir)
+    staging = os.path.join(export_dir, _staging_name())
     try:
         _archive(model, size, channels, preprocessing, names, min(top_k, classes)).write_out(staging, verbose=False)
         extra = os.path.join(staging, EXTRA)
@@ -206,6 +207,34 @@ def export_saved_model(
     finally:
         if os.path.exists(staging):
             shutil.rmtree(staging, ignore_errors=True)
+
+
+# Hidden and not an integer, so TF Serving and versions() ignore it until the rename; the host and pid
+# tell a later export whether the process writing it is still alive.
+STAGING = re.compile(r"\.tmp-(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{8}")
+
+
+def _staging_name():
+    return f".tmp-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _clear_dead_staging(export_dir):
+    """Remove what exports killed on this host left behind. A live export's folder, or one written from
+    another host sharing the directory, is left alone: its process cannot be seen from here."""
+    for entry in os.listdir(export_dir):
+        match = STAGING.fullmatch(entry)
+        if match and match["host"] == socket.gethostname() and not _alive(int(match["pid"])):
+            shutil.rmtree(os.path.join(export_dir, entry), ignore_errors=True)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)  # signal 0 only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
 
 
 def _check_model(model):

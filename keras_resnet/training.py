@@ -17,7 +17,9 @@ import json
 import math
 import os
 import pathlib
+import re
 import shutil
+import tempfile
 import time
 
 import keras
@@ -212,36 +214,151 @@ def add_weight_decay(model, weight_decay):
             variable.regularizer = penalty
 
 
+ADVICE = "lower the learning rate (--lr), check the inputs, or train without --mixed-precision"
+
+
+def _check_finite_weights(model, where, output=""):
+    """Raise a FloatingPointError before a checkpoint would keep non-finite weights."""
+    bad = next((w.path for w in model.weights if not np.isfinite(keras.ops.convert_to_numpy(w)).all()), None)
+    if bad is not None:
+        raise FloatingPointError(
+            f"training stopped at {where}: weight {bad} is not finite and was not saved; {output}{ADVICE}"
+        )
+
+
 class TerminateOnNaN(keras.callbacks.TerminateOnNaN):
-    """Keras' TerminateOnNaN that stops *before* the broken weights reach any checkpoint, with a clear message."""
+    """Keras' TerminateOnNaN that stops *before* the broken weights reach any checkpoint, with a clear message.
+
+    A step can leave non-finite weights behind a finite loss (the loss is computed before the update),
+    so the weights are checked too at each epoch's end, before the checkpoints that follow this callback.
+    """
 
     def __init__(self, where):
         super().__init__()
-        self.where, self.epoch = where, 0
+        self.where, self.epoch, self.steps = where, 0, 0
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
     def on_batch_end(self, batch, logs=None):
+        self.steps = batch + 1
         loss = (logs or {}).get("loss")
         if loss is not None and not np.isfinite(loss):
             raise FloatingPointError(
                 f"training stopped at epoch {self.epoch + 1}, step {batch + 1}: the loss became {loss}; "
-                f"{self.where}lower the learning rate (--lr), check the inputs, or train without --mixed-precision"
+                f"{self.where}{ADVICE}"
             )
+
+    def on_epoch_end(self, epoch, logs=None):
+        _check_finite_weights(self.model, f"the end of epoch {epoch + 1}, step {self.steps}", self.where)
+
+
+def _partial(path):
+    """The hidden name beside `path` that a write goes to before it is renamed into place."""
+    return path.with_name(f".{path.name.split('.')[0]}-partial{''.join(path.suffixes)}")
+
+
+@contextlib.contextmanager
+def _atomic_write(path):
+    """Yield a temporary path beside `path`; once written (if it was), rename it into place.
+
+    A process killed, or a disk that fills, mid-write leaves the previous `path` whole (a rename is
+    atomic on POSIX), and a failed write is an OSError that names `path`.
+    """
+    path = pathlib.Path(path)
+    partial = _partial(path)
+    try:
+        yield partial
+        if partial.exists():
+            os.replace(partial, path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise OSError(
+            f"could not write {path} ({error.strerror or error}): free disk space or choose another output; "
+            f"the files already in {path.parent} are whole, re-run to resume from them"
+        ) from error
+
+
+class ModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """Keras' ModelCheckpoint writing through `_atomic_write`: never a half-written `.keras` file."""
+
+    def __init__(self, filepath, **kwargs):
+        self.target = pathlib.Path(filepath)
+        super().__init__(_partial(self.target), **kwargs)
+
+    def on_train_begin(self, logs=None):
+        _partial(self.target).unlink(missing_ok=True)  # left by a killed run: never to be renamed in
+
+    def _save_model(self, epoch, batch, logs):
+        with _atomic_write(self.target):
+            super()._save_model(epoch, batch, logs)
 
 
 class BackupAndRestore(keras.callbacks.BackupAndRestore):
-    """Keras' BackupAndRestore that backs up at each epoch's end also when it backs up every N steps.
+    """Keras' BackupAndRestore made safe against a kill at any moment and against non-finite weights.
 
-    Keras' own skips the epoch's end then, so a run killed early in the next epoch would restart the
-    finished epoch from its last step's weights.
+    Keras' writes the weights and then the epoch, in place: a kill between the two resumes the wrong
+    epoch, a kill mid-write leaves a corrupt file. Here a backup is one file named after its state,
+    `step<optimizer steps>-epoch<epoch to resume at>.weights.h5`, written to a temporary name and
+    renamed into place when whole; the two newest are kept, and restoring takes the newest one that
+    loads. It also backs up at each epoch's end when it backs up every N steps (Keras' skips that, so
+    a run killed early in the next epoch would restart the finished epoch from its last step's
+    weights), and on resume it drops the history rows of the epochs that run again.
     """
+
+    NAME = re.compile(r"step(\d+)-epoch(\d+)\.weights\.h5")
+
+    def __init__(self, backup_dir, history, save_freq="epoch"):
+        super().__init__(backup_dir, save_freq=save_freq, delete_checkpoint=False)
+        self.history = pathlib.Path(history)
+
+    def backups(self):
+        """(optimizer steps, epoch, path) of every backup, newest first."""
+        found = [(self.NAME.fullmatch(p.name), p) for p in pathlib.Path(self.backup_dir).glob("step*.weights.h5")]
+        return sorted(((int(m[1]), int(m[2]), p) for m, p in found if m), reverse=True)
+
+    def on_train_begin(self, logs=None):
+        for partial in pathlib.Path(self.backup_dir).glob(".*-partial.weights.h5"):
+            partial.unlink()  # cut short by a kill
+        if not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        for steps, epoch, path in self.backups():
+            try:
+                self.model.load_weights(path)
+            except (OSError, ValueError):
+                continue
+            if int(self.model.optimizer.iterations.numpy()) == steps:
+                self.model._initial_epoch = epoch
+                break
+        else:
+            if self.backups():
+                raise ValueError(f"no backup in {self.backup_dir} loads: remove that folder to train this run again")
+        if self.history.exists():  # rows of epochs that run again are written again
+            resumed = self.model._initial_epoch or 0
+            with open(self.history, "r+", newline="") as file:
+                rows = file.readlines()
+                kept = rows[:1] + [r for r in rows[1:] if r.endswith("\n") and int(r.split(",")[0]) < resumed]
+                file.seek(0)
+                file.writelines(kept)
+                file.truncate()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch  # Keras' counts from 0 in a resumed run until an epoch ends
 
     def on_epoch_end(self, epoch, logs=None):
         super().on_epoch_end(epoch, logs)
         if self.save_freq != "epoch":
             self._save_model()
+
+    def _save_model(self):
+        where = f"a backup in epoch {self._current_epoch + 1}, step {self._last_batch_seen + 1}"
+        _check_finite_weights(self.model, where)
+        steps = int(self.model.optimizer.iterations.numpy())
+        os.makedirs(self.backup_dir, exist_ok=True)
+        with _atomic_write(pathlib.Path(self.backup_dir, f"step{steps}-epoch{self._current_epoch}.weights.h5")) as new:
+            self.model.save_weights(new)
+        for _, _, old in self.backups()[2:]:
+            old.unlink()
 
 
 class EpochSummary(keras.callbacks.Callback):
@@ -350,7 +467,21 @@ def _claim_output(output, config, overwrite):
         if previous != config:
             shutil.rmtree(output)
     output.mkdir(parents=True, exist_ok=True)
-    saved.write_text(json.dumps(config, indent=2) + "\n")
+    with _atomic_write(saved) as new:
+        new.write_text(json.dumps(config, indent=2) + "\n")
+
+
+def _check_writable(output):
+    """Fail before any work when `output` cannot be written (read-only, not a folder, no permission)."""
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=output):
+            pass
+    except OSError as error:
+        raise ValueError(
+            f"output {output} is not writable ({error.strerror or error}): choose another output (--output) "
+            "or make it writable"
+        ) from None
 
 
 def _describe(value):
@@ -410,9 +541,20 @@ def train(
     if cpu_devices:
         configure_cpu_devices(cpu_devices)
     strategy_object = make_strategy(strategy)
+    output = pathlib.Path(output) if output is not None else None
+    if output is not None:
+        if isinstance(strategy_object, tf.distribute.MultiWorkerMirroredStrategy):
+            # Only the chief writes to `output`; the other workers keep their own copies beside it.
+            task = strategy_object.cluster_resolver.task_id
+            output = output if task == 0 else output.with_name(f"{output.name}-worker{task}")
+        _check_writable(output)  # before the data (a large folder takes minutes to check) and the model
     keras.config.set_image_data_format("channels_last")
     keras.utils.set_random_seed(seed)
-    source = data.load(dataset, data_dir=data_dir, manual_dir=manual_dir, on_bad_image=on_bad_image, seed=seed)
+    # A given model fixes the number of classes: a label beyond its outputs is refused by index, up front.
+    classes = model.output_shape[-1] if isinstance(model, keras.Model) else None
+    source = data.load(
+        dataset, data_dir=data_dir, manual_dir=manual_dir, on_bad_image=on_bad_image, seed=seed, classes=classes
+    )
     if source.image_shape[0] is None and chosen.augment != "imagenet":
         raise ValueError(f"{source.name} has images of different sizes: use augment='imagenet' to resize them")
     replicas = strategy_object.num_replicas_in_sync
@@ -426,12 +568,7 @@ def train(
     )
     config["milestones"] = list(config["milestones"])
 
-    output = pathlib.Path(output) if output is not None else None
     if output is not None:
-        if isinstance(strategy_object, tf.distribute.MultiWorkerMirroredStrategy):
-            # Only the chief writes to `output`; the other workers keep their own copies beside it.
-            task = strategy_object.cluster_resolver.task_id
-            output = output if task == 0 else output.with_name(f"{output.name}-worker{task}")
         _claim_output(output, config, overwrite)
 
     stats = source.stats()
@@ -474,18 +611,15 @@ def train(
         if (output / "history.csv").exists() and os.path.getsize(output / "history.csv"):
             best_so_far = max(read_history(output / "history.csv").get("val_accuracy", [0.0]))
         callbacks += [
-            keras.callbacks.ModelCheckpoint(output / "last.keras"),
-            keras.callbacks.ModelCheckpoint(
+            ModelCheckpoint(output / "last.keras"),
+            ModelCheckpoint(
                 output / "best.keras", monitor="val_accuracy", save_best_only=True, initial_value_threshold=best_so_far
             ),
             keras.callbacks.CSVLogger(output / "history.csv", append=True),
             keras.callbacks.TensorBoard(output / "logs"),
             # Last, so that a backup is only taken once the epoch's other files are written; kept after the
-            # end so that re-running a finished run resumes at its end instead of training again; doubled
-            # so that a process killed while writing one leaves the previous one to resume from.
-            BackupAndRestore(
-                output / "backup", save_freq=backup_every or "epoch", double_checkpoint=True, delete_checkpoint=False
-            ),
+            # end so that re-running a finished run resumes at its end instead of training again.
+            BackupAndRestore(output / "backup", output / "history.csv", save_freq=backup_every or "epoch"),
         ]
     if isinstance(strategy_object, tf.distribute.MultiWorkerMirroredStrategy):
         _patch_keras_for_multiworker(net, next(iter(train_data)))
@@ -500,7 +634,9 @@ def train(
         # checkpoints keep the optimizer and need `import keras_resnet.training` for RecipeSchedule).
         final = keras.models.clone_model(net)
         final.set_weights(net.get_weights())
-        final.save(output / "final.keras")
-        (output / "results.json").write_text(json.dumps({"test": history.test, "epochs": chosen.epochs}, indent=2) + "\n")
+        with _atomic_write(output / "final.keras") as new:
+            final.save(new)
+        with _atomic_write(output / "results.json") as new:
+            new.write_text(json.dumps({"test": history.test, "epochs": chosen.epochs}, indent=2) + "\n")
         plot_history({config["model"]: output / "history.csv"}, output / "curves.png")
     return history

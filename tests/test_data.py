@@ -115,3 +115,64 @@ def test_real_mnist_prepared_offline_from_the_official_files(tmp_path):
     assert (source.train_size, source.test_size, source.num_classes) == (60000, 10000, 10)
     mean, std = source.stats(samples=10000)
     assert abs(mean[0] - 33.3) < 1.5 and abs(std[0] - 78.6) < 2  # MNIST's well-known 0.1307 / 0.3081 x 255
+
+
+def test_each_bad_or_converted_image_is_reported_by_path(tmp_path, capsys):
+    root = write_folder(tmp_path)
+    dog = root / "train" / "dog"
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype="uint8")).save(dog / "whole.jpg")
+    (dog / "truncated.jpg").write_bytes((dog / "whole.jpg").read_bytes()[:600])
+    (dog / "whole.jpg").unlink()
+    (dog / "empty.png").write_bytes(b"")
+    rgba = rng.integers(0, 255, (6, 6, 4), dtype="uint8")
+    Image.fromarray(rgba, "RGBA").save(dog / "rgba.png")
+    grey = rng.integers(0, 255, (6, 6), dtype="uint8")
+    Image.fromarray(grey, "L").save(dog / "grey.png")
+    source = data.load(str(root))
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("keras_resnet.data: skipping 2 unreadable image(s): ")
+    assert f"{dog / 'empty.png'} (UnidentifiedImageError" in err[0] and f"{dog / 'truncated.jpg'} (OSError: Truncated" in err[0]
+    # Decision: grey and RGBA photos are still pictures of their class, so they are read as the data set's RGB
+    # (as torchvision's ImageFolder does), and said so by path: nothing changes silently.
+    assert err[1] == (f"keras_resnet.data: reading 2 image(s) as RGB (grey copied to 3 channels, alpha dropped): "
+                      f"{dog / 'grey.png'} (L); {dog / 'rgba.png'} (RGBA)")  # fmt: skip
+    images = {int(i): image.numpy() for i, (image, _) in enumerate(source.train)}
+    assert source.train_size == 8 and tuple(source.image_shape) == (6, 6, 3)
+    decoded = [image for image in images.values() if np.array_equal(image, rgba[..., :3])]
+    assert len(decoded) == 1  # the RGB of the RGBA image, alpha dropped
+    assert sum(np.array_equal(image, np.repeat(grey[..., None], 3, -1)) for image in images.values()) == 1
+
+
+def test_a_class_folder_without_readable_images_is_refused_by_name(tmp_path):
+    root = write_folder(tmp_path)
+    (root / "train" / "bird").mkdir()
+    (root / "test" / "bird").mkdir()
+    with pytest.raises(ValueError, match=rf"class folder\(s\) \['bird'\] in {root} hold no readable training images"):
+        data.load(str(root))
+    (root / "train" / "bird" / "0.png").write_bytes(b"not an image")  # unreadable, so skipped: still empty
+    with pytest.raises(ValueError, match=r"\['bird'\] .* hold no readable training images"):
+        data.load(str(root))
+
+
+@pytest.mark.parametrize(
+    "bad, classes, message",
+    [
+        (("y", [7], -1), None, "label -1 at index 7 is out of range: labels must be whole numbers from 0."),
+        (("y", [3], 2.5), None, "label 2.5 at index 3 is out of range"),
+        (("y", [9], 5), 5, "label 5 at index 9 is out of range: labels must be 0 to 4 for 5 classes."),
+        (("x", [11], np.nan), None, r"image at index 11 holds NaN or Inf values \(1 such image\(s\)\): fix or remove"),
+        (("x", [6, 4], -np.inf), None, r"image at index 4 holds NaN or Inf values \(2 such image"),
+    ],
+)
+@pytest.mark.parametrize("split", ["", "train ", "test "])
+def test_bad_labels_and_non_finite_images_are_refused_by_index(bad, classes, message, split):
+    arrays = {"x": np.zeros((50, 4, 4, 1), "float32"), "y": np.arange(50) % 5}
+    good = (arrays["x"].copy(), arrays["y"].copy())
+    name, indices, value = bad
+    arrays[name] = arrays[name].astype(np.result_type(arrays[name], value))
+    arrays[name][indices] = value
+    given = {"": (arrays["x"], arrays["y"]), "train ": ((arrays["x"], arrays["y"]), good)}
+    given["test "] = (good, (arrays["x"], arrays["y"]))
+    with pytest.raises(ValueError, match="^" + split + message):
+        data.load(given[split], classes=classes)

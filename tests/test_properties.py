@@ -1,8 +1,11 @@
 """Property-based: any combination of build() arguments builds a finite model or raises a clear error."""
 
+import datetime
+
 import keras
 import numpy as np
-from hypothesis import HealthCheck, event, given, settings
+import pytest
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 import keras_resnet
@@ -45,8 +48,17 @@ arguments = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+BLOCKS = {"basic": "BasicBlock", "bottleneck": "BottleneckBlock"}
+
+
+# Never a hang: one example may take two minutes on a crowded machine (a deadline, with hypothesis'
+# re-run before it reports one), the whole test fifteen (pytest-timeout).
+@pytest.mark.timeout(900)
+@settings(max_examples=80, deadline=datetime.timedelta(minutes=2), suppress_health_check=[HealthCheck.too_slow])
 @given(arguments)
+@example({"family_and_depth": ("resnet", 18), "block": "bottleneck"})  # a published layout's block is fixed
+@example({"family_and_depth": ("cifar_resnet", 8), "shortcut": "B", "stochastic_depth": 0.7, "dropout": 0.1,
+          "zero_init_residual": False, "input_shape": (8, 8, 1), "include_top": False, "pooling": "max"})  # fmt: skip
 def test_build_either_works_or_names_the_argument(kwargs):
     family, kwargs["depth"] = kwargs.pop("family_and_depth")
     try:
@@ -64,6 +76,19 @@ def test_build_either_works_or_names_the_argument(kwargs):
         assert model.output_shape[-1] == kwargs["classes"]
     if kwargs.get("depth") is not None:
         assert model.name.endswith(str(kwargs["depth"]))
+    if kwargs.get("input_shape") is not None:
+        assert model.input_shape[1:] == tuple(kwargs["input_shape"])
+    if not kwargs.get("include_top", True):
+        assert len(model.output_shape) == (4 if kwargs.get("pooling") is None else 2)
+    blocks = [layer.get_config() | {"type": type(layer).__name__} for layer in model.layers if hasattr(layer, "survival_prob")]
+    assert blocks
+    for option, key in (("shortcut", "shortcut"), ("dropout", "dropout"), ("zero_init_residual", "zero_init")):
+        if kwargs.get(option) is not None and not (option == "zero_init_residual" and kwargs.get("shortcut") == "none"):
+            assert {block[key] for block in blocks} == {kwargs[option]}, option
+    if kwargs.get("block") is not None:
+        assert {block["type"] for block in blocks} == {BLOCKS[kwargs["block"]]}
+    if kwargs.get("stochastic_depth") is not None:  # the last block's survival probability p_L
+        assert np.isclose(blocks[-1]["survival_prob"], kwargs["stochastic_depth"])
     shape = [d or 64 for d in model.input_shape[1:]]
     out = keras.ops.convert_to_numpy(model(np.ones((1, *shape), "float32"), training=False))
     assert np.isfinite(out).all()

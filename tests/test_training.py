@@ -3,7 +3,6 @@
 import json
 import os
 import pathlib
-import signal
 import socket
 import subprocess
 import sys
@@ -87,11 +86,17 @@ def test_train_command_writes_every_artefact_and_resumes_or_refuses(tmp_path, ca
 
 
 def test_nan_loss_stops_with_a_clear_message_before_any_checkpoint(tmp_path):
-    x = np.ones((32, 8, 8, 1), "float32")
-    x[:] = np.nan
-    with pytest.raises(FloatingPointError, match=r"epoch 1, step 1: the loss became nan.*lower the learning rate"):
-        training.train("ResNet20", (x, np.arange(32) % 2), epochs=1, batch_size=8, output=tmp_path / "nan", verbose=0)
+    x = np.random.default_rng(0).random((32, 8, 8, 1), dtype=np.float32)  # (NaN images are refused by index)
+    with pytest.raises(FloatingPointError, match=r"epoch 1, step [234]: the loss became (nan|inf).*lower the learning"):
+        training.train("ResNet20", (x, np.arange(32) % 2), epochs=1, batch_size=8, lr=1e37, output=tmp_path / "nan", verbose=0)
     assert not (tmp_path / "nan" / "last.keras").exists()
+
+
+def test_labels_beyond_a_given_models_outputs_are_refused_by_index_before_training():
+    model = keras_resnet.build("cifar_resnet", depth=8, input_shape=(8, 8, 1), classes=3)
+    x, y = np.zeros((20, 8, 8, 1), "float32"), np.arange(20) % 4
+    with pytest.raises(ValueError, match=r"^label 3 at index 3 is out of range: labels must be 0 to 2 for 3 classes\.$"):
+        training.train(model, (x, y), epochs=1, verbose=0)
 
 
 def test_mixed_precision_computes_in_16_bits_with_float32_logits():
@@ -158,31 +163,6 @@ def test_multiworker_run_of_two_local_processes_agrees(tmp_path):
     # (each sees its own shard) unless --sync-batchnorm.
     for a, b in zip(chief.trainable_weights, other.trainable_weights):
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6, err_msg=a.path)
-
-
-@pytest.mark.slow
-def test_sigkill_mid_epoch_then_the_same_command_resumes(tmp_path):
-    output = tmp_path / "run"
-    args = ["train", *QUICK[:4], "--epochs", "3", "--batch-size", "16", "--steps-per-epoch", "40",
-            "--backup-every", "5", "--verbose", "2", "--output", str(output)]
-    first = run_cli(*args)
-    for line in first.stdout:
-        if line.startswith("Epoch 2/3"):
-            break
-    # Kill once a backup was taken inside epoch 2 (after epoch 1's history row was written).
-    backup, rows = output / "backup" / "latest.weights.h5", output / "history.csv"
-    while backup.stat().st_mtime_ns <= rows.stat().st_mtime_ns:
-        with pytest.raises(subprocess.TimeoutExpired):
-            first.wait(timeout=0.05)
-    first.send_signal(signal.SIGKILL)
-    first.wait()
-    assert len(training.read_history(output / "history.csv")["loss"]) == 1
-    second = run_cli(*args)
-    out = second.communicate(timeout=500)[0]
-    assert second.returncode == 0, out[-3000:]
-    assert "Epoch 1/3" not in out and "Epoch 2/3" in out  # resumed at the last saved epoch
-    history = training.read_history(output / "history.csv")
-    assert len(history["loss"]) == 3 and history["epoch"] == [0.0, 1.0, 2.0]
 
 
 def test_train_help_explains_every_flag():

@@ -103,6 +103,11 @@ def build_resnet(
     options.update({key: value for key, value in given.items() if value is not None})
     if family.depths:
         block_type, counts = table_stages(family_name, family, depth)
+        if block not in (None, block_type):  # a published layout fixes its block: never ignore the request
+            raise ValueError(
+                f"block={block!r} does not fit {family_name}{depth}, which uses {block_type} blocks (its published "
+                f"layout): leave block out, or pick a depth of {family_name} built of {block} blocks."
+            )
     else:
         block_type = options["block"]
         counts = (rule_stages(family_name, family, depth, block_type, stages=len(family.widths)),) * len(family.widths)
