@@ -177,7 +177,11 @@ def make_strategy(name="auto"):
 
 
 def mixed_precision_policy():
-    """The 16-bit type this machine computes fastest: float16 where a GPU is visible, bfloat16 on a CPU."""
+    """The 16-bit type this machine computes fastest: float16 where a GPU is visible, bfloat16 on a CPU.
+
+    Returns:
+        The Keras dtype policy name, `"mixed_float16"` or `"mixed_bfloat16"`.
+    """
     return "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"
 
 
@@ -186,6 +190,9 @@ def dtype_policy(mixed_precision):
     """Build models inside with `mixed_precision_policy()` (when asked), then restore the previous policy.
 
     The classifier should compute in float32: `model.get_layer("predictions").dtype_policy = "float32"`.
+
+    Args:
+        mixed_precision: whether to switch to `mixed_precision_policy()`; when false the policy is left as it is.
     """
     previous = keras.config.dtype_policy()
     if mixed_precision:
