@@ -32,7 +32,8 @@ from keras import layers
 
 import keras_resnet
 from keras_resnet import data, export, training
-from keras_resnet.layers import ZeroPadShortcut
+from keras_resnet.layers import ResidualBlock, ZeroPadShortcut
+from keras_resnet.layers.common import BN_EPSILON, BN_MOMENTUM
 from keras_resnet.models.resnet import survival_probs
 
 SECTIONS = ("train", "inference", "build", "stochastic_depth", "pipeline")
@@ -137,7 +138,7 @@ def flat_cifar_resnet(depth, classes=10, input_shape=(32, 32, 3)):
     """
     n = (depth - 2) // 6
     inputs = keras.Input(input_shape)
-    bn = lambda: layers.BatchNormalization(epsilon=1.001e-5, momentum=0.9)  # noqa: E731
+    bn = lambda: layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM)  # noqa: E731
     x = layers.ReLU()(bn()(layers.Conv2D(16, 3, padding="same", use_bias=False)(inputs)))
     for stage, filters in enumerate((16, 32, 64)):
         for index in range(n):
@@ -158,7 +159,7 @@ def _is_cifar(name):
 
 
 def _side(name):
-    return 32 if keras_resnet.specs.MODELS[name][0].startswith(("cifar", "preact")) else 224
+    return keras_resnet.specs.FAMILIES[keras_resnet.specs.MODELS[name][0]].input_shape[0]
 
 
 def build_model(name, variant, side, **options):
@@ -487,13 +488,13 @@ def _guarded(function, errors):
 def bench_stochastic_depth(report, settings, repeats):
     """Seconds per "epoch" (a fixed number of steps) with survival p_L=0.5 vs constant depth."""
     name, batch, count = settings.stochastic_depth
-    blocks = (keras_resnet.specs.MODELS[name][1]["depth"] - 2) // 2  # two convolutions per basic block
-    expected = statistics.mean(survival_probs(blocks, 0.5))
     report.progress(f"stochastic depth {name} ...")
     pair = {
         f"{name}, p_L=0.5": compiled(name, "ours", 32, batch, stochastic_depth=0.5),
         f"{name}, constant depth": compiled(name, "ours", 32, batch),
     }
+    blocks = sum(isinstance(layer, ResidualBlock) for layer in next(iter(pair.values()))[0].layers)
+    expected = statistics.mean(survival_probs(blocks, 0.5))
     for model, x, y in pair.values():
         steps(model, x, y, 2)  # traces; the first draws compile both branches of every block
     measures = {label: lambda m=m: timed(lambda: steps(*m, count)) for label, m in pair.items()}
