@@ -22,7 +22,7 @@ setup(
     # Model code needs only Keras (it runs on the TensorFlow, JAX and PyTorch backends); TensorFlow,
     # needed by training, data, export and FLOPs cross-checks, comes as an extra so that a GPU build
     # (`tensorflow`) and the CPU wheel (`tensorflow-cpu`) do not both get installed.
-    install_requires=["keras>=3.15", "numpy", "scikit-learn"],
+    install_requires=["keras>=3.15", "numpy", "scikit-learn", "wrapt"],
     extras_require={
         "tf": ["tensorflow>=2.21", *TRAINING],
         "cpu": ["tensorflow-cpu>=2.21", *TRAINING],

@@ -3,13 +3,51 @@
     import keras_resnet
     model = keras_resnet.ResNet50(weights=None)
     model = keras_resnet.build("cifar_resnet", depth=272, shortcut="B")
+
+Importing the package is cheap: Keras (and with it TensorFlow) is imported when a model or a module that
+needs it is first used, so that `keras-resnet --help` starts at once. The classes that saved models name
+(the layers, the learning-rate schedule) are registered with Keras as soon as Keras is imported, by
+whichever import comes first, so every file keras_resnet writes loads after `import keras_resnet`.
 """
 
-from keras_resnet import layers, specs
-from keras_resnet.flops import flops
-from keras_resnet.models import MODEL_FUNCTIONS, available_families, available_models, build
+import importlib
 
-globals().update(MODEL_FUNCTIONS)
+import wrapt
+
+from keras_resnet import specs
+from keras_resnet.flops import flops  # the function; it shadows its module's name, as before
 
 __version__ = "0.1.0"
-__all__ = ["available_families", "available_models", "build", "flops", "layers", "specs", *MODEL_FUNCTIONS]
+
+# The submodules a user reaches as attributes (`keras_resnet.training`); each is imported on first use.
+SUBMODULES = ("analysis", "benchmark", "checks", "data", "export", "files", "layers", "models", "optimizer",
+              "recipes", "specs", "training", "tuning", "weights")  # fmt: skip
+FUNCTIONS = {"build": "keras_resnet.models", "available_models": "keras_resnet.models",
+             "available_families": "keras_resnet.models"}  # fmt: skip
+
+
+def _register_saved_classes(keras):
+    importlib.import_module("keras_resnet.layers")
+    importlib.import_module("keras_resnet.optimizer")
+
+
+wrapt.register_post_import_hook(_register_saved_classes, "keras")
+
+
+def __getattr__(name):
+    if name in SUBMODULES:
+        return importlib.import_module(f"keras_resnet.{name}")
+    if name in FUNCTIONS:
+        return getattr(importlib.import_module(FUNCTIONS[name]), name)
+    if name in specs.MODELS:
+        return importlib.import_module("keras_resnet.models").MODEL_FUNCTIONS[name]
+    if name.startswith("__"):
+        raise AttributeError(name)
+    raise AttributeError(str(specs.unknown_name(name, list(specs.MODELS) + list(FUNCTIONS))))
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
+
+
+__all__ = ["available_families", "available_models", "build", "flops", *SUBMODULES, *specs.MODELS]

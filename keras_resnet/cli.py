@@ -133,16 +133,12 @@ def add_paths(commands):
 def _train(args):
     import dataclasses
 
-    from keras_resnet import training
+    from keras_resnet import recipes, training
 
-    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(training.Recipe)}
+    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(recipes.Recipe)}
     settings = {k: v for k, v in vars(args).items() if k not in overrides and k not in ("command", "run")}
     output = settings.pop("output") or f"runs/{args.model}-{pathlib.Path(args.dataset).name}"
-    try:
-        history = training.train(settings.pop("model"), settings.pop("dataset"), output=output, **settings, **overrides)
-    except (FloatingPointError, OSError) as error:  # a diverging run, a full disk: the last good files are kept
-        print(f"keras-resnet train: {error}", file=sys.stderr)
-        return 1
+    history = training.train(settings.pop("model"), settings.pop("dataset"), output=output, **settings, **overrides)
     print(f"test accuracy {history.test['accuracy']:.4f} (loss {history.test['loss']:.4f}); files in {output}")
     return 0
 
@@ -150,7 +146,7 @@ def _train(args):
 def add_train(commands):
     import dataclasses
 
-    from keras_resnet import training
+    from keras_resnet import recipes
 
     train = commands.add_parser(
         "train",
@@ -170,9 +166,9 @@ def add_train(commands):
     train.add_argument("--manual-dir", help="folder with the data set's official files, prepared into --data-dir offline")
     train.add_argument("--output", help="run directory (default runs/<model>-<dataset>)")
     train.add_argument("--overwrite", action="store_true", help="replace an output directory that holds a different run")
-    train.add_argument("--recipe", default="cifar", choices=sorted(training.RECIPES), help="paper settings to start from (default cifar)")
-    recipe = train.add_argument_group("recipe settings (each replaces the recipe's value; see keras_resnet.training.RECIPES)")
-    for field in dataclasses.fields(training.Recipe):
+    train.add_argument("--recipe", default="cifar", choices=sorted(recipes.RECIPES), help="paper settings to start from (default cifar)")
+    recipe = train.add_argument_group("recipe settings (each replaces the recipe's value; see keras_resnet.recipes.RECIPES)")
+    for field in dataclasses.fields(recipes.Recipe):
         kind = field.metadata["type"]
         flag = "--" + field.name.replace("_", "-")
         help = field.metadata["help"] + (f" (cifar recipe: {field.default})" if field.default is not None else "")
@@ -181,7 +177,7 @@ def add_train(commands):
         else:
             recipe.add_argument(flag, type=kind, nargs="*" if isinstance(field.default, tuple) else None, help=help)
     train.add_argument(
-        "--strategy", default="auto", choices=["auto", "default", "mirrored", "multiworker"],
+        "--strategy", default="auto", choices=recipes.STRATEGIES,
         help="auto: MirroredStrategy when several GPUs are visible; mirrored: every GPU (or logical CPU); "
         "multiworker: MultiWorkerMirroredStrategy with the cluster in TF_CONFIG (default auto)",
     )
@@ -214,7 +210,7 @@ def _tune(args):
 
 
 def add_tune(commands):
-    from keras_resnet import tuning
+    from keras_resnet import recipes
 
     tune = commands.add_parser(
         "tune",
@@ -230,24 +226,24 @@ def add_tune(commands):
     tune.add_argument("--manual-dir", help="folder with the data set's official files, prepared into --data-dir offline")
     tune.add_argument("--output", required=True, help="search directory (resumed when it holds the same search)")
     tune.add_argument("--overwrite", action="store_true", help="start again in an output that holds a different search")
-    tune.add_argument("--tuner", default="random", choices=sorted(tuning.TUNERS), help="search algorithm (default random)")
+    tune.add_argument("--tuner", default="random", choices=recipes.TUNERS, help="search algorithm (default random)")
     tune.add_argument("--max-trials", type=int, help="trials to run, for random and bayesian (default 10)")
     tune.add_argument("--family", dest="families", nargs="+", help="families to search (default cifar_resnet; see keras_resnet.available_families())")
     tune.add_argument("--depth", dest="depths", type=int, nargs="+", help="depths to try; each family keeps those it builds (default 20 29 56)")
     tune.add_argument("--cardinality", dest="cardinalities", type=int, nargs="+", help="ResNeXt cardinalities (ResNeXt families only)")
     tune.add_argument("--bottleneck-width", dest="bottleneck_widths", type=int, nargs="+", help="ResNeXt bottleneck widths (ResNeXt families only)")
     tune.add_argument("--widen", dest="widens", type=int, nargs="+", help="widen factors (wide-ResNet families only)")
-    tune.add_argument("--survival-prob", dest="survival_probs", type=float, nargs="+", help="stochastic depth's last-block survival probabilities; 1 = off (default 1)")
+    tune.add_argument("--stochastic-depth", dest="stochastic_depths", type=float, nargs="+", help="stochastic depth's last-block survival probabilities; 1 = off (default 1)")
     tune.add_argument("--lr", dest="lrs", type=float, nargs="+", help="learning rates to try (default: the recipe's)")
     tune.add_argument("--weight-decay", dest="weight_decays", type=float, nargs="+", help="weight decays to try (default: the recipe's)")
     tune.add_argument("--max-params", type=int, help="reject (do not train) models with more parameters")
     tune.add_argument("--max-flops", type=int, help="reject (do not train) models with more multiply-adds per image")
-    tune.add_argument("--recipe", default="cifar", help="training recipe of every trial (default cifar)")
+    tune.add_argument("--recipe", default="cifar", choices=sorted(recipes.RECIPES), help="training recipe of every trial (default cifar)")
     tune.add_argument("--epochs", type=int, help="epochs per trial, Hyperband's maximum (default: the recipe's)")
     tune.add_argument("--batch-size", type=int, help="images per replica and step (default: the recipe's)")
     tune.add_argument("--steps-per-epoch", type=int, help="steps per epoch (default: one pass over the training part)")
     tune.add_argument("--validation-split", type=float, help="fraction of the training split that scores trials (default 0.1)")
-    tune.add_argument("--strategy", default="auto", choices=["auto", "default", "mirrored", "multiworker"], help="distribution strategy of every trial (default auto)")
+    tune.add_argument("--strategy", default="auto", choices=recipes.STRATEGIES, help="distribution strategy of every trial (default auto)")
     tune.add_argument("--seed", type=int, default=0, help="seed of the search, the weights and the data (default 0)")
     tune.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="Keras' progress: 1 bar, 2 a line per epoch, 0 quiet")
     tune.set_defaults(run=_tune)
@@ -262,6 +258,7 @@ def _convert(args):
         options["use_bias"] = True
     if args.input_shape:
         options["input_shape"] = args.input_shape
+    print(f"convert {args.source} into {args.model} and save it as {args.output}", flush=True)
     model = convert(args.model, args.source, args.output, **options)
     print(f"wrote {args.output}: {model.name}, {model.count_params():,} parameters, weights from {args.source}")
     return 0
@@ -306,15 +303,13 @@ def _export(args):
     name = export.check_name(args.name) if args.name is not None else None
     model = export.load_model(args.model)
     name = name or export.check_name(model.name)
+    target = os.path.join(args.base, name)
+    given = {key: getattr(args, key) for key in ("scale", "mean", "std") if getattr(args, key) is not None}
+    shape = "x".join(map(str, model.input_shape[1:]))
+    print(f"export {args.model} ({model.name}, {model.count_params():,} parameters, {shape} -> {model.output_shape[-1]} "
+          f"classes) as the next version of {target}", flush=True)  # fmt: skip
     path = export.export_saved_model(
-        model,
-        os.path.join(args.base, name),
-        labels=args.labels,
-        top_k=args.top_k,
-        scale=args.scale,
-        mean=args.mean,
-        std=args.std,
-        version=args.version,
+        args.model, target, labels=args.labels, top_k=args.top_k, version=args.version, max_pixels=args.max_pixels, **given
     )
     print(f"exported {args.model} to {path}; TF Serving config: {export.write_models_config(args.base)}")
     return 0
@@ -326,11 +321,14 @@ def add_export(commands):
         help="export a .keras model as the next version of a TF Serving model",
         description="Write a .keras model as <base>/<name>/<next integer version>/ (a SavedModel with tag "
         "'serve'), atomically and never over an existing version, with two signatures: serving_default "
-        "(float32 images [None,H,W,C], pixels 0-255) and serving_bytes (encoded JPEG/PNG strings), both "
-        "returning probabilities, classes and top-k scores/classes/labels. Also writes <base>/models.config "
-        "listing every model under <base>.",
+        "(float32 images [None,H,W,C], pixels 0-255) and serving_bytes (encoded JPEG/PNG/GIF/BMP strings), both "
+        "returning probabilities, classes and top-k scores/classes/labels. The model's own preprocessing (a "
+        "model trained by `keras-resnet train` carries its normalisation) is all the export applies, unless "
+        "--scale/--mean/--std describe the inputs of a model trained elsewhere. A model file written by a run "
+        "brings its test images and answers, which `verify` compares the served answers with. Also writes "
+        "<base>/models.config listing every model under <base>.",
     )
-    export.add_argument("model", help="path of a saved .keras model")
+    export.add_argument("model", help="path of a saved .keras model (e.g. runs/digits/final.keras)")
     export.add_argument("--name", help="model name in TF Serving, one path component (default: the model's name)")
     export.add_argument(
         "--base", default="saved_models", help="directory holding the model directories (default saved_models)"
@@ -338,19 +336,19 @@ def add_export(commands):
     export.add_argument("--labels", help="text file with one class name per line, for the top_k_labels output")
     export.add_argument("--top-k", type=int, default=5, help="how many best classes the top_k outputs give (default 5)")
     export.add_argument(
-        "--scale",
-        type=float,
-        default=1 / 255,
-        help="preprocessing in the graph: (pixels*scale - mean)/std (default 1/255)",
+        "--scale", type=float,
+        help="only for a model trained elsewhere on scaled inputs: the graph computes (pixels*scale - mean)/std "
+        "(default: nothing, the model takes the pixels)",
     )
-    export.add_argument(
-        "--mean", type=float, nargs="+", default=[0.0], help="mean, one value or one per channel (default 0)"
-    )
-    export.add_argument(
-        "--std", type=float, nargs="+", default=[1.0], help="std, one value or one per channel (default 1)"
-    )
+    export.add_argument("--mean", type=float, nargs="+", help="with --scale: mean, one value or one per channel")
+    export.add_argument("--std", type=float, nargs="+", help="with --scale: std, one value or one per channel")
     export.add_argument(
         "--version", type=int, help="explicit version number, which must not exist (default: latest + 1)"
+    )
+    export.add_argument(
+        "--max-pixels", type=int, default=4096 * 4096,
+        help="largest image (height x width, read from its header before decoding) serving_bytes accepts; a "
+        "larger one fails its request with INVALID_ARGUMENT (default 16777216 = 4096x4096)",
     )
     export.set_defaults(run=_export)
 
@@ -358,7 +356,9 @@ def add_export(commands):
 def _verify(args):
     from keras_resnet import export
 
-    result = export.verify(args.path, model=args.model, tolerance=args.tolerance, port=args.port)
+    print(f"verify {args.path} as TF Serving loads it" + (f", classifying the test split of {args.dataset}" if args.dataset else ""), flush=True)
+    result = export.verify(args.path, model=args.model, tolerance=args.tolerance, port=args.port, dataset=args.dataset,
+                           data_dir=args.data_dir)  # fmt: skip
     print(result)
     return 0 if result.ok else 1
 
@@ -366,14 +366,19 @@ def _verify(args):
 def add_verify(commands):
     verify = commands.add_parser(
         "verify",
-        help="load an export the way TF Serving does and compare it with the Keras model",
+        help="load an export the way TF Serving does and check its answers",
         description="Load a SavedModel version with the tf.compat.v1 Session loader in a process where "
-        "importing keras or keras_resnet fails, run both signatures by their tensor names on sample images "
-        "(float and PNG bytes) and a corrupt image, print the max abs difference from the Keras model's "
-        "outputs, the checks, `saved_model_cli show --all` and a ready curl request. Exit status 1 if a check fails.",
+        "importing keras or keras_resnet fails, run both signatures by their tensor names on the stored sample "
+        "images (float and PNG bytes) and a corrupt image, and print the max abs difference from the answers "
+        "stored at export (a training run's answers on real test images when the export came from a run's "
+        "file), the checks, `saved_model_cli show --all` and a ready curl request. With --dataset, classify "
+        "its test split through both signatures and report the served accuracy beside the run's. Exit status "
+        "1 if a check fails. verify runs the export's graph, as the server would: use it on exports you trust.",
     )
     verify.add_argument("path", help="a model directory (its latest version is checked) or one version directory")
-    verify.add_argument("--model", help="a .keras model to compare with (default: the outputs stored at export time)")
+    verify.add_argument("--model", help="a .keras model to compare with (default: the answers stored at export time)")
+    verify.add_argument("--dataset", help="classify this data set's test split ('digits', a folder, a prepared tfds name)")
+    verify.add_argument("--data-dir", help="tfds data directory holding a prepared copy of --dataset")
     verify.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed abs difference (default 1e-4)")
     verify.add_argument(
         "--port", type=int, default=8501, help="TF Serving REST port for the curl request (default 8501)"
@@ -426,25 +431,40 @@ def add_bench(commands):
 COMMANDS = [add_models, add_train, add_tune, add_convert, add_export, add_verify, add_lesion, add_paths, add_bench]
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, with its usage errors as one line (the usage is one `--help` away)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def parser():
-    top = argparse.ArgumentParser(
+    top = Parser(
         prog="keras-resnet",
         description="Every member of the residual-network family, one call away (Keras 3).",
     )
-    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
     for add in COMMANDS:
         add(commands)
     return top
 
 
 def main(argv=None):
-    args = parser().parse_args(argv)
+    """Run `keras-resnet`; exit status 0 when done, 2 for a bad argument or input (one sentence on stderr,
+    nothing done), 1 when the work stopped partway (a full disk, a diverging loss: the last good files kept)."""
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as done:  # --help, or a usage error already printed
+        return done.code
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         return args.run(args)
     except ValueError as error:
         print(f"keras-resnet {args.command}: {error}", file=sys.stderr)
         return 2
+    except (FloatingPointError, OSError) as error:
+        print(f"keras-resnet {args.command}: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

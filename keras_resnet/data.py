@@ -7,7 +7,7 @@ digits, real images that are always available). `load()` turns any of them into 
 prefetching with `AUTOTUNE`, deterministic under a seed.
 
     source = keras_resnet.data.load("digits")
-    train = keras_resnet.data.pipeline(source.train, training=True, batch_size=64, stats=source.stats())
+    train = keras_resnet.data.pipeline(source.train, training=True, batch_size=64)
 """
 
 import collections
@@ -178,6 +178,11 @@ def _check_image(path):
     from PIL import Image
 
     try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:  # a name in another encoding: Python keeps it, TensorFlow's file reader cannot
+        return None, "its file name is not UTF-8, which TensorFlow cannot open: rename it"
+
+    try:
         with Image.open(path) as image:
             image.load()  # decodes every pixel: truncated files fail here, not mid-epoch
             return image.size[::-1], image.mode
@@ -210,7 +215,7 @@ def _from_folder(root, on_bad_image, holdout, seed):
         checks = dict(zip([f for f, _ in train + test], pool.map(_check_image, [f for f, _ in train + test])))
     bad = {f: reason for f, (size, reason) in checks.items() if size is None}
     if bad:
-        listing = "; ".join(f"{f} ({reason})" for f, reason in sorted(bad.items()))
+        listing = "; ".join(f"{f.encode('utf-8', 'backslashreplace').decode()} ({reason})" for f, reason in sorted(bad.items()))
         if on_bad_image == "stop":
             raise ValueError(f"{len(bad)} unreadable image(s): {listing}; fix or remove them, or skip them")
         print(f"keras_resnet.data: skipping {len(bad)} unreadable image(s): {listing}", file=sys.stderr)
@@ -292,7 +297,7 @@ def pipeline(
     *,
     training,
     batch_size,
-    stats,
+    stats=None,
     augment="cifar",
     pad=None,
     flip=True,
@@ -301,13 +306,16 @@ def pipeline(
     shuffle_buffer=10000,
     repeat=None,
 ):
-    """Batches of `(normalised float32 image, int32 label)` for `model.fit`, with the papers' augmentations.
+    """Batches of `(float32 image, int32 label)` for `model.fit`, with the papers' augmentations.
+
+    Images keep their pixel values (0-255) unless `stats` is given: `keras_resnet.training.train` puts the
+    normalisation into the model instead, so that the saved model takes raw pixels.
 
     Args:
         dataset: unbatched `(image, label)` pairs, e.g. `Source.train`.
         training: shuffle and augment (train) or only resize and normalise (evaluation).
         batch_size: the global batch size.
-        stats: `(mean, std)` per channel from `Source.stats()`: images become `(image - mean) / std`.
+        stats: optional `(mean, std)` per channel from `Source.stats()`: images become `(image - mean) / std`.
         augment: `"cifar"` (He 2015: pad by `pad` pixels, random crop back, random horizontal flip),
             `"imagenet"` (random-resized crop to `image_size` with 8%-100% of the area and aspect
             3/4-4/3, flip; evaluation resizes the short side to `image_size / 0.875` and crops the
@@ -324,7 +332,7 @@ def pipeline(
     """
     if augment not in ("cifar", "imagenet", "none"):
         raise ValueError(f"augment={augment!r} is not valid: use 'cifar', 'imagenet' or 'none'")
-    mean, std = (tf.constant(s, tf.float32) for s in stats)
+    mean, std = (tf.constant(s, tf.float32) for s in stats) if stats is not None else (0.0, 1.0)
     side = image_size or 224
 
     def train_map(seeds, example):

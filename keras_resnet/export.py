@@ -13,14 +13,21 @@ tag `serve`. Two signatures, batch dimension first everywhere so that server-sid
 Both return `probabilities` [None, classes], `classes` [None] (int64 argmax), `top_k_scores`,
 `top_k_classes` and `top_k_labels` [None, k] (label names from a labels file, else the class index).
 
-Preprocessing: keras_resnet models, like keras.applications, take raw float images and contain no
-preprocessing. The export puts `(pixels * scale - mean) / std` in front of the model (default
-scale=1/255, mean=0, std=1: pixels / 255), so clients always send 0-255 pixels; the values are stored
-in `assets.extra/keras_resnet.json`. Pass the scaling the model was trained with.
+Preprocessing lives in the model: `keras_resnet.training.train` puts the training data's normalisation
+into the model's graph (a layer named "preprocessing"), so a run's model takes raw 0-255 pixels and the
+export adds nothing: with default settings the served answer is `model.predict` on the same pixels. For a
+model trained elsewhere on scaled inputs, `scale`, `mean` and `std` put `(pixels * scale - mean) / std`
+in front of it; the values are stored in `assets.extra/keras_resnet.json`. A model that carries its own
+preprocessing refuses them (they would normalise twice).
+
+Encoded images are checked before they are decoded: an image whose header announces more than
+`max_pixels` pixels (default 4096 x 4096) fails that request with INVALID_ARGUMENT, without the memory
+and time a huge decode takes.
 
 `assets.extra/` (files TF Serving copies but the graph never reads) also holds `labels.txt`,
-`keras_reference.npz` (sample images and the Keras model's outputs on them, which `verify` compares
-against) and `tf_serving_warmup_requests` (one PredictionLog per signature, replayed by TF Serving
+`keras_reference.npz` (sample images with the answers `verify` compares the served ones with: for an
+export of a training run's file, real test images and the trained model's answers written by the run;
+otherwise random images and the Keras model's outputs) and `tf_serving_warmup_requests` (one PredictionLog per signature, replayed by TF Serving
 when it loads the version).
 """
 
@@ -42,7 +49,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_resnet.models.base import load_model_file
+from keras_resnet import checks, files
+from keras_resnet.models.base import PREPROCESSING, load_model_file
 
 # Written by TensorFlow 2.21: an older TF Serving may not know an op or attribute of this graph.
 MIN_TF_SERVING = "2.21"
@@ -58,6 +66,10 @@ METADATA, LABELS, REFERENCE, WARMUP = (
 # A TF Serving model name is one path component of the REST URL /v1/models/<name>.
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 CHECK_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tf_serving_check.py")
+# An encoded image announcing more pixels than this is refused before decoding (4096 x 4096).
+MAX_PIXELS = 4096 * 4096
+# What a run (train or tune) leaves beside its model file: real test images and the model's answers.
+RUN_SAMPLES, RUN_RESULTS = "samples.npz", "results.json"
 
 
 def check_name(name):
@@ -132,7 +144,8 @@ def load_model(path):
 
 
 def export_saved_model(
-    model, export_dir, *, labels=None, top_k=5, scale=1 / 255, mean=0.0, std=1.0, version=None, samples=2
+    model, export_dir, *, labels=None, top_k=5, scale=1.0, mean=0.0, std=1.0, version=None, samples=2,
+    max_pixels=MAX_PIXELS,
 ):
     """Export a Keras classifier as a new version of a TF Serving model directory.
 
@@ -141,30 +154,33 @@ def export_saved_model(
     exports of the same model each get their own number.
 
     Args:
-        model: a built `keras.Model` with a classifier top (or the path of a `.keras` file).
+        model: a built `keras.Model` with a classifier top, or the path of a `.keras` file. A file that a
+            training run or a search wrote comes with real test images and the run's answers on them
+            (`samples.npz` beside it), which the export keeps for `verify`.
         export_dir: the model directory `<base>/<name>`; versions go in `<base>/<name>/<n>`.
         labels: optional class names, a list or the path of a text file with one name per line.
         top_k: how many best classes the `top_k_*` outputs return.
-        scale, mean, std: preprocessing inside the graph, `(pixels * scale - mean) / std` on 0-255
-            pixels; mean and std may be per-channel sequences.
+        scale, mean, std: for a model trained elsewhere on scaled inputs, `(pixels * scale - mean) / std`
+            on 0-255 pixels inside the graph (mean and std may be per channel). The default adds nothing:
+            the model gets the pixels, as `keras_resnet` models (which carry their preprocessing) expect.
         version: an explicit integer version (must not exist yet); default: the latest one plus 1.
-        samples: random sample images whose Keras outputs are stored for `verify`.
+        samples: random sample images whose Keras outputs are stored for `verify`, when there are no
+            run samples.
+        max_pixels: the largest image (height x width, read from its header) `serving_bytes` decodes.
 
     Returns:
         The path of the new version directory.
 
-    Example: `keras_resnet.export.export_saved_model(model, "saved_models/resnet56")`.
+    Example: `keras_resnet.export.export_saved_model("runs/digits/final.keras", "saved_models/resnet20")`.
     """
+    checks.check_all(top_k=top_k, version=version, scale=scale, max_pixels=max_pixels)
     export_dir = os.path.normpath(os.fspath(export_dir))
     check_name(os.path.basename(export_dir))
+    run = _run_files(model) if isinstance(model, (str, os.PathLike)) else {}
     if isinstance(model, (str, os.PathLike)):
         model = load_model(model)
     size, channels, classes = _check_model(model)
     names = _labels(labels, classes)
-    if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
-        raise ValueError(f"top_k={top_k!r} must be a positive integer.")
-    if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
-        raise ValueError(f"version={version!r} must be a positive integer (TF Serving versions are integers).")
     if version is not None and os.path.lexists(os.path.join(export_dir, str(version))):
         raise ValueError(
             f"{os.path.join(export_dir, str(version))} exists: an export never overwrites; choose another version."
@@ -174,21 +190,37 @@ def export_saved_model(
         "mean": _per_channel(mean, channels, "mean"),
         "std": _per_channel(std, channels, "std"),
     }
+    identity = preprocessing == {"scale": 1.0, "mean": [0.0] * channels, "std": [1.0] * channels}
+    if not identity and any(layer.name == PREPROCESSING for layer in model.layers):
+        raise ValueError(
+            f"model {model.name!r} carries its own preprocessing (its layer {PREPROCESSING!r} normalises the raw "
+            "pixels it was trained on): export it without scale/mean/std (--scale, --mean, --std)."
+        )
+    if "images" in run and tuple(run["images"].shape[1:]) != (*size, channels):
+        run = {}  # samples of another input size (the file was moved next to another run's): not this model's
 
     os.makedirs(export_dir, exist_ok=True)
     _clear_dead_staging(export_dir)
     staging = os.path.join(export_dir, _staging_name())
+    needs = 2 * files.model_bytes(model, optimizer=False) + 4 * files.SLACK  # variables, a graph as large, assets
+    if files.free_bytes(export_dir) < needs:
+        upcoming = version if version is not None else max(versions(export_dir), default=0) + 1
+        raise files.WriteError(os.path.join(export_dir, str(upcoming)), f"it needs about {files.megabytes(needs)}")
     try:
-        _archive(model, size, channels, preprocessing, names, min(top_k, classes)).write_out(staging, verbose=False)
+        archive = _archive(model, size, channels, preprocessing, names, min(top_k, classes), max_pixels)
+        archive.write_out(staging, verbose=False)
         extra = os.path.join(staging, EXTRA)
         os.makedirs(extra)
-        images = np.random.default_rng(0).integers(0, 256, (samples, *size, channels), dtype=np.uint8)
-        probabilities = model.predict(_preprocess(images, preprocessing), verbose=0)
-        np.savez(os.path.join(extra, REFERENCE), images=images, probabilities=probabilities)
+        if "images" in run:  # the trained model's own answers on real images, computed by the run
+            reference = {key: run[key] for key in ("images", "labels", "probabilities")}
+        else:
+            images = np.random.default_rng(0).integers(0, 256, (samples, *size, channels), dtype=np.uint8)
+            reference = {"images": images, "probabilities": model.predict(_preprocess(images, preprocessing), verbose=0)}
+        np.savez(os.path.join(extra, REFERENCE), **reference)
         if labels is not None:
             with open(os.path.join(extra, LABELS), "w", encoding="utf-8") as file:
                 file.write("\n".join(names) + "\n")
-        _write_warmup(os.path.join(extra, WARMUP), images[:1])
+        _write_warmup(os.path.join(extra, WARMUP), np.asarray(reference["images"][:1], np.uint8))
         metadata = {
             "model": model.name,
             "input_size": list(size),
@@ -196,17 +228,43 @@ def export_saved_model(
             "classes": classes,
             "top_k": min(top_k, classes),
             "preprocessing": preprocessing,
+            "preprocessing_in_model": any(layer.name == PREPROCESSING for layer in model.layers),
+            "max_pixels": max_pixels,
+            "reference": "the training run's answers on real test images" if "images" in run else "the Keras model's outputs",
             "signatures": SIGNATURES,
             "outputs": list(OUTPUTS),
             "min_tf_serving": MIN_TF_SERVING,
             "tensorflow": tf.__version__,
+            **{key: run[key] for key in ("dataset", "test_accuracy") if key in run},
         }
         with open(os.path.join(extra, METADATA), "w", encoding="utf-8") as file:
             json.dump(metadata, file, indent=2)
         return _publish(staging, export_dir, version)
+    except files.WriteError:
+        raise
+    except OSError as error:
+        raise files.WriteError(staging, error.strerror or str(error), error.errno) from error
+    except tf.errors.ResourceExhaustedError as error:  # TensorFlow's "No space left on device"
+        raise files.WriteError(staging, error.message.split("; ")[-1].split(" [Op")[0]) from error
     finally:
         if os.path.exists(staging):
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _run_files(path):
+    """What a training run or a search left beside a model file: samples, its data set and test accuracy."""
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    found = {}
+    samples = os.path.join(folder, RUN_SAMPLES)
+    if os.path.isfile(samples):
+        with np.load(samples) as arrays:
+            found.update({key: arrays[key] for key in ("images", "labels", "probabilities") if key in arrays.files})
+    for name, read in ((files.CONFIG, lambda v: {"dataset": v.get("dataset")}),
+                       (RUN_RESULTS, lambda v: {"test_accuracy": v.get("test", {}).get("accuracy")})):  # fmt: skip
+        if os.path.isfile(os.path.join(folder, name)):
+            value = files.read_json(os.path.join(folder, name), "export a copy of the model file from another folder")
+            found.update({k: v for k, v in read(value).items() if v is not None} if isinstance(value, dict) else {})
+    return found
 
 
 # Hidden and not an integer, so TF Serving and versions() ignore it until the rename; the host and pid
@@ -294,7 +352,43 @@ def _preprocess(pixels, preprocessing):
     )
 
 
-def _archive(model, size, channels, preprocessing, labels, top_k):
+def header_pixels(encoded):
+    """Height x width an encoded JPEG, PNG, GIF or BMP announces in its header, read without decoding it.
+
+    0 for anything else (and for a header cut short): `tf.io.decode_image` then refuses it by itself.
+
+    Args:
+        encoded: a scalar `tf.string`.
+
+    Returns:
+        A scalar int64 tensor.
+    """
+    padded = tf.strings.join([encoded, tf.constant(b"\0" * 32)])  # every field below can be read
+
+    def number(offset, size, little_endian):
+        digits = tf.cast(tf.io.decode_raw(tf.strings.substr(padded, offset, size), tf.uint8), tf.int64)
+        powers = tf.range(size, dtype=tf.int64) if little_endian else tf.range(size - 1, -1, -1, dtype=tf.int64)
+        return tf.reduce_sum(digits * tf.bitwise.left_shift(tf.constant(1, tf.int64), 8 * powers))
+
+    def bmp():
+        height = number(22, 4, True)  # int32, negative for top-down rows
+        return number(18, 4, True) * tf.where(height >= 2**31, 2**32 - height, height)
+
+    short = tf.strings.length(encoded) < 26
+    return tf.case(
+        [
+            (short, lambda: tf.constant(0, tf.int64)),
+            (tf.io.is_jpeg(encoded), lambda: tf.reduce_prod(tf.image.extract_jpeg_shape(encoded, tf.int64)[:2])),
+            (tf.equal(tf.strings.substr(padded, 0, 8), b"\x89PNG\r\n\x1a\n"), lambda: number(16, 4, False) * number(20, 4, False)),
+            (tf.equal(tf.strings.substr(padded, 0, 4), b"GIF8"), lambda: number(6, 2, True) * number(8, 2, True)),
+            (tf.equal(tf.strings.substr(padded, 0, 2), b"BM"), bmp),
+        ],
+        default=lambda: tf.constant(0, tf.int64),
+        exclusive=False,
+    )
+
+
+def _archive(model, size, channels, preprocessing, labels, top_k, max_pixels):
     """Keras' ExportArchive: it tracks the Keras 3 variables for tf.saved_model and writes only the
     endpoints we declare, as signatures whose input names come from the TensorSpec names."""
     softmax = getattr(model.layers[-1], "activation", None) is keras.activations.linear
@@ -313,11 +407,27 @@ def _archive(model, size, channels, preprocessing, labels, top_k):
         }
 
     def decode(encoded):
-        # decode_image fails with InvalidArgumentError ("Unknown image file format...") on a corrupt image:
-        # that request gets the error, the loaded model keeps serving. expand_animations=False gives a GIF's
-        # first frame as one 3-D image.
-        image = tf.io.decode_image(encoded, channels=channels, dtype=tf.uint8, expand_animations=False)
-        return tf.image.resize(tf.cast(image, tf.float32), size)
+        # A huge image fails its request before its pixels are decoded (a 20000 x 20000 PNG of 1.2 MB
+        # would take ~2 GB and minutes); decode_image fails with InvalidArgumentError ("Unknown image file
+        # format...") on a corrupt one. Either way the loaded model keeps serving.
+        pixels = header_pixels(encoded)
+        allowed = tf.debugging.assert_less_equal(
+            pixels, tf.constant(max_pixels, tf.int64),
+            message=f"image too large: this model decodes images of at most max_pixels={max_pixels} pixels",
+        )
+        with tf.control_dependencies([allowed]):
+            # GIF and BMP decode only to 3 (or 4) channels: a grey model reads them as RGB made grey.
+            # expand_animations=False gives a GIF's first frame as one 3-D image.
+            palette = tf.logical_or(tf.equal(tf.strings.substr(encoded, 0, 3), b"GIF"), tf.equal(tf.strings.substr(encoded, 0, 2), b"BM"))
+            if channels == 1:
+                image = tf.cond(
+                    palette,
+                    lambda: tf.image.rgb_to_grayscale(tf.cast(tf.io.decode_image(encoded, channels=3, expand_animations=False), tf.float32)),
+                    lambda: tf.cast(tf.io.decode_image(encoded, channels=1, expand_animations=False), tf.float32),
+                )
+            else:
+                image = tf.cast(tf.io.decode_image(encoded, channels=channels, expand_animations=False), tf.float32)
+        return tf.image.resize(tf.ensure_shape(image, (None, None, channels)), size)
 
     def classify_bytes(image_bytes):
         images = tf.map_fn(decode, image_bytes, fn_output_signature=tf.TensorSpec((*size, channels), tf.float32))
@@ -490,9 +600,11 @@ class Verification:
     """What `verify` found; `str()` gives the report the CLI prints."""
 
     version_dir: str
+    reference: str
     max_abs_diff: dict
     tolerance: float
     checks: dict
+    accuracy: dict
     saved_model_cli: str
     curl: str
 
@@ -503,33 +615,42 @@ class Verification:
     def __str__(self):
         lines = [f"verified {self.version_dir} with tf.compat.v1 Session loader (keras and keras_resnet blocked)"]
         lines += [
-            f"  {name}: max abs diff vs Keras {diff:.3g} (tolerance {self.tolerance:g})"
+            f"  {name}: max abs diff vs {self.reference} {diff:.3g} (tolerance {self.tolerance:g})"
             for name, diff in self.max_abs_diff.items()
         ]
+        lines += [f"  {what}: {value}" for what, value in self.accuracy.items()]
         lines += [f"  {'ok  ' if passed else 'FAIL'} {check}" for check, passed in self.checks.items()]
         lines += ["", "saved_model_cli show --all:", self.saved_model_cli, "TF Serving REST request:", self.curl]
         return "\n".join(lines)
 
 
-def verify(path, model=None, tolerance=1e-4, port=8501):
-    """Load an export the way TF Serving does and compare its outputs with the Keras model's.
+def verify(path, model=None, tolerance=1e-4, port=8501, dataset=None, data_dir=None):
+    """Load an export the way TF Serving does and compare its answers with the ones it must give.
 
     A subprocess in which importing keras or keras_resnet raises loads the version with the
     `tf.compat.v1` Session loader, feeds the signatures by their tensor names (float images and the
-    same images PNG-encoded), and checks a corrupt image fails that request only.
+    same images PNG-encoded), and checks a corrupt image fails that request only. The served answers are
+    compared with the reference stored at export: a training run's answers on real test images when the
+    export came from a run's file (a wrong preprocessing then fails here), else the Keras model's outputs.
+
+    `verify` runs the graph of the SavedModel it checks, as TF Serving would: use it on exports you trust.
 
     Args:
         path: a version directory, or a model directory (its latest version is checked).
-        model: optional Keras model (or .keras path) to compare with; default: the outputs the
-            exporting Keras model stored in `assets.extra/keras_reference.npz`.
+        model: optional Keras model (or .keras path) whose outputs on the stored images replace the reference.
         tolerance: largest allowed absolute difference of the probabilities.
         port: TF Serving's REST port, for the printed curl request.
+        dataset: optional data set (anything `keras_resnet.data.load` takes) whose test split is classified
+            through both signatures; the served accuracy is reported beside the one the run recorded,
+            and must be within 0.5 points of it.
+        data_dir: tfds data directory for `dataset`.
 
     Returns:
         A `Verification`; `.ok` says whether every check passed, `str()` is the report.
 
     Example: `print(keras_resnet.export.verify("saved_models/resnet56"))`.
     """
+    checks.check_all(tolerance=tolerance, port=port)
     if not os.path.exists(path):
         raise ValueError(f"{str(path)!r} does not exist: pass a model directory such as saved_models/resnet56.")
     path = version_dir(os.path.normpath(os.fspath(path)))
@@ -542,28 +663,40 @@ def verify(path, model=None, tolerance=1e-4, port=8501):
     with open(os.path.join(extra, METADATA), encoding="utf-8") as file:
         metadata = json.load(file)
     reference = dict(np.load(os.path.join(extra, REFERENCE)))
+    described = metadata.get("reference", "the Keras model's outputs")
     if model is not None:
         model = load_model(model) if isinstance(model, (str, os.PathLike)) else model
         reference["probabilities"] = model.predict(
             _preprocess(reference["images"], metadata["preprocessing"]), verbose=0
         )
+        described = f"{model.name}'s outputs"
     with tempfile.TemporaryDirectory() as scratch:
-        result = os.path.join(scratch, "result.npz")
+        inputs, result = os.path.join(scratch, "inputs.npz"), os.path.join(scratch, "result.npz")
+        test = _test_split(dataset, data_dir, metadata) if dataset is not None else None
+        np.savez(inputs, images=reference["images"], **({"test_images": test[0]} if test else {}))
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        run = subprocess.run(
-            [sys.executable, CHECK_SCRIPT, path, os.path.join(extra, REFERENCE), result],
-            capture_output=True,
-            text=True,
-            env=env,
-        )
+        run = subprocess.run([sys.executable, CHECK_SCRIPT, path, inputs, result], capture_output=True, text=True, env=env)
         if run.returncode:
             raise RuntimeError(f"loading {path} the way TF Serving does failed:\n{run.stderr[-3000:]}")
         outputs = dict(np.load(result))
-    checks = json.loads(str(outputs.pop("checks")))
+    found = json.loads(str(outputs.pop("checks")))
     diffs = {
         name: float(np.max(np.abs(outputs[f"{name}/probabilities"] - reference["probabilities"])))
         for name in SIGNATURES
     }
+    accuracy = {}
+    if "labels" in reference:
+        served = outputs["serving_default/classes"]
+        accuracy[f"served accuracy on the {len(served)} stored test images"] = f"{np.mean(served == reference['labels']):.4f}"
+    if test:
+        recorded = metadata.get("test_accuracy")
+        for name in SIGNATURES:
+            value = float(np.mean(outputs[f"{name}/test_classes"] == test[1]))
+            accuracy[f"{name} accuracy on {len(test[1])} test images of {dataset}"] = (
+                f"{value:.4f} (the run recorded {recorded:.4f})" if recorded is not None else f"{value:.4f}"
+            )
+            if recorded is not None:
+                found[f"{name} accuracy within 0.5 points of the run's"] = abs(value - recorded) <= 0.005
     cli = subprocess.run(
         [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli", "show", "--dir", path, "--all"],
         capture_output=True,
@@ -572,12 +705,26 @@ def verify(path, model=None, tolerance=1e-4, port=8501):
     )
     return Verification(
         path,
+        described,
         diffs,
         tolerance,
-        checks,
+        found,
+        accuracy,
         (cli.stdout or cli.stderr).strip(),
-        curl_request(path, reference["images"][0], port),
+        curl_request(path, np.asarray(reference["images"][0], np.uint8), port),
     )
+
+
+def _test_split(dataset, data_dir, metadata):
+    """The test images (raw pixels) and labels of `dataset`, checked against the export's input."""
+    from keras_resnet import data
+
+    source = data.load(dataset, data_dir=data_dir)
+    expected = (*metadata["input_size"], metadata["channels"])
+    if tuple(source.image_shape) != expected:
+        raise ValueError(f"dataset {dataset!r} has {tuple(source.image_shape)} images, the export takes {expected}.")
+    images, labels = zip(*source.test.as_numpy_iterator())
+    return np.stack(images), np.asarray(labels)
 
 
 def curl_request(path, image, port=8501):

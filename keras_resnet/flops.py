@@ -2,8 +2,6 @@
 
 import math
 
-from keras import layers
-
 
 def flops(model):
     """Multiply-adds of one forward pass of one image through `model`'s convolutions and dense layers.
@@ -18,6 +16,8 @@ def flops(model):
     Returns:
         The number of multiply-adds as an int.
     """
+    from keras import layers  # here, not at the top: `import keras_resnet` imports this module, not Keras
+
     total = 0
     for layer in model._flatten_layers(include_self=False):
         if not isinstance(layer, (layers.Conv2D, layers.Dense)):

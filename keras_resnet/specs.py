@@ -5,6 +5,7 @@ never new builder code. Nothing in this module imports Keras.
 """
 
 import dataclasses
+import difflib
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,3 +187,12 @@ MODELS = {
     **{f"DenseNet{d}": ("densenet", {"depth": d, "growth_rate": 48 if d == 161 else 32}) for d in DENSENET_DEPTHS},
     **{f"DenseNetBC{d}": ("cifar_densenet", {"depth": d, "growth_rate": k}) for d, k in ((100, 12), (250, 24), (190, 40))},
 }
+
+
+def unknown_name(name, known):
+    """A ValueError for an unknown model or family name, with close-match suggestions."""
+    # Same words in another order ("resnet_cifar") first: with many "res*" families, difflib alone misses it.
+    words = lambda text: sorted(str(text).lower().split("_"))  # noqa: E731
+    matches = [k for k in known if words(k) == words(name)] or difflib.get_close_matches(str(name), known, n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(matches)}?" if matches else ""
+    return ValueError(f"Unknown model {name!r}.{hint} keras_resnet.available_models() lists every name.")

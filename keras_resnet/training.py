@@ -1,132 +1,36 @@
-"""Training the way the papers did (TensorFlow-only module): recipes, strategies, callbacks, resume.
+"""Training the way the papers did (TensorFlow-only module): strategies, callbacks, resume, a whole run.
 
-`train()` builds a model inside a `tf.distribute` strategy scope, feeds it `keras_resnet.data`
-pipelines and runs `model.fit` with a recipe's optimizer and schedule. Given an output directory it
-never loses work: `BackupAndRestore` every epoch (and every N steps), best and last `.keras`
-checkpoints, the final `.keras`, TensorBoard logs, a history CSV, a PNG of the curves and the run's
-config as JSON; re-running the same call resumes.
+`train()` builds a model inside a `tf.distribute` strategy scope, puts the training data's normalisation
+into its graph (so every file it writes takes raw pixels), feeds it `keras_resnet.data` pipelines and runs
+`model.fit` with a recipe (`keras_resnet.recipes`, compiled by `keras_resnet.optimizer`). Given an output
+directory it never loses work: it holds the folder with an OS lock, backs up every epoch (and every N
+steps), keeps best and last `.keras` checkpoints, the final `.keras`, TensorBoard logs, a history CSV, a
+PNG of the curves, the run's config as JSON and sample test images with the model's answers for
+`keras_resnet.export.verify`; re-running the same call resumes.
 
     history = keras_resnet.training.train("ResNet20", "digits", recipe="cifar", epochs=5, output="runs/r20")
 """
 
-import builtins
 import contextlib
 import csv
 import dataclasses
-import json
+import io
 import math
 import os
 import pathlib
 import re
-import shutil
-import tempfile
-import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_resnet import data, models
+from keras_resnet import checks, data, files, models, optimizer, recipes
 
-
-def _field(default, help, type=None):
-    # A tuple field is a list of floats on the command line.
-    kind = type or {bool: bool, int: int, float: float, str: str, tuple: float}[builtins.type(default)]
-    return dataclasses.field(default=default, metadata={"help": help, "type": kind})
-
-
-@dataclasses.dataclass(frozen=True)
-class Recipe:
-    """A paper's training settings; every field is also a `keras-resnet train` flag (`--warmup-epochs`...)."""
-
-    epochs: int = _field(164, "training epochs")
-    batch_size: int = _field(128, "images per replica and step (global batch = this x replicas)")
-    lr: float = _field(0.1, "peak learning rate at a global batch of --lr-batch (scaled linearly otherwise)")
-    lr_batch: int = _field(128, "global batch size at which --lr applies (linear scaling rule, Goyal et al. 2017)")
-    momentum: float = _field(0.9, "SGD momentum")
-    nesterov: bool = _field(False, "Nesterov momentum")
-    weight_decay: float = _field(1e-4, "L2 penalty on convolution and dense kernels, Torch convention (grad += wd*w)")
-    schedule: str = _field("step", "learning-rate shape after warm-up: 'step' or 'cosine'")
-    milestones: tuple = _field((0.5, 0.75), "fractions of training at which a 'step' schedule multiplies by --gamma")
-    gamma: float = _field(0.1, "factor of each step of a 'step' schedule")
-    warmup_epochs: float = _field(0.0, "epochs of linear warm-up from 0 to the peak learning rate")
-    augment: str = _field("cifar", "'cifar' (pad, crop, flip), 'imagenet' (resized crop, flip) or 'none'")
-    pad: int = _field(None, "padding of the CIFAR crop in pixels (default: 1/8 of the image side)", int)
-    flip: bool = _field(None, "random horizontal flips (default: on, except for hand-written digits)", bool)
-    image_size: int = _field(None, "image side for the 'imagenet' augmentation (default 224)", int)
-    sync_batchnorm: bool = _field(False, "batch statistics over all replicas (synchronised BatchNormalization)")
-
-
-RECIPES = {
-    # He et al. 2015, sec. 4.2: 64k iterations of batch 128 ~ 164 epochs of 50k; /10 at 32k and 48k.
-    # ResNet-110 and deeper warmed up (He used lr 0.01 for ~400 iterations): add warmup_epochs=1.
-    "cifar": Recipe(),
-    # Goyal et al. 2017 / He 2015 ImageNet: lr 0.1 per 256 images, 5 warm-up epochs, /10 at 30, 60, 80 of 90.
-    "imagenet": Recipe(
-        epochs=90, batch_size=256, lr_batch=256, warmup_epochs=5.0, milestones=(1 / 3, 2 / 3, 8 / 9),
-        augment="imagenet",
-    ),
-    # He et al. 2016 (pre-activation): the CIFAR recipe with a warm-up, which ResNet-1001 needs.
-    "preact": Recipe(warmup_epochs=1.0),
-    # Huang et al. 2017 (DenseNet): batch 64, 300 epochs, Nesterov, /10 at 50% and 75%.
-    "densenet": Recipe(epochs=300, batch_size=64, lr_batch=64, nesterov=True),
-    # Zagoruyko & Komodakis 2016 (WRN): 200 epochs, Nesterov, wd 5e-4, x0.2 at epochs 60, 120, 160.
-    "wrn": Recipe(epochs=200, nesterov=True, weight_decay=5e-4, milestones=(0.3, 0.6, 0.8), gamma=0.2),
-}
-
-
-def get_recipe(name="cifar", **overrides):
-    """The recipe `name` from `RECIPES` with `overrides` applied.
-
-    Args:
-        name: a key of `RECIPES` ("cifar", "imagenet", "preact", "densenet", "wrn").
-        **overrides: `Recipe` fields to replace (`epochs=5`, `lr=0.05`, ...); None values are ignored.
-
-    Returns:
-        A `Recipe`.
-
-    Raises:
-        ValueError: an unknown recipe or field, or a schedule, epoch count, batch size or rate out of range.
-    """
-    if name not in RECIPES:
-        raise ValueError(f"recipe={name!r} is not known; choose one of {sorted(RECIPES)}")
-    fields = {f.name for f in dataclasses.fields(Recipe)}
-    unknown = sorted(set(overrides) - fields)
-    if unknown:
-        raise ValueError(f"{unknown} are not recipe settings; valid ones are {sorted(fields)}")
-    chosen = dataclasses.replace(RECIPES[name], **{k: v for k, v in overrides.items() if v is not None})
-    if chosen.schedule not in ("step", "cosine"):
-        raise ValueError(f"schedule={chosen.schedule!r} is not valid: use 'step' or 'cosine'")
-    if chosen.epochs < 1 or chosen.batch_size < 1 or chosen.lr <= 0:
-        raise ValueError(f"epochs, batch_size and lr must be positive (got {chosen.epochs}, {chosen.batch_size}, {chosen.lr})")
-    return dataclasses.replace(chosen, milestones=tuple(float(m) for m in chosen.milestones))
-
-
-@keras.saving.register_keras_serializable(package="keras_resnet")
-class RecipeSchedule(keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warm-up to `lr`, then steps of `gamma` at `milestones` (fractions of `total_steps`) or a cosine."""
-
-    def __init__(self, lr, total_steps, warmup_steps=0, milestones=(), gamma=0.1, shape="step"):
-        self.lr, self.total_steps, self.warmup_steps = float(lr), int(total_steps), int(warmup_steps)
-        self.milestones, self.gamma, self.shape = tuple(milestones), float(gamma), shape
-
-    def __call__(self, step):
-        step = keras.ops.cast(step, "float32")
-        if self.shape == "cosine":
-            span = max(self.total_steps - self.warmup_steps, 1)
-            progress = keras.ops.clip((step - self.warmup_steps) / span, 0.0, 1.0)
-            decayed = 0.5 * self.lr * (1.0 + keras.ops.cos(math.pi * progress))
-        else:
-            drops = sum(keras.ops.cast(step >= round(m * self.total_steps), "float32") for m in self.milestones)
-            decayed = self.lr * keras.ops.power(self.gamma, drops)
-        warm = self.lr * (step + 1.0) / max(self.warmup_steps, 1)
-        return keras.ops.where(step < self.warmup_steps, warm, decayed)
-
-    def get_config(self):
-        return dict(
-            lr=self.lr, total_steps=self.total_steps, warmup_steps=self.warmup_steps,
-            milestones=self.milestones, gamma=self.gamma, shape=self.shape,
-        )
+# What a run writes in its output folder besides config.json: `--overwrite` removes these and nothing else.
+RUN_FILES = ("history.csv", "last.keras", "best.keras", "final.keras", "results.json", "samples.npz", "curves.png",
+             "logs", "backup")  # fmt: skip
+# Test images kept with the model's answers, for `keras_resnet.export.verify` to compare served answers with.
+SAMPLES = 32
 
 
 def configure_cpu_devices(count):
@@ -203,24 +107,6 @@ def dtype_policy(mixed_precision):
         keras.config.set_dtype_policy(previous)
 
 
-def add_weight_decay(model, weight_decay):
-    """Put an L2 penalty `weight_decay / 2 * sum(w**2)` on every kernel of `model` (BN and biases are free).
-
-    The gradient gains `weight_decay * w` before momentum, which is the Torch SGD the papers used.
-    Keras' `optimizer(weight_decay=...)` is decoupled (AdamW-style, bypasses momentum, scaled by the
-    learning rate) and touches BN parameters too, so it is not the papers' regulariser. Set on the
-    variables rather than the layers' configs, the penalty leaves saved models unchanged.
-
-    Args:
-        model: a built `keras.Model`; its variables named "kernel" get the penalty.
-        weight_decay: the papers' weight decay (1e-4 for the CIFAR ResNets); 0 or None removes the penalty.
-    """
-    penalty = keras.regularizers.L2(weight_decay / 2) if weight_decay else None
-    for variable in model.trainable_weights:
-        if variable.name == "kernel":
-            variable.regularizer = penalty
-
-
 ADVICE = "lower the learning rate (--lr), check the inputs, or train without --mixed-precision"
 
 
@@ -260,44 +146,19 @@ class TerminateOnNaN(keras.callbacks.TerminateOnNaN):
         _check_finite_weights(self.model, f"the end of epoch {epoch + 1}, step {self.steps}", self.where)
 
 
-def _partial(path):
-    """The hidden name beside `path` that a write goes to before it is renamed into place."""
-    return path.with_name(f".{path.name.split('.')[0]}-partial{''.join(path.suffixes)}")
-
-
-@contextlib.contextmanager
-def _atomic_write(path):
-    """Yield a temporary path beside `path`; once written (if it was), rename it into place.
-
-    A process killed, or a disk that fills, mid-write leaves the previous `path` whole (a rename is
-    atomic on POSIX), and a failed write is an OSError that names `path`.
-    """
-    path = pathlib.Path(path)
-    partial = _partial(path)
-    try:
-        yield partial
-        if partial.exists():
-            os.replace(partial, path)
-    except OSError as error:
-        partial.unlink(missing_ok=True)
-        raise OSError(
-            f"could not write {path} ({error.strerror or error}): free disk space or choose another output; "
-            f"the files already in {path.parent} are whole, re-run to resume from them"
-        ) from error
-
-
 class ModelCheckpoint(keras.callbacks.ModelCheckpoint):
-    """Keras' ModelCheckpoint writing through `_atomic_write`: never a half-written `.keras` file."""
+    """Keras' ModelCheckpoint writing through `files.atomic_write`: never a half-written `.keras` file, and
+    a disk too full for it is one sentence before the write starts."""
 
     def __init__(self, filepath, **kwargs):
         self.target = pathlib.Path(filepath)
-        super().__init__(_partial(self.target), **kwargs)
+        super().__init__(files.partial_name(self.target), **kwargs)
 
     def on_train_begin(self, logs=None):
-        _partial(self.target).unlink(missing_ok=True)  # left by a killed run: never to be renamed in
+        files.partial_name(self.target).unlink(missing_ok=True)  # left by a killed run: never to be renamed in
 
     def _save_model(self, epoch, batch, logs):
-        with _atomic_write(self.target):
+        with files.atomic_write(self.target, needs=files.model_bytes(self.model)):
             super()._save_model(epoch, batch, logs)
 
 
@@ -342,11 +203,12 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
                 raise ValueError(f"no backup in {self.backup_dir} loads: remove that folder to train this run again")
         if self.history.exists():  # rows of epochs that run again are written again
             resumed = self.model._initial_epoch or 0
+            header, rows = _history_rows(self.history)
+            text = io.StringIO()
+            csv.writer(text).writerows(([header] if header else []) + [row for row in rows if int(row[0]) < resumed])
+            # In place, not renamed: Keras' CSVLogger (before this callback) already holds the file open to append.
             with open(self.history, "r+", newline="") as file:
-                rows = file.readlines()
-                kept = rows[:1] + [r for r in rows[1:] if r.endswith("\n") and int(r.split(",")[0]) < resumed]
-                file.seek(0)
-                file.writelines(kept)
+                file.write(text.getvalue())
                 file.truncate()
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -362,26 +224,28 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         _check_finite_weights(self.model, where)
         steps = int(self.model.optimizer.iterations.numpy())
         os.makedirs(self.backup_dir, exist_ok=True)
-        with _atomic_write(pathlib.Path(self.backup_dir, f"step{steps}-epoch{self._current_epoch}.weights.h5")) as new:
+        backup = pathlib.Path(self.backup_dir, f"step{steps}-epoch{self._current_epoch}.weights.h5")
+        with files.atomic_write(backup, needs=files.model_bytes(self.model)) as new:
             self.model.save_weights(new)
         for _, _, old in self.backups()[2:]:
             old.unlink()
 
 
-class EpochSummary(keras.callbacks.Callback):
-    """One line per epoch: metrics, learning rate and seconds."""
-
-    def __init__(self, epochs):
-        super().__init__()
-        self.epochs, self.start = epochs, 0.0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        metrics = " ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items() if k != "learning_rate")
-        lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-        print(f"epoch {epoch + 1}/{self.epochs}: {metrics} lr {lr:.4g} ({time.perf_counter() - self.start:.1f}s)", flush=True)
+def _history_rows(path):
+    """The header and complete data rows of a history CSV. A row cut short by a kill (no line end) is left
+    out: its epoch runs again. Anything else that is not an epoch row is an error naming the file."""
+    with open(path, newline="") as file:
+        lines = file.read().splitlines(keepends=True)
+    complete = [line for line in lines if line.endswith("\n")]
+    rows = list(csv.reader(complete))
+    header, rows = (rows[0], rows[1:]) if rows else ([], [])
+    for number, row in enumerate(rows, start=2):
+        if len(row) != len(header) or not row[0].isdigit():
+            raise ValueError(
+                f"{path} is damaged (line {number} is not an epoch row: {','.join(row)[:60]!r}): pass "
+                "overwrite=True (--overwrite) to train this run again"
+            )
+    return header, rows
 
 
 def read_history(path):
@@ -391,12 +255,15 @@ def read_history(path):
         path: a `keras.callbacks.CSVLogger` file such as `<output>/history.csv`.
 
     Returns:
-        A dict {column: [values by epoch]}, keeping the last row of any repeated (resumed) epoch.
+        A dict {column: [values by epoch]}, keeping the last row of any repeated (resumed) epoch and leaving
+        out a last row cut short by a kill.
+
+    Raises:
+        ValueError: a row is not an epoch's (e.g. a second header); the message names the file.
     """
-    with open(path, newline="") as file:
-        rows = {int(row["epoch"]): row for row in csv.DictReader(file)}
-    columns = next(iter(rows.values())).keys() if rows else []
-    return {c: [float(rows[e][c]) for e in sorted(rows)] for c in columns}
+    header, rows = _history_rows(path)
+    by_epoch = {int(row[0]): dict(zip(header, row)) for row in rows}
+    return {column: [float(by_epoch[e][column]) for e in sorted(by_epoch)] for column in header}
 
 
 def plot_history(runs, path):
@@ -430,7 +297,8 @@ def plot_history(runs, path):
     # A diverging run (a deep plain net's first epoch can reach 1e14) would flatten every other curve.
     axes[0].set_yscale("log")
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    with files.atomic_write(path) as partial:
+        figure.savefig(partial, dpi=100)
     pyplot.close(figure)
     return path
 
@@ -460,35 +328,60 @@ def _patch_keras_for_multiworker(net, batch):
         trainer.reduce_per_replica = local_logs
 
 
-def _claim_output(output, config, overwrite):
-    """Create `output`, or check that it holds this same run (resume); refuse a different one."""
-    saved = output / "config.json"
-    if output.exists() and any(output.iterdir()):
-        previous = json.loads(saved.read_text()) if saved.exists() else None
-        if previous != config and not overwrite:
-            changed = sorted(k for k in set(config) | set(previous or {}) if (previous or {}).get(k) != config.get(k))
-            raise ValueError(
-                f"output {output} holds a different run (differs in {', '.join(changed)}); "
-                "choose another output or pass overwrite=True (--overwrite) to replace it"
-            )
-        if previous != config:
-            shutil.rmtree(output)
-    output.mkdir(parents=True, exist_ok=True)
-    with _atomic_write(saved) as new:
-        new.write_text(json.dumps(config, indent=2) + "\n")
+def _describe(value):
+    if isinstance(value, keras.Model):
+        return f"{value.name} ({value.count_params()} parameters)"
+    if isinstance(value, (tuple, list)):
+        return f"arrays {[np.shape(a) for pair in value for a in (pair if isinstance(pair, (tuple, list)) else [pair])]}"
+    return str(value)
 
 
-def _check_writable(output):
-    """Fail before any work when `output` cannot be written (read-only, not a folder, no permission)."""
-    try:
-        output.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=output):
-            pass
-    except OSError as error:
-        raise ValueError(
-            f"output {output} is not writable ({error.strerror or error}): choose another output (--output) "
-            "or make it writable"
-        ) from None
+def with_preprocessing(model, mean, std):
+    """`model` with a `Normalization` layer named "preprocessing" after its input, same weights.
+
+    A model that has such a layer already is returned as it is. The copy is made from the functional
+    config, the new layer spliced in between the input and the layers that read it.
+
+    Args:
+        model: a functional `keras.Model` with one image input.
+        mean, std: per-channel statistics of the raw pixels the model will be given.
+
+    Returns:
+        A `keras.Model` taking raw pixels.
+    """
+    if any(layer.name == models.PREPROCESSING for layer in model.layers):
+        return model
+    config = model.get_config()
+    (source, _, _), = config["input_layers"] if isinstance(config["input_layers"][0], list) else [config["input_layers"]]
+    history = lambda tensor: tensor["config"]["keras_history"]  # noqa: E731
+    for layer in config["layers"]:
+        for node in layer["inbound_nodes"]:
+            for argument in keras.tree.flatten(node["args"]):
+                if isinstance(argument, dict) and argument.get("class_name") == "__keras_tensor__" and history(argument)[0] == source:
+                    history(argument)[0] = models.PREPROCESSING
+    normalization = models.preprocessing_layer(mean, std)
+    spliced = keras.saving.serialize_keras_object(normalization)
+    spliced["name"] = models.PREPROCESSING
+    spliced["inbound_nodes"] = [{"args": [{"class_name": "__keras_tensor__", "config": {
+        "shape": [None, *model.input_shape[1:]], "dtype": "float32", "keras_history": [source, 0, 0]}}], "kwargs": {}}]
+    at = next(i for i, layer in enumerate(config["layers"]) if layer["name"] == source) + 1
+    config["layers"].insert(at, spliced)
+    copy = model.__class__.from_config(config)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def save_model(model, path):
+    """Save `model` without its optimizer as a `.keras` file, atomically: the file a user or a server takes.
+
+    Args:
+        model: a `keras.Model`.
+        path: the `.keras` file to write (replaced if it exists).
+    """
+    bare = model.__class__.from_config(model.get_config())  # clone_model would copy the compiled optimizer too
+    bare.set_weights(model.get_weights())
+    with files.atomic_write(path, needs=files.model_bytes(bare, optimizer=False)) as partial:
+        bare.save(partial)
 
 
 def _describe(value):
@@ -497,6 +390,25 @@ def _describe(value):
     if isinstance(value, (tuple, list)):
         return f"arrays {[np.shape(a) for pair in value for a in (pair if isinstance(pair, (tuple, list)) else [pair])]}"
     return str(value)
+
+
+def _build(model, source, stats, mixed_precision, sync_batchnorm):
+    """The network to train, taking raw pixels: `model` built by name (or copied) with the data's statistics."""
+    mean, std = stats
+    if isinstance(model, str):
+        net = models.build(model, input_shape=source.image_shape, classes=source.num_classes,
+                           preprocessing={"mean": mean.tolist(), "std": std.tolist()})  # fmt: skip
+    else:
+        net = with_preprocessing(model, mean, std)
+        if net is model:
+            net = keras.models.clone_model(model)
+            net.set_weights(model.get_weights())
+    if mixed_precision:
+        net.get_layer("predictions").dtype_policy = "float32"  # softmax and loss in float32
+    for layer in net._flatten_layers():
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = sync_batchnorm
+    return net
 
 
 def train(
@@ -521,14 +433,21 @@ def train(
 ):
     """Train `model` on `dataset` with a paper's recipe under a distribution strategy.
 
+    The model learns on raw pixels: the training split's per-channel mean and standard deviation become
+    its first layer ("preprocessing", a `keras.layers.Normalization`), so every file the run writes, a
+    fresh notebook and a SavedModel exported with default settings all take 0-255 pixels and agree.
+
     Args:
         model: a name for `keras_resnet.build` (built for the data's image shape and classes inside
-            the strategy's scope) or a `keras.Model` (copied into the scope).
+            the strategy's scope) or a `keras.Model` (copied into the scope, the normalisation spliced in
+            after its input unless it has a "preprocessing" layer).
         dataset: anything `keras_resnet.data.load` takes: `"digits"`, a folder, arrays or a tfds name.
-        recipe: a name in `RECIPES`.
-        output: directory for checkpoints, logs, history, curves and config (None: nothing is written).
-            Re-running the same call resumes there from the last backup.
-        overwrite: replace an `output` that holds a different run instead of refusing.
+        recipe: a name in `keras_resnet.recipes.RECIPES`.
+        output: directory for checkpoints, logs, history, curves, config and samples (None: nothing is
+            written). Re-running the same call resumes there from the last backup; the folder is locked
+            while the run lasts.
+        overwrite: replace an `output` that holds a different run of `train` instead of refusing (only the
+            files a run writes are removed; a folder holding anything else is refused).
         strategy: `"auto"`, `"default"`, `"mirrored"` or `"multiworker"` (see `make_strategy`).
         cpu_devices: split the CPU into this many logical devices first (MirroredStrategy on a CPU).
         mixed_precision: compute in float16 (bfloat16 on a CPU) with float32 variables and logits.
@@ -537,14 +456,19 @@ def train(
         steps_per_epoch: steps per epoch (default: one pass over the training set).
         backup_every: also back up every this many steps, not only at each epoch's end.
         seed: seed of weights, shuffling and augmentation.
-        verbose: Keras' progress bar (1), one line per epoch (2) or silence (0).
+        verbose: one line saying what the run does, then Keras' progress bar (1), one line per epoch (2),
+            or silence (0).
         **overrides: `Recipe` fields replacing the recipe's (`epochs=5`, `lr=0.05`, ...).
 
     Returns:
         The `keras.callbacks.History` of this call's epochs (empty when the run had already finished);
-        `history.test` holds the final test loss and accuracy.
+        `history.test` holds the final test loss and accuracy, `history.model` is the trained model.
     """
-    chosen = get_recipe(recipe, **overrides)
+    checks.check_all(steps_per_epoch=steps_per_epoch, backup_every=backup_every, cpu_devices=cpu_devices, seed=seed,
+                     verbose=verbose)  # fmt: skip
+    chosen = recipes.get_recipe(recipe, **overrides)
+    if mixed_precision and not isinstance(model, str):
+        raise ValueError("mixed_precision needs the model's name, so that it is built with 16-bit layers")
     if cpu_devices:
         configure_cpu_devices(cpu_devices)
     strategy_object = make_strategy(strategy)
@@ -554,8 +478,7 @@ def train(
             # Only the chief writes to `output`; the other workers keep their own copies beside it.
             task = strategy_object.cluster_resolver.task_id
             output = output if task == 0 else output.with_name(f"{output.name}-worker{task}")
-        _check_writable(output)  # before the data (a large folder takes minutes to check) and the model
-    keras.config.set_image_data_format("channels_last")
+        files.check_writable(output)  # before the data (a large folder takes minutes to check) and the model
     keras.utils.set_random_seed(seed)
     # A given model fixes the number of classes: a label beyond its outputs is refused by index, up front.
     classes = model.output_shape[-1] if isinstance(model, keras.Model) else None
@@ -575,48 +498,45 @@ def train(
     )
     config["milestones"] = list(config["milestones"])
 
-    if output is not None:
-        _claim_output(output, config, overwrite)
-
-    stats = source.stats()
-    options = dict(augment=chosen.augment, pad=chosen.pad, flip=flip, image_size=chosen.image_size, seed=seed)
-    train_data = data.pipeline(source.train, training=True, batch_size=global_batch, stats=stats, **options)
-    test_data = data.pipeline(source.test, training=False, batch_size=global_batch, stats=stats, **options)
-    input_shape = tuple(train_data.element_spec[0].shape[1:])
-
-    if mixed_precision and not isinstance(model, str):
-        raise ValueError("mixed_precision needs the model's name, so that it is built with 16-bit layers")
-    with dtype_policy(mixed_precision):
-        with strategy_object.scope():
-            if isinstance(model, str):
-                net = models.build(model, input_shape=input_shape, classes=source.num_classes)
-            else:
-                net = keras.models.clone_model(model)
-                net.set_weights(model.get_weights())
-            if mixed_precision:
-                net.get_layer("predictions").dtype_policy = "float32"  # softmax and loss in float32
-            for layer in net._flatten_layers():
-                if isinstance(layer, keras.layers.BatchNormalization):
-                    layer.synchronized = chosen.sync_batchnorm
-            add_weight_decay(net, chosen.weight_decay)
-            schedule = RecipeSchedule(
-                chosen.lr * global_batch / chosen.lr_batch, chosen.epochs * steps,
-                round(chosen.warmup_epochs * steps), chosen.milestones, chosen.gamma, chosen.schedule,
+    with contextlib.ExitStack() as held:
+        if output is not None:
+            held.enter_context(files.claim(output, "train", config, RUN_FILES, overwrite))
+        stats = source.stats()
+        options = dict(augment=chosen.augment, pad=chosen.pad, flip=flip, image_size=chosen.image_size, seed=seed)
+        train_data = data.pipeline(source.train, training=True, batch_size=global_batch, **options)
+        test_data = data.pipeline(source.test, training=False, batch_size=global_batch, **options)
+        if tuple(train_data.element_spec[0].shape[1:]) != tuple(source.image_shape):  # 'imagenet' resizes
+            source = dataclasses.replace(source, image_shape=tuple(train_data.element_spec[0].shape[1:]))
+        with dtype_policy(mixed_precision), strategy_object.scope():
+            net = _build(model, source, stats, mixed_precision, chosen.sync_batchnorm)
+            optimizer.compile_model(net, chosen, steps, global_batch, jit_compile=jit_compile)
+        if verbose:
+            shape = "x".join(map(str, source.image_shape))
+            print(
+                f"train {net.name} ({net.count_params():,} parameters) on {source.name} ({source.train_size:,} "
+                f"training and {source.test_size:,} test images, {shape}, {source.num_classes} classes) with the "
+                f"{recipe} recipe: {chosen.epochs} epochs of {steps} steps of {global_batch} images on {replicas} "
+                f"replica(s); files in {output if output is not None else '(none: no output given)'}",
+                flush=True,
             )
-            net.compile(
-                optimizer=keras.optimizers.SGD(schedule, momentum=chosen.momentum, nesterov=chosen.nesterov),
-                loss="sparse_categorical_crossentropy",
-                metrics=["accuracy"],
-                jit_compile=jit_compile,
-            )
+        history = _fit(net, train_data, test_data, chosen, steps, output, backup_every, verbose, strategy_object)
+        loss, accuracy = net.evaluate(test_data, verbose=0)
+        history.test = {"loss": float(loss), "accuracy": float(accuracy)}
+        if output is not None:
+            save_model(net, output / "final.keras")
+            write_samples(net, source.test, output / "samples.npz")
+            files.write_json(output / "results.json", {"test": history.test, "epochs": chosen.epochs})
+            plot_history({config["model"]: output / "history.csv"}, output / "curves.png")
+    return history
 
+
+def _fit(net, train_data, test_data, chosen, steps, output, backup_every, verbose, strategy_object):
     where = f"the last good state is in {output} (re-run to resume); " if output else ""
-    # Keras' progress bar (verbose=1) rewrites its line; the summary keeps one line per epoch (verbose=2 has its own).
-    callbacks = [TerminateOnNaN(where)] + ([EpochSummary(chosen.epochs)] if verbose == 1 else [])
+    callbacks = [TerminateOnNaN(where)]
     if output is not None:
         best_so_far = None
-        if (output / "history.csv").exists() and os.path.getsize(output / "history.csv"):
-            best_so_far = max(read_history(output / "history.csv").get("val_accuracy", [0.0]))
+        if (output / "history.csv").exists():
+            best_so_far = max(read_history(output / "history.csv").get("val_accuracy", [0.0]), default=None)
         callbacks += [
             ModelCheckpoint(output / "last.keras"),
             ModelCheckpoint(
@@ -630,20 +550,21 @@ def train(
         ]
     if isinstance(strategy_object, tf.distribute.MultiWorkerMirroredStrategy):
         _patch_keras_for_multiworker(net, next(iter(train_data)))
-    history = net.fit(
+    return net.fit(
         train_data, epochs=chosen.epochs, steps_per_epoch=steps, validation_data=test_data,
         callbacks=callbacks, verbose=verbose, shuffle=False,  # the pipeline shuffles
     )
-    loss, accuracy = net.evaluate(test_data, verbose=0)
-    history.test = {"loss": float(loss), "accuracy": float(accuracy)}
-    if output is not None:
-        # The final model without its optimizer: it loads with `import keras_resnet` alone (the
-        # checkpoints keep the optimizer and need `import keras_resnet.training` for RecipeSchedule).
-        final = keras.models.clone_model(net)
-        final.set_weights(net.get_weights())
-        with _atomic_write(output / "final.keras") as new:
-            final.save(new)
-        with _atomic_write(output / "results.json") as new:
-            new.write_text(json.dumps({"test": history.test, "epochs": chosen.epochs}, indent=2) + "\n")
-        plot_history({config["model"]: output / "history.csv"}, output / "curves.png")
-    return history
+
+
+def write_samples(net, test, path):
+    """Save the first test images (raw pixels), their labels and `net`'s answers, for `export.verify`.
+
+    Args:
+        net: the trained model (taking raw pixels).
+        test: the unbatched `(image, label)` test dataset.
+        path: the `.npz` file to write, beside the model file a user exports.
+    """
+    images, labels = next(iter(test.batch(SAMPLES).as_numpy_iterator()))
+    probabilities = net.predict(images.astype("float32"), verbose=0)
+    with files.atomic_write(path, needs=files.space_for(images.nbytes + probabilities.nbytes, 3)) as partial:
+        np.savez(partial, images=images, labels=labels, probabilities=probabilities)

@@ -15,16 +15,17 @@ a results CSV and a PNG of score against parameters and FLOPs.
 
 import csv
 import dataclasses
+import io
 import json
 import math
 import os
 import pathlib
-import shutil
+import warnings
 
 import keras
 import keras_tuner
 
-from keras_resnet import data, models, specs, training
+from keras_resnet import checks, data, files, models, optimizer, recipes, specs, training
 from keras_resnet.flops import flops
 
 # The knobs only some families have, keyed by family (a family that is not built yet is left out of the
@@ -37,13 +38,15 @@ FAMILY_KNOBS = {
 }
 # Choices of each family-only knob when the caller gives none: the values of the ResNeXt and WRN papers.
 KNOB_CHOICES = {"cardinality": (1, 2, 4, 8, 16, 32), "bottleneck_width": (4, 16, 64), "widen": (1, 2, 4, 8, 10)}
-TUNERS = {
+TUNERS = {  # keys: keras_resnet.recipes.TUNERS, which the command line offers
     "random": keras_tuner.RandomSearch,
     "bayesian": keras_tuner.BayesianOptimization,
     "hyperband": keras_tuner.Hyperband,
 }
 # A trial whose model is over max_params / max_flops fails with this message before it trains.
 OVER_BUDGET = "over budget"
+# What a search writes in its output folder besides config.json: `--overwrite` removes these and nothing else.
+SEARCH_FILES = ("search", "logs", "results.csv", "results.png", "results.json", "best.keras", "samples.npz")
 
 
 def _choose(hp, name, values):
@@ -72,9 +75,12 @@ class ResNetHyperModel(keras_tuner.HyperModel):
             29 = 9n+2 is a bottleneck depth for cifar_resnet), and a family that keeps none is an error.
         cardinalities, bottleneck_widths: ResNeXt choices (default `KNOB_CHOICES`); only for ResNeXt families.
         widens: wide-ResNet widen factors (default `KNOB_CHOICES`); only for wide-ResNet families.
-        survival_probs: stochastic depth's last-block survival probability p_L (1.0: no stochastic depth).
+        stochastic_depths: values of the models' `stochastic_depth`, the last block's survival probability
+            p_L of Huang et al. (1.0: no stochastic depth). `survival_probs=` is its deprecated name.
         lrs, weight_decays: learning rates and weight decays to try (None: the recipe's).
-        recipe: a name in `keras_resnet.training.RECIPES`; `**overrides` replace its fields (batch_size=32...).
+        recipe: a name in `keras_resnet.recipes.RECIPES`; `**overrides` replace its fields (batch_size=32...).
+        preprocessing: `{"mean": ..., "std": ...}` of the raw pixels, the input normalisation every model
+            carries (see `keras_resnet.build`); None for none.
         max_params, max_flops: a trial whose model has more parameters / multiply-adds fails with
             `keras_tuner.errors.FailedTrialError` before it trains (see `OVER_BUDGET`).
 
@@ -93,23 +99,29 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         cardinalities=None,
         bottleneck_widths=None,
         widens=None,
-        survival_probs=(1.0,),
+        stochastic_depths=(1.0,),
         lrs=None,
         weight_decays=None,
         recipe="cifar",
         max_params=None,
         max_flops=None,
+        preprocessing=None,
         name="resnet",
         **overrides,
     ):
         super().__init__(name=name)
+        if "survival_probs" in overrides:
+            warnings.warn("survival_probs= is deprecated: use stochastic_depths=", DeprecationWarning, stacklevel=2)
+            stochastic_depths = overrides.pop("survival_probs")
+        checks.check_all(max_params=max_params, max_flops=max_flops)
+        self.preprocessing = preprocessing
         self.input_shape, self.classes = tuple(input_shape), classes
         self.families = _choices("families", families)
         unknown = sorted(set(self.families) - set(models.available_families()))
         if unknown:
             raise ValueError(f"families {unknown} are not known; choose among {models.available_families()}")
         self.recipe_name, self.overrides = recipe, overrides
-        chosen = training.get_recipe(recipe, **overrides)
+        chosen = recipes.get_recipe(recipe, **overrides)
         given = {"cardinality": cardinalities, "bottleneck_width": bottleneck_widths, "widen": widens}
         used = {knob for family in self.families for knob in FAMILY_KNOBS.get(family, ())}
         for knob, values in given.items():
@@ -117,18 +129,12 @@ class ResNetHyperModel(keras_tuner.HyperModel):
                 owners = sorted(f for f, knobs in FAMILY_KNOBS.items() if knob in knobs)
                 raise ValueError(f"{knob} choices were given but none of families={list(self.families)} has it; add one of {owners}")
         self.knobs = {k: _choices(k + "s", given[k] if given[k] is not None else KNOB_CHOICES[k]) for k in sorted(used)}
-        self.survival_probs = _choices("survival_probs", survival_probs)
-        for p in self.survival_probs:
-            if not 0.0 < p <= 1.0:
-                raise ValueError(f"survival probability {p} is not in (0, 1]; 1.0 means no stochastic depth")
+        self.stochastic_depths = checks.check("stochastic_depths", _choices("stochastic_depths", stochastic_depths))
         self.lrs = _choices("lrs", lrs if lrs is not None else [chosen.lr])
         self.weight_decays = _choices("weight_decays", weight_decays if weight_decays is not None else [chosen.weight_decay])
         for value in (*self.lrs, *self.weight_decays):
             if not (isinstance(value, (int, float)) and value >= 0 and math.isfinite(value)):
                 raise ValueError(f"learning rates and weight decays must be finite numbers >= 0, not {value!r}")
-        for limit, value in (("max_params", max_params), ("max_flops", max_flops)):
-            if value is not None and value <= 0:
-                raise ValueError(f"{limit}={value} must be a positive number (or None for no limit)")
         self.max_params, self.max_flops = max_params, max_flops
         self.depths, self.options, smallest = self._valid_depths(_choices("depths", depths))
         if self.over_budget(*smallest):
@@ -167,7 +173,8 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         return valid, options, smallest
 
     def _model(self, family, depth, options):
-        return models.build(family, depth=depth, input_shape=self.input_shape, classes=self.classes, **options)
+        return models.build(family, depth=depth, input_shape=self.input_shape, classes=self.classes,
+                            preprocessing=self.preprocessing, **options)  # fmt: skip
 
     def configure(self, hp):
         """Declare the space in `hp` and return the chosen `(family, depth, build options)`."""
@@ -185,9 +192,9 @@ class ResNetHyperModel(keras_tuner.HyperModel):
                 value = _choose(hp, knob, values)
             if knob in FAMILY_KNOBS.get(family, ()):
                 options[knob] = value
-        survival = _choose(hp, "survival_prob", self.survival_probs)
-        if survival < 1.0:
-            options["stochastic_depth"] = survival
+        stochastic_depth = _choose(hp, "stochastic_depth", self.stochastic_depths)
+        if stochastic_depth < 1.0:
+            options["stochastic_depth"] = stochastic_depth
         _choose(hp, "lr", self.lrs)
         _choose(hp, "weight_decay", self.weight_decays)
         return family, depth, options
@@ -219,23 +226,14 @@ class ResNetHyperModel(keras_tuner.HyperModel):
                 f"{OVER_BUDGET}: {hp.values} has {params:,} parameters and {multiply_adds:,} FLOPs "
                 f"(max_params={self.max_params}, max_flops={self.max_flops}); not trained"
             )
-        recipe = training.get_recipe(self.recipe_name, **{**self.overrides, "lr": hp.get("lr"), "weight_decay": hp.get("weight_decay")})
+        recipe = recipes.get_recipe(self.recipe_name, **{**self.overrides, "lr": hp.get("lr"), "weight_decay": hp.get("weight_decay")})
         steps = steps_per_epoch or int(x.cardinality())
         if steps < 1:
             raise keras_tuner.errors.FatalValueError("the training data repeats forever: pass steps_per_epoch to search()")
         strategy = model.distribute_strategy
-        global_batch = recipe.batch_size * strategy.num_replicas_in_sync
         with strategy.scope():
-            training.add_weight_decay(model, recipe.weight_decay)
-            schedule = training.RecipeSchedule(
-                recipe.lr * global_batch / recipe.lr_batch, (epochs - initial_epoch) * steps,
-                round(recipe.warmup_epochs * steps), recipe.milestones, recipe.gamma, recipe.schedule,
-            )
-            model.compile(
-                optimizer=keras.optimizers.SGD(schedule, momentum=recipe.momentum, nesterov=recipe.nesterov),
-                loss="sparse_categorical_crossentropy",
-                metrics=["accuracy"],
-            )
+            optimizer.compile_model(model, recipe, steps, recipe.batch_size * strategy.num_replicas_in_sync,
+                                    epochs=epochs - initial_epoch)  # fmt: skip
         callbacks = [keras.callbacks.TerminateOnNaN(), *(callbacks or [])]
         return model.fit(
             x, *args, epochs=epochs, steps_per_epoch=steps, initial_epoch=initial_epoch, callbacks=callbacks, **kwargs
@@ -321,10 +319,11 @@ def write_results(rows, path):
         `path`.
     """
     columns = list(dict.fromkeys(c for row in rows for c in row))
-    with open(path, "w", newline="") as file:
-        writer = csv.DictWriter(file, columns)
-        writer.writeheader()
-        writer.writerows(rows)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    files.write_text(path, text.getvalue())
     return path
 
 
@@ -360,7 +359,8 @@ def plot_results(rows, path, max_params=None, max_flops=None):
     axes[0].set(ylabel="validation accuracy (x: over budget, not trained)")
     axes[0].legend(fontsize="small")
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    with files.atomic_write(path) as partial:
+        figure.savefig(partial, dpi=100)
     pyplot.close(figure)
     return path
 
@@ -406,12 +406,13 @@ def search(
         A dict: `rows` (see `results()`), `best` (the best row), `test_accuracy` of the best model,
         `over_budget` (how many trials were rejected) and the paths of the written files.
     """
-    fields = {field.name for field in dataclasses.fields(training.Recipe)}
-    chosen = training.get_recipe(recipe, **{k: v for k, v in settings.items() if k in fields})
+    fields = {field.name for field in dataclasses.fields(recipes.Recipe)}
+    chosen = recipes.get_recipe(recipe, **{k: v for k, v in settings.items() if k in fields})
     _check_tuner(tuner, max_trials)
-    if not 0.0 < validation_split < 1.0:
-        raise ValueError(f"validation_split={validation_split} must be a fraction between 0 and 1")
+    checks.check_all(validation_split=validation_split, steps_per_epoch=steps_per_epoch, seed=seed, verbose=verbose)
     distribution = training.make_strategy(strategy)
+    output = pathlib.Path(output)
+    files.check_writable(output)
     source = data.load(dataset, data_dir=data_dir, manual_dir=manual_dir, seed=seed)
     if source.image_shape[0] is None and chosen.augment != "imagenet":
         raise ValueError(f"{source.name} has images of different sizes: use augment='imagenet' to resize them")
@@ -419,54 +420,41 @@ def search(
     global_batch = chosen.batch_size * distribution.num_replicas_in_sync
     steps = steps_per_epoch or math.ceil((source.train_size - held_out) / global_batch)
     flip = chosen.flip if chosen.flip is not None else source.name not in data.ORIENTED
-    options = dict(batch_size=global_batch, stats=source.stats(), augment=chosen.augment, pad=chosen.pad,
-                   flip=flip, image_size=chosen.image_size, seed=seed)
+    options = dict(batch_size=global_batch, augment=chosen.augment, pad=chosen.pad, flip=flip,
+                   image_size=chosen.image_size, seed=seed)  # fmt: skip
     train_data = data.pipeline(source.train.skip(held_out), training=True, **options)
     val_data = data.pipeline(source.train.take(held_out), training=False, **options)
     test_data = data.pipeline(source.test, training=False, **options)
-
-    hypermodel = ResNetHyperModel(tuple(train_data.element_spec[0].shape[1:]), source.num_classes, recipe=recipe, **settings)
-    output = pathlib.Path(output)
+    mean, std = source.stats()
+    hypermodel = ResNetHyperModel(tuple(train_data.element_spec[0].shape[1:]), source.num_classes, recipe=recipe,
+                                  preprocessing={"mean": mean.tolist(), "std": std.tolist()}, **settings)  # fmt: skip
     config = json.loads(json.dumps(dict(
         dataset=str(dataset) if isinstance(dataset, (str, os.PathLike)) else "arrays", tuner=tuner,
         max_trials=max_trials, recipe=recipe, validation_split=validation_split, steps_per_epoch=steps, seed=seed,
         **settings,
     ), default=list))
-    _claim(output, config, overwrite)
-    keras.utils.set_random_seed(seed)
-    searcher = make_tuner(hypermodel, tuner, directory=output, max_trials=max_trials, epochs=chosen.epochs,
-                          seed=seed, distribution_strategy=distribution)
-    searcher.search(train_data, validation_data=val_data, epochs=chosen.epochs, steps_per_epoch=steps,
-                    callbacks=[keras.callbacks.TensorBoard(output / "logs")], verbose=verbose)
-
-    rows = results(searcher)
-    done = [row for row in rows if row["val_accuracy"] is not None]
-    summary = dict(rows=rows, over_budget=sum(row["status"] == OVER_BUDGET for row in rows),
-                   results=write_results(rows, output / "results.csv"),
-                   plot=plot_results(rows, output / "results.png", hypermodel.max_params, hypermodel.max_flops))
-    if done:
-        best = max(done, key=lambda row: row["val_accuracy"])
-        model = searcher.load_model(searcher.oracle.trials[best["trial"]])
-        model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        summary.update(best=best, test_accuracy=float(model.evaluate(test_data, verbose=0)[1]))
-        # Written aside and renamed, so that a kill never leaves a half-written best.keras.
-        model.save(output / "best.partial.keras")
-        os.replace(output / "best.partial.keras", output / "best.keras")
-        summary["model"] = output / "best.keras"
+    with files.claim(output, "tune", config, SEARCH_FILES, overwrite):
+        if verbose:
+            print(f"tune: {tuner} search of up to {max_trials} trials over {list(hypermodel.families)} on {source.name} "
+                  f"({source.train_size - held_out:,} training, {held_out:,} validation images), {chosen.epochs} epochs "
+                  f"of {steps} steps per trial; files in {output}", flush=True)  # fmt: skip
+        keras.utils.set_random_seed(seed)
+        searcher = make_tuner(hypermodel, tuner, directory=output, max_trials=max_trials, epochs=chosen.epochs,
+                              seed=seed, distribution_strategy=distribution)  # fmt: skip
+        searcher.search(train_data, validation_data=val_data, epochs=chosen.epochs, steps_per_epoch=steps,
+                        callbacks=[keras.callbacks.TensorBoard(output / "logs")], verbose=verbose)  # fmt: skip
+        rows = results(searcher)
+        done = [row for row in rows if row["val_accuracy"] is not None]
+        summary = dict(rows=rows, over_budget=sum(row["status"] == OVER_BUDGET for row in rows),
+                       results=write_results(rows, output / "results.csv"),
+                       plot=plot_results(rows, output / "results.png", hypermodel.max_params, hypermodel.max_flops))  # fmt: skip
+        if done:
+            best = max(done, key=lambda row: row["val_accuracy"])
+            model = searcher.load_model(searcher.oracle.trials[best["trial"]])
+            model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            summary.update(best=best, test_accuracy=float(model.evaluate(test_data, verbose=0)[1]))
+            training.save_model(model, output / "best.keras")
+            training.write_samples(model, source.test, output / "samples.npz")
+            files.write_json(output / "results.json", {"test": {"accuracy": summary["test_accuracy"]}, "best": best})
+            summary["model"] = output / "best.keras"
     return summary
-
-
-def _claim(output, config, overwrite):
-    """Resume only the same search in `output`: a different one is refused unless `overwrite`."""
-    saved = output / "config.json"
-    if saved.exists() and json.loads(saved.read_text()) != config:
-        if not overwrite:
-            previous = json.loads(saved.read_text())
-            changed = sorted(k for k in set(config) | set(previous) if previous.get(k) != config.get(k))
-            raise ValueError(
-                f"output {output} holds a different search (differs in {', '.join(changed)}); "
-                "choose another output or pass overwrite=True (--overwrite) to start again"
-            )
-        shutil.rmtree(output)
-    output.mkdir(parents=True, exist_ok=True)
-    saved.write_text(json.dumps(config, indent=2) + "\n")

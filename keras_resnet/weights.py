@@ -17,7 +17,7 @@ import re
 import keras
 import numpy as np
 
-from keras_resnet import specs
+from keras_resnet import files, specs
 from keras_resnet.layers import BottleneckBlock, ResidualBlock
 from keras_resnet.layers.common import BN_EPSILON
 
@@ -402,7 +402,6 @@ def convert(name, source, output, **options):
     if os.path.exists(output):
         raise ValueError(f"output {output!r} exists: keras_resnet never overwrites; remove it or pick another name.")
     model = build(name, weights=source, **options)
-    partial = f"{output[: -len('.keras')]}.partial-{os.getpid()}.keras"
-    model.save(partial)
-    os.replace(partial, output)  # a reader never sees a half-written file
+    with files.atomic_write(output, needs=files.model_bytes(model, optimizer=False)) as partial:
+        model.save(partial)  # to a hidden name, renamed when whole: a reader never sees a half-written file
     return model

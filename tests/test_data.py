@@ -176,3 +176,23 @@ def test_bad_labels_and_non_finite_images_are_refused_by_index(bad, classes, mes
     given["test "] = (good, (arrays["x"], arrays["y"]))
     with pytest.raises(ValueError, match="^" + split + message):
         data.load(given[split], classes=classes)
+
+
+# Promise: an image whose file name is not UTF-8 is reported by its path and skipped like any unreadable image,
+# instead of aborting the whole data set.
+def test_a_file_name_that_is_not_utf8_is_reported_and_skipped(tmp_path, capfd):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for name in ("cat", "dog"):
+        (tmp_path / name).mkdir()
+        for i in range(4):
+            Image.fromarray(rng.integers(0, 255, (6, 6, 3), dtype="uint8")).save(tmp_path / name / f"{i}.png")
+    odd = os.path.join(os.fsencode(tmp_path / "cat"), b"caf\xe9.png")  # Latin-1, as an old camera wrote it
+    with open(odd, "wb") as file:
+        file.write((tmp_path / "cat" / "0.png").read_bytes())
+    source = data.load(str(tmp_path), holdout=0.25)
+    assert source.train_size + source.test_size == 8
+    err = capfd.readouterr().err
+    assert "skipping 1 unreadable image(s)" in err and "caf\\udce9.png" in err and "not UTF-8" in err
+    assert len(list(source.train.as_numpy_iterator())) == source.train_size

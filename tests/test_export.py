@@ -85,7 +85,7 @@ def check_export_verifies(model, tmp_path):
 def test_float_and_bytes_signatures_agree_with_predict(resnet20):
     model, loaded = resnet20["model"], tf.saved_model.load(resnet20["versions"][-1])
     pixels = np.random.default_rng(1).integers(0, 256, (3, *SIZE), dtype=np.uint8)
-    expected = model.predict(pixels / 255.0, verbose=0)
+    expected = model.predict(pixels.astype(np.float32), verbose=0)  # the export adds no preprocessing
     served = loaded.signatures["serving_default"](images=tf.constant(pixels, tf.float32))
     np.testing.assert_allclose(served["probabilities"], expected, atol=1e-4)
     np.testing.assert_array_equal(served["classes"], expected.argmax(-1))
@@ -101,7 +101,7 @@ def test_float_and_bytes_signatures_agree_with_predict(resnet20):
         tf.image.resize(tf.io.decode_jpeg(jpeg), SIZE[:2]).numpy(),
         np.repeat(pixels[1][..., :1], 3, -1),
     ]
-    expected = model.predict(np.stack(decoded).astype(np.float32) / 255.0, verbose=0)
+    expected = model.predict(np.stack(decoded).astype(np.float32), verbose=0)
     served = loaded.signatures["serving_bytes"](image_bytes=tf.constant(encoded))
     np.testing.assert_allclose(served["probabilities"], expected, atol=1e-4)
     assert served["top_k_scores"].shape == (3, 3) and served["top_k_classes"].dtype == tf.int64
@@ -131,7 +131,7 @@ def test_versions_increment_and_never_overwrite(resnet20):
         "elder",
     ]
     metadata = json.loads((model_dir / "1" / "assets.extra" / "keras_resnet.json").read_text())
-    assert metadata["preprocessing"] == {"scale": 1 / 255, "mean": [0.0] * 3, "std": [1.0] * 3}
+    assert metadata["preprocessing"] == {"scale": 1.0, "mean": [0.0] * 3, "std": [1.0] * 3}
 
 
 def test_concurrent_exports_do_not_collide(resnet20, tmp_path):
@@ -298,3 +298,53 @@ def test_help_explains_every_flag(command, capsys):
     flags = {"export": ["--name", "--base", "--labels", "--top-k", "--scale", "--mean", "--std", "--version"]}
     for flag in flags.get(command, ["--model", "--tolerance", "--port"]):
         assert re.search(rf"{flag} \S+\s+\S", out), f"{flag} has no help"
+
+
+def png_header_only(width, height):
+    """A PNG whose header announces width x height pixels and whose data is a few bytes of zeros."""
+    import struct
+    import zlib
+
+    chunk = lambda kind, body: struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))  # noqa: E731
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def encoded(image, kind):
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image.squeeze(-1) if image.shape[-1] == 1 else image).save(buffer, format=kind)
+    return buffer.getvalue()
+
+
+# Promise: serving_bytes reads an image's size from its header and refuses one over max_pixels before decoding
+# it (INVALID_ARGUMENT for that request only), for JPEG, PNG, GIF and BMP; the limit is part of the export.
+def test_images_over_max_pixels_are_refused_from_their_header(tmp_path):
+    model = keras_resnet.build("cifar_resnet", depth=8, input_shape=(8, 8, 1), classes=3)
+    path = export.export_saved_model(model, tmp_path / "grey", max_pixels=100)
+    signature = tf.saved_model.load(path).signatures["serving_bytes"]
+    rng = np.random.default_rng(0)
+    small, large = rng.integers(0, 256, (8, 8, 1), dtype=np.uint8), rng.integers(0, 256, (16, 16, 1), dtype=np.uint8)
+    for kind in ("PNG", "JPEG", "GIF", "BMP"):
+        assert signature(image_bytes=tf.constant([encoded(small, kind)]))["probabilities"].shape == (1, 3), kind
+        with pytest.raises(tf.errors.InvalidArgumentError, match="image too large: .*max_pixels=100"):
+            signature(image_bytes=tf.constant([encoded(large, kind)]))
+    assert json.loads((pathlib.Path(path) / "assets.extra" / "keras_resnet.json").read_text())["max_pixels"] == 100
+    # The issue's case: 20000 x 20000 pixels announced; refused at once under the default limit.
+    default = tf.saved_model.load(export.export_saved_model(model, tmp_path / "default")).signatures["serving_bytes"]
+    started = time.perf_counter()
+    with pytest.raises(tf.errors.InvalidArgumentError, match="image too large"):
+        default(image_bytes=tf.constant([png_header_only(20000, 20000)]))
+    assert time.perf_counter() - started < 10
+
+
+# Promise: a GIF (which TensorFlow decodes only to RGB) classifies in a one-channel export, as its grey pixels.
+def test_a_gif_is_served_by_a_one_channel_model(tmp_path):
+    model = keras_resnet.build("cifar_resnet", depth=8, input_shape=(8, 8, 1), classes=3)
+    signature = tf.saved_model.load(export.export_saved_model(model, tmp_path / "grey")).signatures["serving_bytes"]
+    image = np.random.default_rng(0).integers(0, 256, (8, 8, 1), dtype=np.uint8)
+    served = signature(image_bytes=tf.constant([encoded(image, "GIF")]))["probabilities"]
+    np.testing.assert_allclose(served, model.predict(image[None].astype("float32"), verbose=0), atol=1e-3)

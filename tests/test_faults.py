@@ -12,6 +12,7 @@ import json
 import os
 import pathlib
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -22,7 +23,7 @@ import numpy as np
 import pytest
 
 import keras_resnet
-from keras_resnet import cli, data, export, training
+from keras_resnet import cli, data, export, files, training
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
@@ -36,6 +37,8 @@ TRAIN = ["train", "--model", "ResNet20", "--dataset", "digits", "--epochs", str(
 #                                         at the n-th close of such a .keras zip (its entries are on disk,
 #                                         its directory is not) or after the n-th array of such an .h5
 #   {"fsize": bytes, "after_epoch": e}    from the end of epoch e on, no file may grow beyond `bytes`
+#   {"fill": path, "leave": bytes, "after_epoch": e}  at the end of epoch e, fill the disk holding `path`
+#                                         with the file `path` until only `bytes` are free (a real full disk)
 FAULTY = r"""
 import json, os, resource, signal, sys, zipfile
 import h5py
@@ -76,6 +79,13 @@ if "fsize" in fault:
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG) instead
             resource.setrlimit(resource.RLIMIT_FSIZE, (fault["fsize"], resource.RLIM_INFINITY))
     after(training.BackupAndRestore, "on_epoch_end", limit)
+if "fill" in fault:
+    def fill(self, epoch, logs=None):
+        if epoch + 1 == fault["after_epoch"]:
+            stat = os.statvfs(os.path.dirname(fault["fill"]))
+            with open(fault["fill"], "wb") as ballast:
+                os.posix_fallocate(ballast.fileno(), 0, stat.f_bavail * stat.f_frsize - fault["leave"])
+    after(training.BackupAndRestore, "on_epoch_end", fill)
 sys.exit(cli.main(sys.argv[2:]))
 """
 
@@ -92,7 +102,7 @@ def history_epochs(output):
 
 
 def assert_every_checkpoint_loads(output):
-    hidden = sorted(p.name for p in output.rglob(".*") if p.is_file())
+    hidden = sorted(p.name for p in output.rglob(".*") if p.is_file() and p.name != files.LOCK)
     assert not hidden, f"partial files left behind: {hidden}"
     for path in output.glob("*.keras"):
         model = keras.saving.load_model(path)
@@ -156,8 +166,8 @@ def test_a_full_disk_stops_at_the_first_failed_write_keeping_the_last_checkpoint
     full = run_with_fault({"fsize": 100_000, "after_epoch": 1}, output)
     assert full.returncode == 1, full.stdout[-2000:] + full.stderr[-2000:]
     message = full.stderr.strip().splitlines()[-1]
-    assert message.startswith(f"keras-resnet train: could not write {output / 'last.keras'} (File too large)"), message
-    assert "re-run to resume" in message
+    assert message.startswith(f"keras-resnet train: could not write {output / 'last.keras'} (File too large; "), message
+    assert "run the same command again (it resumes" in message
     assert history_epochs(output) == [0]
     assert_every_checkpoint_loads(output)
     assert int(keras.saving.load_model(output / "last.keras").optimizer.iterations.numpy()) == STEPS  # epoch 1's
@@ -214,7 +224,7 @@ def test_a_loss_turning_nan_after_a_good_epoch_keeps_that_epochs_checkpoints(tmp
     assert int(last.optimizer.iterations.numpy()) == 3
     # The weights are epoch 1's end: they give the test loss that epoch logged.
     source = data.load("digits")
-    test = data.pipeline(source.test, training=False, batch_size=16, stats=source.stats())
+    test = data.pipeline(source.test, training=False, batch_size=16)  # raw pixels: the model normalises
     loss, _ = last.evaluate(test, verbose=0)
     np.testing.assert_allclose(loss, training.read_history(output / "history.csv")["val_loss"][0], rtol=1e-4)
 
@@ -259,3 +269,171 @@ def test_non_finite_weights_behind_a_finite_loss_never_reach_a_checkpoint(tmp_pa
     with pytest.raises(FloatingPointError, match="^training stopped at a backup in epoch 1, step 2: weight predictions/kernel"):
         backup.on_train_batch_end(1)
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------------------ the output folder
+
+CLAIM = r"""
+import json, sys
+from keras_resnet import files
+with files.claim(sys.argv[1], sys.argv[2], {}, ()):
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def hold(output, kind="train"):
+    """A second process holding `output` (as a run of `kind` does) until its stdin closes or it is killed."""
+    child = subprocess.Popen([sys.executable, "-c", CLAIM, str(output), kind], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             env=ENV, text=True)  # fmt: skip
+    assert child.stdout.readline().strip() == "held"
+    return child
+
+
+# Promise: --overwrite removes only what a run of this package wrote; a folder holding anything else (a thesis,
+# the working directory) is refused, naming one such file, and nothing is removed.
+def test_overwrite_never_removes_a_file_a_run_did_not_write(tmp_path, capsys):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "thesis.txt").write_text("x")
+    assert cli.main([*TRAIN, "--output", str(folder), "--overwrite"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"keras-resnet train: output {folder} holds thesis.txt, which a keras_resnet train run did not write: "
+        "choose an empty or new folder (--output); nothing was removed"
+    )
+    assert (folder / "thesis.txt").read_text() == "x"
+    # A real run's folder with a user's file put inside: still refused, the run's files kept too.
+    run = tmp_path / "run"
+    config = {"model": "ResNet20"}
+    with files.claim(run, "train", config, training.RUN_FILES):
+        (run / "history.csv").write_text("epoch,loss\n0,1.0\n")
+    (run / "notes.md").write_text("mine")
+    with pytest.raises(ValueError, match="holds notes.md, which a keras_resnet train run did not write"):
+        with files.claim(run, "train", {"model": "ResNet32"}, training.RUN_FILES, overwrite=True):
+            pass
+    assert sorted(p.name for p in run.iterdir()) == [files.LOCK, "config.json", "history.csv", "notes.md"]
+    # Without the foreign file, --overwrite replaces the other run: its files go, the folder is this run's.
+    (run / "notes.md").unlink()
+    with files.claim(run, "train", {"model": "ResNet32"}, training.RUN_FILES, overwrite=True):
+        pass
+    assert sorted(p.name for p in run.iterdir()) == [files.LOCK, "config.json"]
+    assert json.loads((run / "config.json").read_text())["model"] == "ResNet32"
+    # A search's folder is not a training run's, even with --overwrite.
+    with pytest.raises(ValueError, match="holds a keras_resnet train run, not a keras_resnet tune one"):
+        with files.claim(run, "tune", {}, ("search",), overwrite=True):
+            pass
+
+
+# Promise: two runs into one output never both run: the second is refused at once, naming the holder's pid, for
+# train and tune alike; the lock dies with its process (a SIGKILL leaves nothing that blocks the next run).
+@pytest.mark.parametrize("command", ["train", "tune"])
+def test_a_second_run_into_a_held_output_is_refused_naming_the_holder(command, tmp_path, capsys):
+    output = tmp_path / "run"
+    holder = hold(output, command)
+    try:
+        args = TRAIN if command == "train" else ["tune", "--dataset", "digits", "--max-trials", "1", "--depth", "8",
+                                                 "--epochs", "1", "--steps-per-epoch", "1", "--verbose", "0"]  # fmt: skip
+        assert cli.main([*args, "--output", str(output)]) == 2
+        assert capsys.readouterr().err.strip().endswith(
+            f"output {output} is in use by another keras-resnet {command} (pid {holder.pid}): wait for it to finish "
+            "or choose another output"
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    with files.claim(output, command, {}, ()):  # the kernel released the dead holder's lock
+        pass
+
+
+# Promise: state files are written atomically; a damaged one (empty or cut, as an older version or a crash
+# left it) is named in the error, and --overwrite replaces it; a history cut mid-row resumes.
+def test_damaged_state_files_are_named_and_overwrite_replaces_them(tmp_path, capsys):
+    output = tmp_path / "run"
+    assert cli.main([*TRAIN, "--epochs", "1", "--output", str(output)]) == 0
+    capsys.readouterr()
+    (output / "config.json").write_text('{"model": "Res')
+    assert cli.main([*TRAIN, "--epochs", "1", "--output", str(output)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"keras-resnet train: {output / 'config.json'} is damaged (empty, cut short or not JSON") and err.count("\n") == 0
+    assert cli.main([*TRAIN, "--epochs", "1", "--output", str(output), "--overwrite"]) == 0
+    assert json.loads((output / "config.json").read_text())["epochs"] == 1
+    # A kill mid-row of the history: the cut row is left out and its epoch runs again.
+    shutil.rmtree(output)
+    assert cli.main([*TRAIN, "--output", str(output)]) == 0
+    history = (output / "history.csv").read_text()
+    lines = history.splitlines(keepends=True)
+    (output / "history.csv").write_text("".join(lines[:-1]) + lines[-1][:9])  # the last epoch's row cut
+    (output / "backup" / f"step{EPOCHS * STEPS}-epoch{EPOCHS}.weights.h5").unlink()  # killed before the last backup
+    assert cli.main([*TRAIN, "--output", str(output)]) == 0
+    assert history_epochs(output) == list(range(EPOCHS))
+
+
+# ----------------------------------------------------------------------------------- a real full disk
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 16 MB disk (tmpfs): writes past it fail with ENOSPC, as on a full drive."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)]).returncode:
+        pytest.skip("a real small disk needs root and tmpfs (mount -t tmpfs)")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=True)
+
+
+def fill_disk(disk, leave):
+    with open(disk / "ballast", "wb") as ballast:
+        os.posix_fallocate(ballast.fileno(), 0, files.free_bytes(disk) - leave)
+
+
+FULL_DISK = re.compile(r"could not write (?P<path>\S+) \((?P<reason>[^;]+); (?P<free>[\d.]+) MB free on its disk\): free disk space")
+
+
+# Promise: on a real full disk, training stops with one sentence naming the file and the free space (exit 1,
+# never HDF5's segfault); every checkpoint written before loads, and once space is freed the same command resumes.
+@pytest.mark.slow
+def test_a_real_full_disk_stops_training_cleanly_and_the_next_run_resumes(small_disk):
+    output = small_disk / "run"
+    full = run_with_fault({"fill": str(small_disk / "ballast"), "leave": 600_000, "after_epoch": 1}, output)
+    assert full.returncode == 1, full.stdout[-2000:] + full.stderr[-2000:]
+    message = full.stderr.strip().splitlines()[-1]
+    found = FULL_DISK.search(message)
+    assert message.startswith("keras-resnet train: could not write") and found, message
+    assert found["path"] == str(output / "last.keras") and float(found["free"]) <= 0.7
+    assert history_epochs(output) == [0]
+    assert_every_checkpoint_loads(output)
+    (small_disk / "ballast").unlink()
+    again = subprocess.run([sys.executable, "-m", "keras_resnet", *TRAIN, "--output", str(output)], env=ENV, cwd=ROOT,
+                           capture_output=True, text=True, timeout=500)  # fmt: skip
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert [line for line in again.stdout.splitlines() if line.startswith("Epoch ")][0].startswith(f"Epoch 2/{EPOCHS}")
+    assert history_epochs(output) == list(range(EPOCHS))
+
+
+# Promise: export and convert on a real full disk: one sentence naming the target and the free space (exit 1),
+# no version and no partial file left behind; after space is freed the same command works.
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["export", "convert"])
+def test_a_real_full_disk_stops_export_and_convert_cleanly(command, small_disk, tmp_path):
+    model = tmp_path / "r20.keras"
+    keras_resnet.ResNet20(input_shape=(8, 8, 1), classes=10).save(model)
+    argv = (["export", str(model), "--base", str(small_disk / "served"), "--name", "r20"] if command == "export" else
+            ["convert", "ResNet20", str(model), str(small_disk / "out.keras"), "--input-shape", "8,8,1", "--classes", "10"])  # fmt: skip
+    fill_disk(small_disk, 300_000)
+    run = lambda: subprocess.run([sys.executable, "-m", "keras_resnet", *argv], env=ENV, cwd=ROOT, capture_output=True,  # noqa: E731
+                                 text=True, timeout=300)  # fmt: skip
+    full = run()
+    assert full.returncode == 1, full.stderr[-2000:]
+    message = full.stderr.strip().splitlines()[-1]
+    assert message.startswith(f"keras-resnet {command}: could not write") and FULL_DISK.search(message), message
+    left = sorted(p.name for p in small_disk.rglob("*") if p.name != "ballast" and p.is_file())
+    assert left == [], left
+    (small_disk / "ballast").unlink()
+    assert run().returncode == 0
+    if command == "export":
+        assert export.versions(small_disk / "served" / "r20") == [1]
+    else:
+        assert keras.saving.load_model(small_disk / "out.keras").name == "ResNet20"

@@ -1,5 +1,6 @@
 """keras_resnet.training and `keras-resnet train`: recipes, weight decay, resume, strategies, NaN, precision."""
 
+import dataclasses
 import json
 import os
 import pathlib
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 
 import keras_resnet
-from keras_resnet import cli, training
+from keras_resnet import cli, optimizer, recipes, training
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 QUICK = ["--model", "ResNet20", "--dataset", "digits", "--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "16", "--verbose", "2"]
@@ -29,24 +30,24 @@ def run_cli(*args, **env):
 
 
 def test_recipes_are_data_and_every_value_can_be_overridden():
-    cifar = training.get_recipe("cifar")
+    cifar = recipes.get_recipe("cifar")
     assert (cifar.lr, cifar.momentum, cifar.weight_decay, cifar.batch_size, cifar.milestones) == (0.1, 0.9, 1e-4, 128, (0.5, 0.75))
-    imagenet = training.get_recipe("imagenet", schedule="cosine", epochs=10)
+    imagenet = recipes.get_recipe("imagenet", schedule="cosine", epochs=10)
     assert (imagenet.warmup_epochs, imagenet.lr_batch, imagenet.schedule, imagenet.epochs) == (5.0, 256, "cosine", 10)
-    assert training.get_recipe("wrn").weight_decay == 5e-4 and training.get_recipe("densenet").nesterov
+    assert recipes.get_recipe("wrn").weight_decay == 5e-4 and recipes.get_recipe("densenet").nesterov
     with pytest.raises(ValueError, match="not recipe settings.*'weight_decay'"):
-        training.get_recipe("cifar", weight_decy=0.1)
+        recipes.get_recipe("cifar", weight_decy=0.1)
     with pytest.raises(ValueError, match="choose one of"):
-        training.get_recipe("cifra")
+        recipes.get_recipe("cifra")
     with pytest.raises(ValueError, match="schedule='linear' is not valid"):
-        training.get_recipe("cifar", schedule="linear")
+        recipes.get_recipe("cifar", schedule="linear")
 
 
 def test_schedule_warms_up_then_steps_or_follows_a_cosine():
-    step = training.RecipeSchedule(0.1, total_steps=100, warmup_steps=10, milestones=(0.5, 0.75), gamma=0.1)
+    step = optimizer.RecipeSchedule(0.1, total_steps=100, warmup_steps=10, milestones=(0.5, 0.75), gamma=0.1)
     values = [float(step(i)) for i in (0, 9, 10, 49, 50, 74, 75, 99)]
     np.testing.assert_allclose(values, [0.01, 0.1, 0.1, 0.1, 0.01, 0.01, 0.001, 0.001], rtol=1e-5)
-    cosine = training.RecipeSchedule(0.1, total_steps=110, warmup_steps=10, shape="cosine")
+    cosine = optimizer.RecipeSchedule(0.1, total_steps=110, warmup_steps=10, shape="cosine")
     np.testing.assert_allclose([float(cosine(i)) for i in (10, 60, 110)], [0.1, 0.05, 0.0], atol=1e-6)
     assert keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(step)).get_config() == step.get_config()
 
@@ -54,7 +55,7 @@ def test_schedule_warms_up_then_steps_or_follows_a_cosine():
 def test_weight_decay_is_an_l2_penalty_on_kernels_only():
     model = keras_resnet.build("ResNet20", input_shape=(8, 8, 1), classes=10)
     config = model.get_config()
-    training.add_weight_decay(model, 1e-4)
+    optimizer.add_weight_decay(model, 1e-4)
     kernels = [w for w in model.trainable_weights if w.name == "kernel"]
     expected = sum(float(np.sum(np.square(w.numpy()))) for w in kernels) * 1e-4 / 2
     assert len(kernels) == 20 and np.isclose(float(sum(model.losses)), expected, rtol=1e-5)
@@ -170,4 +171,4 @@ def test_train_help_explains_every_flag():
     flags = [action for action in train._actions if action.option_strings and action.dest != "help"]
     assert all(action.help and len(action.help) > 15 for action in flags), [a.dest for a in flags if not a.help]
     recipe_flags = {action.dest for action in flags}
-    assert {f.name for f in training.dataclasses.fields(training.Recipe)} <= recipe_flags
+    assert {f.name for f in dataclasses.fields(recipes.Recipe)} <= recipe_flags

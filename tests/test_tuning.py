@@ -55,7 +55,7 @@ def hyperband(directory):
     """The issue's notebook path: the HyperModel handed to keras_tuner.Hyperband."""
     hypermodel = tuning.ResNetHyperModel(
         (8, 8, 1), 10, families=["cifar_resnet", "preact_resnet"], depths=[8, 9, 11, 20],
-        survival_probs=[1.0, 0.5], lrs=[0.2, 0.4], batch_size=32,
+        stochastic_depths=[1.0, 0.5], lrs=[0.2, 0.4], batch_size=32,
     )
     return keras_tuner.Hyperband(hypermodel, objective="val_accuracy", max_epochs=2, factor=2, directory=directory, seed=1)
 
@@ -67,7 +67,7 @@ def test_each_family_searches_only_its_own_depths(tmp_path):
     assert tuner.hypermodel.options["cifar_resnet", 11] == {"block": "bottleneck"}
     assert tuner.hypermodel.options["preact_resnet", 8] == {"block": "basic"}
     space = {hp.name: hp for hp in tuner.oracle.hyperparameters.space}
-    assert set(space) == {"family", "cifar_resnet_depth", "preact_resnet_depth", "survival_prob", "lr", "weight_decay"}
+    assert set(space) == {"family", "cifar_resnet_depth", "preact_resnet_depth", "stochastic_depth", "lr", "weight_decay"}
     for family in ("cifar_resnet", "preact_resnet"):
         (condition,) = space[f"{family}_depth"].conditions
         assert condition.name == "family" and condition.values == [family]
@@ -116,7 +116,7 @@ def test_family_only_knobs_are_conditional():
         ("digits", dict(families=["resnet"], depths=[18]), "none of depths=.* builds a resnet"),
         ("digits", dict(depths=[8], cardinalities=[4, 8]), "cardinality choices were given but none of families"),
         ("digits", dict(depths=[8], max_params=1000), "every configuration is over budget"),
-        ("digits", dict(depths=[8], survival_probs=[0.0]), r"not in \(0, 1\]"),
+        ("digits", dict(depths=[8], stochastic_depths=[0.0]), r"stochastic_depths=\(0.0,\) must be a list of numbers in \(0, 1\]"),
         ("digits", dict(depths=[8], lrs=[]), "lrs is empty"),
         ("digits", dict(depths=[8], tuner="grid"), "tuner='grid' is not known"),
         ("./no-such-folder", dict(depths=[8]), "does not exist"),
@@ -163,5 +163,5 @@ def test_tune_help_explains_every_flag(capsys):
         cli.main(["tune", "--help"])
     out = capsys.readouterr().out
     for flag in ("--tuner", "--max-trials", "--family", "--depth", "--cardinality", "--bottleneck-width", "--widen",
-                 "--survival-prob", "--lr", "--weight-decay", "--max-params", "--max-flops", "--output", "--overwrite"):
+                 "--stochastic-depth", "--lr", "--weight-decay", "--max-params", "--max-flops", "--output", "--overwrite"):
         assert f"  {flag} " in out, flag

@@ -1,7 +1,7 @@
 """Model builders, `build()` and one public function per row of `specs.MODELS`."""
 
 from keras_resnet import specs
-from keras_resnet.models.base import unknown_name
+from keras_resnet.models.base import PREPROCESSING, preprocessing_layer, unknown_name
 from keras_resnet.models.densenet import build_densenet
 from keras_resnet.models.resnet import build_resnet
 

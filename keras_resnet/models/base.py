@@ -1,16 +1,39 @@
 """What every builder shares: the keras.applications signature, its validation, the head and weights."""
 
-import difflib
 import os
+import zipfile
 
 import keras
+import numpy as np
 from keras import layers
 
 from keras_resnet import specs
+from keras_resnet.specs import unknown_name  # noqa: F401  (re-exported)
 from keras_resnet.weights import KERAS_APPLICATIONS, TORCH_SUFFIXES, imagenet_file
 from keras_resnet.weights import load as convert
 
 POOLINGS = (None, "avg", "max")
+# The name of the input normalisation layer a model carries (see `preprocessing_layer`).
+PREPROCESSING = "preprocessing"
+
+
+def preprocessing_layer(mean, std):
+    """The input normalisation a model carries: `(pixels - mean) / std` per channel, in float32.
+
+    A `keras.layers.Normalization` with fixed statistics: no weights (parameter counts are unchanged), its
+    values in the model's config, so a `.keras` file and a SavedModel take the raw pixels the model was
+    trained on. It computes in float32 under mixed precision too (a 16-bit mean loses the pixels' detail).
+
+    Args:
+        mean, std: one number or one per channel, in the units of the pixels the model will be given.
+
+    Returns:
+        A `keras.layers.Normalization` named "preprocessing".
+    """
+    mean, std = (np.asarray(value, "float64").reshape(-1) for value in (mean, std))
+    if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
+        raise ValueError(f"preprocessing needs finite means and positive standard deviations, not mean={mean.tolist()}, std={std.tolist()}.")
+    return layers.Normalization(mean=mean.tolist(), variance=(std**2).tolist(), dtype="float32", name=PREPROCESSING)
 
 
 def rule_stages(family_name, family, depth, block, stages=3):
@@ -86,12 +109,14 @@ def assemble(
     classes=None,
     classifier_activation="softmax",
     name=None,
+    preprocessing=None,
 ):
     """Wrap `body` (a function from the input tensor to the last feature map) into a keras.Model.
 
     Applies the keras.applications conventions: `include_top` adds global average pooling and the
     classifier; without it `pooling` picks the pooled features; `weights` loads a file at the end
-    (`depth` names keras.applications' twin for `weights="imagenet"` and converted files).
+    (`depth` names keras.applications' twin for `weights="imagenet"` and converted files);
+    `preprocessing={"mean": ..., "std": ...}` puts `preprocessing_layer` after the input.
     """
     family = specs.FAMILIES[family_name]
     classes = family.classes if classes is None else classes
@@ -104,7 +129,15 @@ def assemble(
         inputs = input_tensor
     else:
         inputs = layers.Input(tensor=input_tensor, shape=shape, name="image")
-    x = body(inputs)
+    x = inputs
+    if preprocessing is not None:
+        if not isinstance(preprocessing, dict) or set(preprocessing) != {"mean", "std"}:
+            raise ValueError(f"preprocessing={preprocessing!r} must be None or {{'mean': ..., 'std': ...}} (per channel).")
+        for key, values in preprocessing.items():
+            if np.size(values) not in (1, shape[-1]):
+                raise ValueError(f"preprocessing {key} has {np.size(values)} values for {shape[-1]} channels: give one or one per channel.")
+        x = preprocessing_layer(preprocessing["mean"], preprocessing["std"])(x)
+    x = body(x)
     if include_top:
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
@@ -120,12 +153,53 @@ def assemble(
 
 
 def load_model_file(path, compile=False):
-    """A model saved with `model.save("....keras")`, with one clear sentence for a missing or wrong file."""
+    """A model saved with `model.save("....keras")`, or one sentence saying what is wrong with the file.
+
+    Every command and function that reads a model file reads it here: a missing file, a folder, an empty,
+    cut or foreign file and a class Keras cannot find are each named, never a zip or HDF5 traceback.
+
+    Args:
+        path: the `.keras` file.
+        compile: restore the optimizer and loss it was saved with.
+
+    Returns:
+        A `keras.Model`.
+
+    Raises:
+        ValueError: the file is missing or not a whole Keras model file.
+    """
+    path = os.fspath(path)
+    problem = _model_file_problem(path)
+    if problem:
+        raise ValueError(f"model file {path!r} {problem}")
+    try:
+        return keras.saving.load_model(path, compile=compile)
+    except (TypeError, ValueError, KeyError, OSError, zipfile.BadZipFile) as error:
+        reason = str(error).splitlines()[0][:300] if str(error) else type(error).__name__
+        raise ValueError(f"model file {path!r} does not load ({reason}): is it a whole file written by model.save?") from None
+
+
+def _model_file_problem(path):
+    if os.path.isdir(path):
+        return "is a folder, not a file: pass the path of a saved .keras model."
     if not os.path.isfile(path):
-        raise ValueError(f"model file {str(path)!r} does not exist: pass the path of a saved .keras model.")
-    if not str(path).endswith(".keras"):
-        raise ValueError(f"model file {str(path)!r} is not a .keras file: save the model with model.save('name.keras').")
-    return keras.saving.load_model(path, compile=compile)
+        return "does not exist: pass the path of a saved .keras model."
+    if not path.endswith(".keras"):
+        return "is not a .keras file: save the model with model.save('name.keras')."
+    if os.path.getsize(path) == 0:
+        return "is empty (0 bytes): it was never written whole; use another checkpoint or train again."
+    if not zipfile.is_zipfile(path):
+        return "is not a .keras file (not a zip archive): it was cut short or is another kind of file."
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if "config.json" not in archive.namelist():
+                return "holds no config.json: it is a zip archive but not a Keras model file."
+            broken = archive.testzip()
+    except (zipfile.BadZipFile, OSError) as error:
+        return f"is damaged ({error}): it was cut short; use another checkpoint or train again."
+    if broken:
+        return f"is damaged (its entry {broken} fails its checksum): use another checkpoint or train again."
+    return None
 
 
 def load_weights(model, path, family_name=None, depth=None):
@@ -141,11 +215,16 @@ def load_weights(model, path, family_name=None, depth=None):
         return convert(model, path, family_name, depth)
     try:
         if path.endswith(".keras"):
-            source = keras.saving.load_model(path, compile=False)
+            source = load_model_file(path)
+            if len(source.weights) != len(model.weights):
+                raise ValueError(f"it holds {len(source.weights)} weight arrays ({source.name}), {model.name} has {len(model.weights)}.")
             model.set_weights(source.get_weights())
         else:
             model.load_weights(path)
+    except OSError as error:  # h5py on a cut or foreign file
+        raise ValueError(f"weights file {path!r} cannot be read ({error}): is it a whole .weights.h5 file?") from None
     except ValueError as error:
+        error = ValueError(str(error).splitlines()[0][:300])  # Keras lists every array of a mismatch
         foreign = ""
         if (family_name, depth) in KERAS_APPLICATIONS:
             try:
@@ -156,12 +235,3 @@ def load_weights(model, path, family_name=None, depth=None):
             f"weights file {path!r} does not fit {model.name}: {error} Build the model with the options "
             f"the file was saved with (depth, classes, include_top, use_bias).{foreign}"
         ) from error
-
-
-def unknown_name(name, known):
-    """A ValueError for an unknown model or family name, with close-match suggestions."""
-    # Same words in another order ("resnet_cifar") first: with many "res*" families, difflib alone misses it.
-    words = lambda text: sorted(str(text).lower().split("_"))  # noqa: E731
-    matches = [k for k in known if words(k) == words(name)] or difflib.get_close_matches(str(name), known, n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(matches)}?" if matches else ""
-    return ValueError(f"Unknown model {name!r}.{hint} keras_resnet.available_models() lists every name.")

@@ -1,0 +1,131 @@
+"""One table of rules for every number a user passes to a command or a run (no Keras, no TensorFlow).
+
+Each public function that takes such a number checks it here, at its boundary and before any work, and
+each numeric flag of `keras-resnet` is one of these names (a test keeps the two in step), so a bad value
+is one sentence naming the argument, never a hang (`steps_per_epoch=-3`) or a traceback (`lr_batch=0`).
+"""
+
+import dataclasses
+import math
+import numbers
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """What a value must be: a whole number or any number, and its bounds."""
+
+    whole: bool = False
+    low: float = -math.inf
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+    each: bool = False  # a sequence whose every item follows the rule
+
+    def accepts(self, value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+            return False
+        if self.whole and value != int(value):
+            return False
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+    def describe(self):
+        kind = "a whole number" if self.whole else "a number"
+        if self.low > -math.inf and self.high < math.inf:
+            left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+            bounds = f" in {left}{self.low:g}, {self.high:g}{right}"
+        elif self.low > -math.inf:
+            bounds = f" {'above' if self.low_open else 'of at least'} {self.low:g}"
+        else:
+            bounds = ""
+        return ("a list of " + kind.replace("a ", "", 1) + "s" if self.each else kind) + bounds
+
+
+COUNT = Rule(whole=True, low=1)  # 1, 2, 3, ...
+INDEX = Rule(whole=True, low=0)  # 0, 1, 2, ...
+POSITIVE = Rule(low=0, low_open=True)
+NON_NEGATIVE = Rule(low=0)
+FRACTION = Rule(low=0, high=1, low_open=True, high_open=True)  # strictly between 0 and 1
+SHARE = Rule(low=0, high=1, high_open=True)  # 0 included, 1 not: momentum, dropout, label smoothing
+PROBABILITY = Rule(low=0, high=1, low_open=True)  # 0 excluded, 1 included
+
+LIMITS = {
+    # training recipes (keras_resnet.recipes.Recipe)
+    "epochs": COUNT,
+    "batch_size": COUNT,
+    "lr": POSITIVE,
+    "lr_batch": COUNT,
+    "momentum": SHARE,
+    "weight_decay": NON_NEGATIVE,
+    "milestones": dataclasses.replace(FRACTION, each=True),
+    "gamma": POSITIVE,
+    "warmup_epochs": NON_NEGATIVE,
+    "pad": INDEX,
+    "image_size": COUNT,
+    "label_smoothing": SHARE,
+    "ema_momentum": FRACTION,
+    "mixup": NON_NEGATIVE,
+    "cutmix": NON_NEGATIVE,
+    "randaugment": INDEX,
+    # a run
+    "steps_per_epoch": COUNT,
+    "backup_every": COUNT,
+    "cpu_devices": COUNT,
+    "seed": INDEX,
+    "verbose": Rule(whole=True, low=0, high=2),
+    # a search (model options themselves are checked by keras_resnet.specs; these are the lists searched)
+    "depths": dataclasses.replace(COUNT, each=True),
+    "cardinalities": dataclasses.replace(COUNT, each=True),
+    "bottleneck_widths": dataclasses.replace(COUNT, each=True),
+    "widens": dataclasses.replace(COUNT, each=True),
+    "classes": COUNT,
+    "max_trials": COUNT,
+    "max_params": COUNT,
+    "max_flops": COUNT,
+    "validation_split": FRACTION,
+    "workers": COUNT,
+    "lrs": dataclasses.replace(POSITIVE, each=True),
+    "weight_decays": dataclasses.replace(NON_NEGATIVE, each=True),
+    "stochastic_depths": dataclasses.replace(PROBABILITY, each=True),
+    # export, verify, serving
+    "top_k": COUNT,
+    "version": COUNT,
+    "tolerance": NON_NEGATIVE,
+    "port": Rule(whole=True, low=1, high=65535),
+    "max_pixels": COUNT,
+    "scale": POSITIVE,
+    "std": dataclasses.replace(POSITIVE, each=True),
+    "mean": dataclasses.replace(Rule(), each=True),
+    # studies and benchmarks
+    "repeats": COUNT,
+    "draws": COUNT,
+    "max_removed": COUNT,
+    "mass": PROBABILITY,
+}
+
+
+def check(name, value):
+    """Raise a ValueError naming `name` unless `value` follows its rule in `LIMITS` (None always passes).
+
+    Args:
+        name: a key of `LIMITS`, the argument's name (`steps_per_epoch`); flags are these with dashes.
+        value: the value given, or None for "the default".
+
+    Returns:
+        `value`.
+    """
+    rule = LIMITS[name]
+    if value is None:
+        return value
+    items = value if rule.each and isinstance(value, (list, tuple)) else None
+    if (items is None and (rule.each or not rule.accepts(value))) or (items is not None and not all(map(rule.accepts, items))):
+        raise ValueError(f"{name}={value!r} must be {rule.describe()}.")
+    return value
+
+
+def check_all(**values):
+    """`check` every keyword argument; returns them as a dict."""
+    for name, value in values.items():
+        check(name, value)
+    return values
