@@ -107,12 +107,13 @@ plt.show()
 # %% [markdown]
 # ## The trained model
 #
-# `final.keras` loads with `import keras_resnet` alone. Its inputs are normalised images, as the
-# training pipeline made them.
+# `final.keras` loads with `import keras_resnet` alone. It takes raw 0-255 pixels: the training set's
+# per-channel mean and standard deviation are its first layer ("preprocessing"), put there by `train`.
 
 # %%
 model = keras.models.load_model(OUTPUT / "final.keras")
-test = data.pipeline(source.test, training=False, batch_size=256, stats=source.stats())
+print(model.get_layer("preprocessing").get_config()["mean"])
+test = data.pipeline(source.test, training=False, batch_size=256)
 predicted = np.argmax(model.predict(test, verbose=0), axis=1)
 y_test = np.concatenate([labels for _, labels in test])
 print(f"accuracy on the {len(y_test)} test images: {np.mean(predicted == y_test):.3f}")
