@@ -27,6 +27,8 @@ setup(
         "tf": ["tensorflow>=2.21", *TRAINING],
         "cpu": ["tensorflow-cpu>=2.21", *TRAINING],
         "analysis": ["matplotlib"],  # the PNGs of keras_resnet.analysis
+        # The model code on the JAX backend, without TensorFlow (CI's second job): JAX and what its tests need.
+        "jax": ["jax[cpu]", "pytest>=8", "pytest-xdist", "pytest-timeout", "hypothesis", "h5py"],
         # Reading torchvision/timm state dicts: .safetensors needs only safetensors, .pth needs torch.
         "torch": ["safetensors", "torch"],
         # nbclient, nbformat and ipykernel execute the example notebooks; jupytext checks them against

@@ -20,10 +20,9 @@ from keras_resnet.flops import flops  # the function; it shadows its module's na
 __version__ = "0.1.0"
 
 # The submodules a user reaches as attributes (`keras_resnet.training`); each is imported on first use.
-SUBMODULES = ("analysis", "benchmark", "checks", "data", "export", "files", "layers", "models", "optimizer",
-              "recipes", "specs", "training", "tuning", "weights")  # fmt: skip
-FUNCTIONS = {"build": "keras_resnet.models", "available_models": "keras_resnet.models",
-             "available_families": "keras_resnet.models"}  # fmt: skip
+SUBMODULES = ("analysis", "applications", "benchmark", "checks", "data", "export", "files", "layers", "models",
+              "optimizer", "recipes", "specs", "training", "tuning", "weights", "zoo")  # fmt: skip
+FUNCTIONS = ("build", "convert", "available_models", "available_families")  # from keras_resnet.zoo
 
 
 def _register_saved_classes(keras):
@@ -38,9 +37,9 @@ def __getattr__(name):
     if name in SUBMODULES:
         return importlib.import_module(f"keras_resnet.{name}")
     if name in FUNCTIONS:
-        return getattr(importlib.import_module(FUNCTIONS[name]), name)
-    if name in specs.MODELS:
-        return importlib.import_module("keras_resnet.models").MODEL_FUNCTIONS[name]
+        return getattr(importlib.import_module("keras_resnet.zoo"), name)
+    if name in specs.MODELS:  # `def ResNet50(...)` and the rest, one per row of the table
+        return getattr(importlib.import_module("keras_resnet.applications"), name)
     if name.startswith("__"):
         raise AttributeError(name)
     raise AttributeError(str(specs.unknown_name(name, list(specs.MODELS) + list(FUNCTIONS))))
@@ -50,4 +49,4 @@ def __dir__():
     return sorted(set(globals()) | set(__all__))
 
 
-__all__ = ["available_families", "available_models", "build", "flops", *SUBMODULES, *specs.MODELS]
+__all__ = [*FUNCTIONS, "flops", *SUBMODULES, *specs.MODELS]

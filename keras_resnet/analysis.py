@@ -23,30 +23,42 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_resnet import optimizer, paths, plots, recipes, specs, zoo
+from keras_resnet.paths import PathGradients, PathLengths, plot_paths  # noqa: F401  (part of this module's API)
+from keras_resnet.digits import load as load_digits
 from keras_resnet.layers import ResidualBlock
 
 DEGRADATION_MODELS = ("PlainNet20", "PlainNet56", "ResNet20", "ResNet56")
 
 
 def digits(test_size=0.25, seed=0):
-    """scikit-learn's 1,797 bundled 8x8 grey-scale digits, scaled to [0, 1]: real images, no download.
+    """scikit-learn's 1,797 bundled 8x8 grey-scale digits as 0-255 pixels: real images, no download.
+
+    The same arrays `keras_resnet.data.load("digits")` gives, so a model trained by `keras-resnet train` is
+    studied on the pixels it was trained on (it carries its own normalisation).
 
     Args:
         test_size: the fraction held out for testing.
         seed: seed of the split.
 
     Returns:
-        `((x_train, y_train), (x_test, y_test))` with images of shape (N, 8, 8, 1), stratified split.
+        `((x_train, y_train), (x_test, y_test))` with float32 images of shape (N, 8, 8, 1), stratified split.
     """
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
+    (x_train, y_train), (x_test, y_test) = load_digits(test_size, seed)
+    return (x_train.astype("float32"), y_train), (x_test.astype("float32"), y_test)
 
-    data = load_digits()
-    images = (data.images[..., None] / 16.0).astype("float32")
-    x_train, x_test, y_train, y_test = train_test_split(
-        images, data.target, test_size=test_size, random_state=seed, stratify=data.target
-    )
-    return (x_train, y_train), (x_test, y_test)
+
+def preprocessing(images):
+    """The `preprocessing=` option for a model taking `images`: their per-channel mean and std.
+
+    Args:
+        images: training images (N, H, W, C), raw pixels.
+
+    Returns:
+        `{"mean": [...], "std": [...]}`, for `keras_resnet.build(..., preprocessing=...)`.
+    """
+    images = np.asarray(images, "float64")
+    return {"mean": images.mean(axis=(0, 1, 2)).tolist(), "std": np.maximum(images.std(axis=(0, 1, 2)), 1e-3).tolist()}
 
 
 def load_test_data(source, image_shape=None):
@@ -55,7 +67,7 @@ def load_test_data(source, image_shape=None):
     Args:
         source: "digits" (the test split of `digits()`), a `.npz` file holding `x` and `y` (or `x_test`
             and `y_test`), or a directory with one sub-folder of images per class (e.g. CIFAR-10's
-            `test/`), read in sorted order with pixels scaled to [0, 1].
+            `test/`), read in sorted order as 0-255 pixels (what models trained by keras_resnet take).
         image_shape: (height, width, channels) images of a folder are resized to (the model's input).
 
     Returns:
@@ -81,7 +93,7 @@ def load_test_data(source, image_shape=None):
             verbose=False,
         )
         x, y = zip(*((np.asarray(image), int(label)) for image, label in images.as_numpy_iterator()))
-        return np.stack(x).astype("float32") / 255.0, np.array(y)
+        return np.stack(x).astype("float32"), np.array(y)
     raise ValueError(
         f"dataset {source!r} is neither 'digits', an existing .npz file nor a folder of class sub-folders."
     )
@@ -93,8 +105,9 @@ def load_test_data(source, image_shape=None):
 def fit(model, dataset, epochs=10, batch_size=64, learning_rate=0.1, weight_decay=1e-4, log_dir=None, verbose=0):
     """Train `model` with He et al.'s CIFAR recipe, scaled to `epochs`; the one place the studies train.
 
-    SGD with momentum 0.9 and weight decay, the learning rate divided by 10 at 50% and 75% of training
-    (He et al. 2015 sec. 4.2: 0.1, /10 at 32k and 48k of 64k iterations).
+    The `cifar` recipe of `keras_resnet.recipes`, compiled by `keras_resnet.optimizer` as every run is: SGD
+    with momentum 0.9, the papers' L2 weight decay on kernels, the learning rate divided by 10 at 50% and
+    75% of training (He et al. 2015 sec. 4.2: 0.1, /10 at 32k and 48k of 64k iterations).
 
     Args:
         model: a Keras classifier with softmax outputs.
@@ -108,15 +121,9 @@ def fit(model, dataset, epochs=10, batch_size=64, learning_rate=0.1, weight_deca
         The Keras `History` (`accuracy` in training mode, `val_accuracy` on the test split, per epoch).
     """
     (x_train, y_train), test = _split(dataset)
-    steps = epochs * math.ceil(len(x_train) / batch_size)
-    schedule = keras.optimizers.schedules.PiecewiseConstantDecay(
-        [steps // 2, (3 * steps) // 4], [learning_rate, learning_rate / 10, learning_rate / 100]
-    )
-    model.compile(
-        optimizer=keras.optimizers.SGD(schedule, momentum=0.9, weight_decay=weight_decay),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    recipe = recipes.get_recipe("cifar", epochs=epochs, batch_size=batch_size, lr=learning_rate, lr_batch=batch_size,
+                                weight_decay=weight_decay)  # fmt: skip
+    optimizer.compile_model(model, recipe, math.ceil(len(x_train) / batch_size), batch_size)
     callbacks = [keras.callbacks.TensorBoard(log_dir)] if log_dir else []
     return model.fit(
         x_train, y_train, batch_size=batch_size, epochs=epochs, validation_data=test, callbacks=callbacks, verbose=verbose
@@ -145,8 +152,8 @@ class Run:
 def degradation(models=DEGRADATION_MODELS, dataset=None, epochs=10, plot=None, log_dir=None, verbose=0, **recipe):
     """Train plain and residual nets with one recipe and compare their errors (He et al. 2015, Fig. 1/6).
 
-    Every model is built for the data's image shape and classes with `zero_init_residual=False`, the
-    papers' initialisation (the package default zero-initialises residual branches, which would favour
+    Every model is built for the data's image shape and classes, with the training images' normalisation
+    in it (`preprocessing`) and `zero_init_residual=False`, the papers' initialisation (the package default zero-initialises residual branches, which would favour
     the residual nets at the start), and trained by `fit`.
 
     Args:
@@ -163,17 +170,17 @@ def degradation(models=DEGRADATION_MODELS, dataset=None, epochs=10, plot=None, l
 
     Example: `keras_resnet.analysis.degradation(["PlainNet20", "ResNet20"], epochs=5, plot="fig1.png")`
     """
-    import keras_resnet
-
     dataset = _split(digits() if dataset is None else dataset)
     (x_train, y_train), _ = dataset
     classes = int(np.max(y_train)) + 1
+    for name in models:
+        if name not in specs.MODELS:
+            raise specs.unknown_name(name, sorted(specs.MODELS))
     runs = {}
     for name in models:
-        if name not in keras_resnet.available_models():
-            raise keras_resnet.models.base.unknown_name(name, keras_resnet.available_models())
         keras.utils.set_random_seed(0)
-        model = keras_resnet.build(name, input_shape=x_train.shape[1:], classes=classes, zero_init_residual=False)
+        model = zoo.build(name, input_shape=x_train.shape[1:], classes=classes, zero_init_residual=False,
+                          preprocessing=preprocessing(x_train))  # fmt: skip
         logs = os.path.join(log_dir, name) if log_dir else None
         history = fit(model, dataset, epochs=epochs, log_dir=logs, verbose=verbose, **recipe).history
         runs[name] = Run(model, [1 - a for a in history["accuracy"]], [1 - a for a in history["val_accuracy"]])
@@ -235,7 +242,7 @@ def removable_blocks(model):
     """
     names = []
     for block in residual_blocks(model):
-        if block.shortcut is not None:
+        if block.shortcut_layer is not None:
             names.append(block.name)
         elif block.strides == 1 and block.input.shape[-1] == block.output_filters:
             names.append(block.name)
@@ -388,77 +395,6 @@ def lesion(model, data, blocks=None, max_removed=None, draws=5, seed=0, batch_si
 # ----------------------------------------------------------------------------------------------- paths
 
 
-@dataclasses.dataclass
-class PathLengths:
-    """The path-length distribution of a net with `n` residual blocks: Binomial(n, 1/2)."""
-
-    n: int
-    counts: list  # counts[k] = C(n, k) paths of length k, exact integers
-    probabilities: list  # counts[k] / 2**n as floats
-
-    @property
-    def mean(self):
-        return self.n / 2
-
-    @property
-    def std(self):
-        return math.sqrt(self.n) / 2
-
-    def interval(self, mass=0.95):
-        """The shortest range of lengths centred on n/2 that holds at least `mass` of all paths."""
-        centre = self.n // 2
-        for half in range(self.n + 1):
-            low, high = max(0, centre - half), min(self.n, centre + half + self.n % 2)
-            if sum(self.probabilities[low : high + 1]) >= mass:
-                return low, high
-        return 0, self.n
-
-
-def path_lengths(model_or_n):
-    """The lengths of the 2**n paths through a residual net of n blocks (Veit et al. 2016, sec. 5).
-
-    Unrolled, a net of n residual blocks is a collection of 2**n paths; a path of length k passes through
-    k residual branches and n - k shortcuts, so there are C(n, k) of them: Binomial(n, 1/2). Counts are
-    exact integers (`math.comb`, Python's unbounded ints) at any n; probabilities are their correctly
-    rounded ratio to 2**n, so they stay accurate where the counts no longer fit a float.
-
-    Args:
-        model_or_n: a number of residual blocks, a keras_resnet model, or a model name (e.g. "ResNet110").
-
-    Returns:
-        A `PathLengths` with `counts`, `probabilities`, `mean`, `std` and `interval(mass)`.
-
-    Example: `keras_resnet.analysis.path_lengths("ResNet110").interval(0.95)`  # (20, 34): 96% of paths
-    """
-    if isinstance(model_or_n, str):
-        import keras_resnet
-
-        model_or_n = keras_resnet.build(model_or_n)
-    if isinstance(model_or_n, keras.Model):
-        n = sum(block.shortcut is not None for block in residual_blocks(model_or_n))
-    elif isinstance(model_or_n, int) and not isinstance(model_or_n, bool) and model_or_n >= 0:
-        n = model_or_n
-    else:
-        raise ValueError(f"model_or_n={model_or_n!r} must be a number of blocks >= 0, a keras_resnet model or a model name.")
-    counts = [math.comb(n, k) for k in range(n + 1)]
-    return PathLengths(n, counts, [count / 2**n for count in counts])
-
-
-@dataclasses.dataclass
-class PathGradients:
-    """Gradient magnitude per path length (Veit et al. 2016, Fig. 6)."""
-
-    paths: PathLengths
-    lengths: list  # the path lengths measured
-    gradient: list  # mean gradient norm at the first block's input for one path of each length
-    spread: list  # standard deviation of that norm over the sampled paths
-
-    @property
-    def total(self):
-        """Gradient magnitude carried by all paths of each length: count x magnitude per path (Fig. 6c)."""
-        return [self.paths.counts[k] * g for k, g in zip(self.lengths, self.gradient)]
-
-
 def _routed(block, x, through_branch):
     """The block's output, with the gradient flowing back through its branch only or its shortcut only.
 
@@ -468,7 +404,7 @@ def _routed(block, x, through_branch):
     """
     shortcut, branch = block.parts(x, training=False)
     f = branch()
-    if block.stochastic_depth is not None:
+    if block.drop_path is not None:
         f = block.survival_prob * f
     cut = ops.stop_gradient
     z = through_branch * (cut(shortcut) + f) + (1.0 - through_branch) * (shortcut + cut(f))
@@ -502,7 +438,7 @@ def gradient_by_path_length(model, batch, lengths=None, samples=8, seed=0, plot=
     import tensorflow as tf
 
     rewired = _Rewired(model, _routed)
-    if any(block.shortcut is None for block in rewired.blocks) or not rewired.blocks:
+    if any(block.shortcut_layer is None for block in rewired.blocks) or not rewired.blocks:
         raise ValueError(f"{model.name} has no shortcuts: gradient_by_path_length needs a residual net.")
     start = rewired.chain.index(rewired.blocks[0])
     images, labels = (np.asarray(a) for a in batch)
@@ -536,10 +472,26 @@ def gradient_by_path_length(model, batch, lengths=None, samples=8, seed=0, plot=
                 bar.add(1)
         gradient.append(float(np.mean(magnitudes)))
         spread.append(float(np.std(magnitudes)))
-    result = PathGradients(path_lengths(n), lengths, gradient, spread)
+    result = PathGradients(paths.path_lengths(n), lengths, gradient, spread)
     if plot:
         plot_paths(result, plot)
     return result
+
+
+def path_lengths(model_or_n):
+    """The lengths of the 2**n paths through a residual net of n blocks (Veit et al. 2016, sec. 5).
+
+    `keras_resnet.paths.path_lengths`, also for a built model (its blocks with a shortcut are counted).
+
+    Args:
+        model_or_n: a number of residual blocks, a model name (e.g. "ResNet110") or a keras_resnet model.
+
+    Returns:
+        A `PathLengths`.
+    """
+    if isinstance(model_or_n, keras.Model):
+        model_or_n = sum(block.shortcut_layer is not None for block in residual_blocks(model_or_n))
+    return paths.path_lengths(model_or_n)
 
 
 # ------------------------------------------------------------------------------------ stochastic depth
@@ -565,7 +517,7 @@ def stochastic_depth_scaling(model, data, batch_size=256):
     Returns:
         `{"scaled": accuracy, "unscaled": accuracy}`.
     """
-    if not any(block.stochastic_depth is not None for block in residual_blocks(model)):
+    if not any(block.drop_path is not None for block in residual_blocks(model)):
         raise ValueError(f"{model.name} has no stochastic depth: build it with stochastic_depth=p_L, e.g. 0.5.")
     return {
         "scaled": _accuracy(model, data, batch_size),
@@ -574,24 +526,6 @@ def stochastic_depth_scaling(model, data, batch_size=256):
 
 
 # ----------------------------------------------------------------------------------------------- plots
-
-
-def _figure(panels):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(1, panels, figsize=(5 * panels, 4), squeeze=False)
-    return plt, figure, axes[0]
-
-
-def _save(plt, figure, path):
-    figure.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
 
 
 def plot_degradation(runs, path):
@@ -604,9 +538,9 @@ def plot_degradation(runs, path):
     Returns:
         `path`.
     """
-    plt, figure, axes = _figure(2)
+    plt, figure, axes = plots.figure(2)
     for ax, plain in zip(axes, (True, False)):
-        chosen = {n: r for n, r in runs.items() if all(b.shortcut is None for b in residual_blocks(r.model)) == plain}
+        chosen = {n: r for n, r in runs.items() if all(b.shortcut_layer is None for b in residual_blocks(r.model)) == plain}
         for color, (name, run) in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"], chosen.items()):
             epochs = range(1, len(run.train_error) + 1)
             ax.plot(epochs, [100 * e for e in run.train_error], color=color, linewidth=0.8)
@@ -614,7 +548,7 @@ def plot_degradation(runs, path):
         ax.set(xlabel="epoch", ylabel="error (%)", title="plain" if plain else "residual")
         if chosen:
             ax.legend(title="thin: train, bold: test")
-    return _save(plt, figure, path)
+    return plots.save(plt, figure, path)
 
 
 def plot_lesion(results, path):
@@ -627,7 +561,7 @@ def plot_lesion(results, path):
     Returns:
         `path`.
     """
-    plt, figure, axes = _figure(2)
+    plt, figure, axes = plots.figure(2)
     for name, result in results.items():
         positions = [result.order.index(block) + 1 for block in result.single]
         line = axes[0].plot(positions, list(result.single.values()), marker="o", label=name)[0]
@@ -641,29 +575,4 @@ def plot_lesion(results, path):
     axes[1].set(xlabel="number of blocks removed", ylabel="test accuracy", title="k random blocks removed")
     for ax in axes:
         ax.legend()
-    return _save(plt, figure, path)
-
-
-def plot_paths(result, path):
-    """Veit et al.'s Fig. 6: path-length distribution, gradient per path, and their product.
-
-    Args:
-        result: a `PathGradients` (three panels), or a `PathLengths` for the distribution alone.
-        path: the PNG to write.
-
-    Returns:
-        `path`.
-    """
-    paths = result.paths if isinstance(result, PathGradients) else result
-    plt, figure, axes = _figure(3 if isinstance(result, PathGradients) else 1)
-    axes[0].bar(range(paths.n + 1), paths.probabilities)
-    axes[0].set(xlabel="path length", ylabel="fraction of paths", title=f"{paths.n} blocks: Binomial(n, 1/2)")
-    if isinstance(result, PathGradients):
-        # On a log axis a symmetric error bar would cross zero: the lower bar is clipped to 90% of the mean.
-        lower = [min(s, 0.9 * g) for s, g in zip(result.spread, result.gradient)]
-        axes[1].errorbar(result.lengths, result.gradient, yerr=[lower, result.spread], marker="o", capsize=2)
-        axes[1].set(xlabel="path length", ylabel="gradient magnitude per path", yscale="log", title="one path")
-        total = result.total
-        axes[2].plot(result.lengths, [t / sum(total) for t in total], marker="o")
-        axes[2].set(xlabel="path length", ylabel="share of the total gradient", title="all paths of each length")
-    return _save(plt, figure, path)
+    return plots.save(plt, figure, path)

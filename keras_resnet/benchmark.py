@@ -30,11 +30,9 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-import keras_resnet
-from keras_resnet import data, export, training
-from keras_resnet.layers import ResidualBlock, ZeroPadShortcut
-from keras_resnet.layers.common import BN_EPSILON, BN_MOMENTUM
-from keras_resnet.models.resnet import survival_probs
+from keras_resnet import data, export, specs, training, zoo
+from keras_resnet.layers import ZeroPadShortcut
+from keras_resnet.specs import BN_EPSILON, BN_MOMENTUM
 
 SECTIONS = ("train", "inference", "build", "stochastic_depth", "pipeline")
 # (row label, XLA, mixed precision): explicit, because Keras' jit_compile="auto" turns XLA on for GPUs.
@@ -155,20 +153,20 @@ def flat_cifar_resnet(depth, classes=10, input_shape=(32, 32, 3)):
 
 def _is_cifar(name):
     """A CIFAR ResNet of He et al. 2015, which has a flat functional twin."""
-    return keras_resnet.specs.MODELS[name][0] == "cifar_resnet"
+    return specs.MODELS[name][0] == "cifar_resnet"
 
 
 def _side(name):
-    return keras_resnet.specs.FAMILIES[keras_resnet.specs.MODELS[name][0]].input_shape[0]
+    return specs.resolve(name).input_shape[0]
 
 
 def build_model(name, variant, side, **options):
     """`variant` "ours" (keras_resnet) or "baseline" (keras.applications, or the flat build of a CIFAR net)."""
     shape = (side, side, 3)
     if variant == "ours":
-        return keras_resnet.build(name, input_shape=shape, **options)
+        return zoo.build(name, input_shape=shape, **options)
     if _is_cifar(name):
-        return flat_cifar_resnet(keras_resnet.specs.MODELS[name][1]["depth"], input_shape=shape)
+        return flat_cifar_resnet(specs.MODELS[name][1]["depth"], input_shape=shape)
     return getattr(keras.applications, name)(weights=None, input_shape=shape)
 
 
@@ -231,7 +229,7 @@ def peak_memory_mb(spec):
 
 def _memory_in_fresh_processes(specs):
     """{name: MB} for each spec, each in its own process (started together; memory is per process)."""
-    package_root = os.path.dirname(os.path.dirname(os.path.abspath(keras_resnet.__file__)))
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])),
@@ -493,8 +491,7 @@ def bench_stochastic_depth(report, settings, repeats):
         f"{name}, p_L=0.5": compiled(name, "ours", 32, batch, stochastic_depth=0.5),
         f"{name}, constant depth": compiled(name, "ours", 32, batch),
     }
-    blocks = sum(isinstance(layer, ResidualBlock) for layer in next(iter(pair.values()))[0].layers)
-    expected = statistics.mean(survival_probs(blocks, 0.5))
+    expected = statistics.mean(block.survival_prob for block in specs.resolve(name, stochastic_depth=0.5).residual_blocks)
     for model, x, y in pair.values():
         steps(model, x, y, 2)  # traces; the first draws compile both branches of every block
     measures = {label: lambda m=m: timed(lambda: steps(*m, count)) for label, m in pair.items()}

@@ -125,7 +125,14 @@ def check(name, value):
 
 
 def check_all(**values):
-    """`check` every keyword argument; returns them as a dict."""
+    """`check` every keyword argument.
+
+    Args:
+        **values: names of `LIMITS` and their values.
+
+    Returns:
+        `values`, as a dict.
+    """
     for name, value in values.items():
         check(name, value)
     return values

@@ -7,26 +7,21 @@ import sys
 
 
 def _models(args):
-    import keras_resnet
+    from keras_resnet import specs  # the plans count parameters and FLOPs: no model is built, no Keras imported
 
-    names = args.names or keras_resnet.available_models()
+    names = args.names or sorted(specs.MODELS)
     for name in names:
-        if name not in keras_resnet.specs.MODELS:
-            raise keras_resnet.models.base.unknown_name(name, keras_resnet.available_models())
+        if name not in specs.MODELS:
+            raise specs.unknown_name(name, sorted(specs.MODELS))
     header = f"{'model':<20} {'family':<14} {'input':<14} {'parameters':>12} {'trainable':>12} {'FLOPs (MACs)':>13}"
     print(header)
     print("-" * len(header))
     for name in names:
-        model = keras_resnet.build(name)
-        trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
-        family = keras_resnet.specs.MODELS[name][0]
-        size = "x".join(str(d) for d in model.input_shape[1:])
-        print(
-            f"{name:<20} {family:<14} {size:<14} {model.count_params():>12,} {trainable:>12,} "
-            f"{keras_resnet.flops(model) / 1e9:>12.3f}G",
-            flush=True,
-        )
-        del model
+        plan = specs.resolve(name)
+        trainable, non_trainable = plan.parameters()
+        size = "x".join(str(d) for d in plan.input_shape)
+        print(f"{name:<20} {plan.family:<14} {size:<14} {trainable + non_trainable:>12,} {trainable:>12,} "
+              f"{plan.flops() / 1e9:>12.3f}G", flush=True)  # fmt: skip
     return 0
 
 
@@ -34,15 +29,16 @@ def add_models(commands):
     models = commands.add_parser(
         "models",
         help="list every model with its parameters and FLOPs",
-        description="Build each model (random weights, default input size) and print its parameter count "
-        "(total and trainable) and its multiply-adds per image, the 'FLOPs' of the ResNet papers.",
+        description="Print each model's parameter count (total and trainable) and its multiply-adds per image "
+        "at its default input size, the 'FLOPs' of the ResNet papers, as its plan counts them (nothing is built; "
+        "the tests check every count against the built model and the published one).",
     )
     models.add_argument("names", nargs="*", help="models to show (default: every name of available_models())")
     models.set_defaults(run=_models)
 
 
 def _load(path):
-    from keras_resnet.models.base import load_model_file  # importing keras_resnet registers the layers
+    from keras_resnet.models import load_model_file  # importing keras_resnet registers the layers
 
     return load_model_file(path)
 
@@ -94,14 +90,16 @@ def add_lesion(commands):
 
 
 def _paths(args):
-    from keras_resnet import analysis
+    from keras_resnet import paths as path_view  # a name or a number needs no Keras
 
     target = args.model
     if target.isdigit():
         target = int(target)
     elif target.endswith(".keras"):
-        target = _load(target)
-    paths = analysis.path_lengths(target)
+        from keras_resnet import analysis
+
+        target = analysis.path_lengths(_load(target)).n
+    paths = path_view.path_lengths(target)
     low, high = paths.interval(args.mass)
     share = sum(paths.probabilities[low : high + 1])
     print(f"{paths.n} residual blocks: 2^{paths.n} = {2**paths.n:.4g} paths, length ~ Binomial({paths.n}, 1/2)")
@@ -110,7 +108,7 @@ def _paths(args):
     for k, (count, probability) in enumerate(zip(paths.counts, paths.probabilities)):
         print(f"{k:>6} {count:>24,} {probability:>10.3e}")
     if args.png:
-        analysis.plot_paths(paths, args.png)
+        path_view.plot_paths(paths, args.png)
         print(f"plot written to {args.png}")
     return 0
 
@@ -250,7 +248,7 @@ def add_tune(commands):
 
 
 def _convert(args):
-    from keras_resnet.weights import convert
+    from keras_resnet.zoo import convert
 
     options = {"include_top": not args.no_top, "classifier_activation": None if args.logits else "softmax"}
     options.update({key: getattr(args, key) for key in ("variant", "stride_position", "classes") if getattr(args, key)})

@@ -20,6 +20,8 @@ import sys
 import numpy as np
 import tensorflow as tf
 
+from keras_resnet import digits
+
 AUTOTUNE = tf.data.AUTOTUNE
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")  # what tf.io.decode_image reads
 GREY = ("L", "1", "I;16")  # PIL modes of one-channel images
@@ -99,12 +101,7 @@ def _open(dataset, data_dir, manual_dir, on_bad_image, holdout, seed, classes):
     if not isinstance(dataset, (str, os.PathLike)):
         raise TypeError(f"dataset must be a name, a folder path or NumPy arrays, not {type(dataset).__name__}")
     if str(dataset) == "digits":
-        from sklearn.datasets import load_digits
-
-        digits = load_digits()
-        # 0..16 grey levels scaled to the 0..255 range of every other source; the split is quickstart's.
-        images = (digits.images[..., None] * (255.0 / 16.0)).round().astype("uint8")
-        return _from_arrays("digits", (images, digits.target), 0.25, 0, classes)
+        return _from_arrays("digits", digits.load(), 0.25, 0, classes)
     if os.path.isdir(dataset):
         return _from_folder(pathlib.Path(dataset), on_bad_image, holdout, seed)
     if str(dataset).startswith((".", "/", "~")):  # a path; tfds names may hold "/" (builder configs)

@@ -13,13 +13,20 @@ import re
 
 MODULES = (
     "keras_resnet",
+    "keras_resnet.specs",
     "keras_resnet.layers",
+    "keras_resnet.models",
+    "keras_resnet.weights",
+    "keras_resnet.recipes",
+    "keras_resnet.optimizer",
+    "keras_resnet.checks",
+    "keras_resnet.files",
     "keras_resnet.data",
     "keras_resnet.training",
     "keras_resnet.tuning",
     "keras_resnet.export",
-    "keras_resnet.weights",
     "keras_resnet.analysis",
+    "keras_resnet.paths",
 )
 SECTION = re.compile(r"^(Args|Arguments|Returns|Raises|Attributes|Example|Examples):\s*(.*)$")
 ENTRY = re.compile(r"^([\w*][\w*, ]*):\s*(.*)$")  # "name: text" or "a, b: text" of an Args:/Raises: section

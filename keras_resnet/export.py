@@ -589,9 +589,7 @@ def write_models_config(base_dir, serving_base="/models"):
         The path of `models.config`.
     """
     path = os.path.join(base_dir, "models.config")
-    with tempfile.NamedTemporaryFile("w", dir=base_dir, prefix=".models.config.", delete=False) as file:
-        file.write(models_config(base_dir, serving_base))
-    os.replace(file.name, path)
+    files.write_text(path, models_config(base_dir, serving_base))
     return path
 
 

@@ -42,11 +42,26 @@ class WriteError(OSError):
 
 
 def megabytes(count):
+    """Bytes as text in megabytes.
+
+    Args:
+        count: a number of bytes.
+
+    Returns:
+        e.g. "2.4 MB".
+    """
     return f"{count / 1e6:.1f} MB"
 
 
 def free_bytes(folder):
-    """Bytes an unprivileged write may still use on the disk holding `folder` (0 if it cannot be read)."""
+    """Bytes an unprivileged write may still use on the disk holding `folder`.
+
+    Args:
+        folder: any existing folder on the disk.
+
+    Returns:
+        The free bytes (0 if the disk cannot be read).
+    """
     try:
         stat = os.statvfs(folder)
     except OSError:
@@ -55,24 +70,55 @@ def free_bytes(folder):
 
 
 def space_for(array_bytes, arrays):
-    """The bytes a checkpoint of `arrays` arrays holding `array_bytes` bytes takes on disk, at most."""
+    """The bytes a checkpoint takes on disk, at most.
+
+    Args:
+        array_bytes: the bytes of its arrays.
+        arrays: how many arrays it holds.
+
+    Returns:
+        The bytes, with the file format's bookkeeping.
+    """
     return array_bytes + PER_ARRAY * arrays + SLACK
 
 
 def model_bytes(model, optimizer=True):
-    """`space_for` a checkpoint of a Keras `model`, with its optimizer's variables unless `optimizer=False`."""
+    """The bytes a checkpoint of a Keras model takes on disk, at most (`space_for` its variables).
+
+    Args:
+        model: a built `keras.Model`.
+        optimizer: count its optimizer's variables too.
+
+    Returns:
+        The bytes.
+    """
     variables = list(model.weights) + (list(model.optimizer.variables) if optimizer and model.optimizer else [])
     size = sum(math.prod(v.shape) * np.dtype(v.dtype).itemsize for v in variables)
     return space_for(size, len(variables))
 
 
 def partial_name(path):
-    """The hidden name beside `path` that a write goes to before it is renamed into place."""
+    """The hidden name beside a file that a write goes to before it is renamed into place.
+
+    Args:
+        path: the file's path.
+
+    Returns:
+        The hidden path `.<stem>-partial<suffixes>` in the same folder.
+    """
     path = pathlib.Path(path)
     return path.with_name(f".{path.name.split('.')[0]}-partial{''.join(path.suffixes)}")
 
 
 def is_partial(name):
+    """Whether a file name is one of `partial_name`'s (a write cut short leaves such a file).
+
+    Args:
+        name: a file name.
+
+    Returns:
+        True or False.
+    """
     return name.startswith(".") and "-partial" in name
 
 
@@ -105,13 +151,23 @@ def atomic_write(path, needs=0):
 
 
 def write_text(path, text):
-    """Write `text` to `path` atomically (see `atomic_write`)."""
+    """Write a text file atomically (see `atomic_write`).
+
+    Args:
+        path: the file.
+        text: its content.
+    """
     with atomic_write(path, needs=len(text.encode()) + SLACK) as partial:
         partial.write_text(text)
 
 
 def write_json(path, value):
-    """Write `value` as indented JSON to `path` atomically."""
+    """Write a JSON file atomically (see `atomic_write`).
+
+    Args:
+        path: the file.
+        value: what it holds (JSON-serialisable), written indented.
+    """
     write_text(path, json.dumps(value, indent=2) + "\n")
 
 
@@ -121,6 +177,9 @@ def read_json(path, fix):
     Args:
         path: a JSON state file.
         fix: what the reader should do about a damaged file, the end of the error's sentence.
+
+    Returns:
+        The value.
 
     Raises:
         ValueError: the file is empty, cut short or not JSON; the message names it.
@@ -132,11 +191,23 @@ def read_json(path, fix):
 
 
 def check_writable(folder):
-    """Create `folder` if needed and fail at once, with one sentence, when it cannot be written."""
-    folder = pathlib.Path(folder)
+    """Fail at once, with one sentence, when `folder` cannot be created or written; create nothing.
+
+    The folder itself, or the nearest of its parents that exists, gets a probe file (removed at once):
+    permissions alone do not tell, root ignores them but not a read-only or immutable file system.
+
+    Args:
+        folder: the output folder a run will write.
+
+    Raises:
+        ValueError: it cannot be written; the message says why.
+    """
+    folder = pathlib.Path(folder).absolute()
+    existing = next(path for path in (folder, *folder.parents) if path.exists())
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".keras_resnet-probe-{os.getpid()}"
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+        probe = existing / f".keras_resnet-probe-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as error:

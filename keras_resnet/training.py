@@ -24,7 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_resnet import checks, data, files, models, optimizer, recipes
+from keras_resnet import checks, data, files, models, optimizer, plots, recipes, zoo
 
 # What a run writes in its output folder besides config.json: `--overwrite` removes these and nothing else.
 RUN_FILES = ("history.csv", "last.keras", "best.keras", "final.keras", "results.json", "samples.npz", "curves.png",
@@ -93,6 +93,7 @@ def mixed_precision_policy():
 def dtype_policy(mixed_precision):
     """Build models inside with `mixed_precision_policy()` (when asked), then restore the previous policy.
 
+    For models outside keras_resnet (keras.applications', in the benchmarks); ours take `dtype=` directly.
     The classifier should compute in float32: `model.get_layer("predictions").dtype_policy = "float32"`.
 
     Args:
@@ -276,12 +277,7 @@ def plot_history(runs, path):
     Returns:
         `path`.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
-    figure, axes = pyplot.subplots(1, 2, figsize=(11, 4))
+    pyplot, figure, axes = plots.figure(2, width=5.5)
     for (label, history), color in zip(runs.items(), pyplot.rcParams["axes.prop_cycle"].by_key()["color"]):
         history = read_history(history) if isinstance(history, (str, os.PathLike)) else history
         epochs = np.arange(1, len(history.get("loss", [])) + 1)
@@ -296,11 +292,7 @@ def plot_history(runs, path):
         axis.legend(fontsize="small")
     # A diverging run (a deep plain net's first epoch can reach 1e14) would flatten every other curve.
     axes[0].set_yscale("log")
-    figure.tight_layout()
-    with files.atomic_write(path) as partial:
-        figure.savefig(partial, dpi=100)
-    pyplot.close(figure)
-    return path
+    return plots.save(pyplot, figure, path, dpi=100)
 
 
 def _patch_keras_for_multiworker(net, batch):
@@ -336,36 +328,47 @@ def _describe(value):
     return str(value)
 
 
-def with_preprocessing(model, mean, std):
-    """`model` with a `Normalization` layer named "preprocessing" after its input, same weights.
+def rebuild(model, mean=None, std=None, dtype=None, sync_bn=None):
+    """A copy of `model` (same weights) with a `Normalization` "preprocessing" layer after its input, every
+    layer in the dtype policy `dtype` and BatchNormalization synchronised or not, as asked.
 
-    A model that has such a layer already is returned as it is. The copy is made from the functional
-    config, the new layer spliced in between the input and the layers that read it.
+    A model that has a "preprocessing" layer keeps it. The copy is made from the functional config, so
+    that it holds exactly what a `.keras` file of it would hold (no layer is patched after building).
 
     Args:
         model: a functional `keras.Model` with one image input.
-        mean, std: per-channel statistics of the raw pixels the model will be given.
+        mean, std: per-channel statistics of the raw pixels the model will be given (None: no new layer).
+        dtype: a dtype policy name for every layer (the classifier and the preprocessing stay float32 under
+            a mixed policy); None leaves each layer's.
+        sync_bn: synchronised BatchNormalization statistics over replicas; None leaves them.
 
     Returns:
-        A `keras.Model` taking raw pixels.
+        A `keras.Model`.
     """
-    if any(layer.name == models.PREPROCESSING for layer in model.layers):
-        return model
     config = model.get_config()
     (source, _, _), = config["input_layers"] if isinstance(config["input_layers"][0], list) else [config["input_layers"]]
-    history = lambda tensor: tensor["config"]["keras_history"]  # noqa: E731
+    if mean is not None and not any(layer["name"] == models.PREPROCESSING for layer in config["layers"]):
+        history = lambda tensor: tensor["config"]["keras_history"]  # noqa: E731
+        for layer in config["layers"]:
+            for node in layer["inbound_nodes"]:
+                for argument in keras.tree.flatten(node["args"]):
+                    if isinstance(argument, dict) and argument.get("class_name") == "__keras_tensor__" and history(argument)[0] == source:
+                        history(argument)[0] = models.PREPROCESSING
+        spliced = keras.saving.serialize_keras_object(models.preprocessing_layer(mean, std))
+        spliced["name"] = models.PREPROCESSING
+        spliced["inbound_nodes"] = [{"args": [{"class_name": "__keras_tensor__", "config": {
+            "shape": [None, *model.input_shape[1:]], "dtype": "float32", "keras_history": [source, 0, 0]}}], "kwargs": {}}]
+        at = next(i for i, layer in enumerate(config["layers"]) if layer["name"] == source) + 1
+        config["layers"].insert(at, spliced)
     for layer in config["layers"]:
-        for node in layer["inbound_nodes"]:
-            for argument in keras.tree.flatten(node["args"]):
-                if isinstance(argument, dict) and argument.get("class_name") == "__keras_tensor__" and history(argument)[0] == source:
-                    history(argument)[0] = models.PREPROCESSING
-    normalization = models.preprocessing_layer(mean, std)
-    spliced = keras.saving.serialize_keras_object(normalization)
-    spliced["name"] = models.PREPROCESSING
-    spliced["inbound_nodes"] = [{"args": [{"class_name": "__keras_tensor__", "config": {
-        "shape": [None, *model.input_shape[1:]], "dtype": "float32", "keras_history": [source, 0, 0]}}], "kwargs": {}}]
-    at = next(i for i, layer in enumerate(config["layers"]) if layer["name"] == source) + 1
-    config["layers"].insert(at, spliced)
+        settings = layer["config"]
+        if dtype is not None and layer["class_name"] != "InputLayer":
+            keep = dtype.startswith("mixed") and layer["name"] in ("predictions", models.PREPROCESSING)
+            settings["dtype"] = "float32" if keep else dtype
+        if sync_bn is not None and "sync_bn" in settings:
+            settings["sync_bn"] = sync_bn
+        if sync_bn is not None and layer["class_name"] == "BatchNormalization":
+            settings["synchronized"] = sync_bn
     copy = model.__class__.from_config(config)
     copy.set_weights(model.get_weights())
     return copy
@@ -393,22 +396,14 @@ def _describe(value):
 
 
 def _build(model, source, stats, mixed_precision, sync_batchnorm):
-    """The network to train, taking raw pixels: `model` built by name (or copied) with the data's statistics."""
+    """The network to train, taking raw pixels: `model` built by name (or copied) with the data's statistics,
+    in 16-bit compute when asked, with synchronised BatchNormalization when asked."""
     mean, std = stats
+    dtype = mixed_precision_policy() if mixed_precision else None
     if isinstance(model, str):
-        net = models.build(model, input_shape=source.image_shape, classes=source.num_classes,
-                           preprocessing={"mean": mean.tolist(), "std": std.tolist()})  # fmt: skip
-    else:
-        net = with_preprocessing(model, mean, std)
-        if net is model:
-            net = keras.models.clone_model(model)
-            net.set_weights(model.get_weights())
-    if mixed_precision:
-        net.get_layer("predictions").dtype_policy = "float32"  # softmax and loss in float32
-    for layer in net._flatten_layers():
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.synchronized = sync_batchnorm
-    return net
+        return zoo.build(model, input_shape=source.image_shape, classes=source.num_classes, dtype=dtype,
+                         sync_bn=sync_batchnorm, preprocessing={"mean": mean.tolist(), "std": std.tolist()})  # fmt: skip
+    return rebuild(model, mean, std, dtype=dtype, sync_bn=sync_batchnorm)
 
 
 def train(
@@ -439,8 +434,8 @@ def train(
 
     Args:
         model: a name for `keras_resnet.build` (built for the data's image shape and classes inside
-            the strategy's scope) or a `keras.Model` (copied into the scope, the normalisation spliced in
-            after its input unless it has a "preprocessing" layer).
+            the strategy's scope) or a `keras.Model` (copied into the scope by `rebuild`, the normalisation
+            spliced in after its input unless it has a "preprocessing" layer).
         dataset: anything `keras_resnet.data.load` takes: `"digits"`, a folder, arrays or a tfds name.
         recipe: a name in `keras_resnet.recipes.RECIPES`.
         output: directory for checkpoints, logs, history, curves, config and samples (None: nothing is
@@ -467,8 +462,6 @@ def train(
     checks.check_all(steps_per_epoch=steps_per_epoch, backup_every=backup_every, cpu_devices=cpu_devices, seed=seed,
                      verbose=verbose)  # fmt: skip
     chosen = recipes.get_recipe(recipe, **overrides)
-    if mixed_precision and not isinstance(model, str):
-        raise ValueError("mixed_precision needs the model's name, so that it is built with 16-bit layers")
     if cpu_devices:
         configure_cpu_devices(cpu_devices)
     strategy_object = make_strategy(strategy)
@@ -507,7 +500,7 @@ def train(
         test_data = data.pipeline(source.test, training=False, batch_size=global_batch, **options)
         if tuple(train_data.element_spec[0].shape[1:]) != tuple(source.image_shape):  # 'imagenet' resizes
             source = dataclasses.replace(source, image_shape=tuple(train_data.element_spec[0].shape[1:]))
-        with dtype_policy(mixed_precision), strategy_object.scope():
+        with strategy_object.scope():
             net = _build(model, source, stats, mixed_precision, chosen.sync_batchnorm)
             optimizer.compile_model(net, chosen, steps, global_batch, jit_compile=jit_compile)
         if verbose:

@@ -25,8 +25,7 @@ import warnings
 import keras
 import keras_tuner
 
-from keras_resnet import checks, data, files, models, optimizer, recipes, specs, training
-from keras_resnet.flops import flops
+from keras_resnet import checks, data, files, models, optimizer, plots, recipes, specs, training
 
 # The knobs only some families have, keyed by family (a family that is not built yet is left out of the
 # space). Each knob is the family's `build()` argument of the same name.
@@ -117,9 +116,9 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         self.preprocessing = preprocessing
         self.input_shape, self.classes = tuple(input_shape), classes
         self.families = _choices("families", families)
-        unknown = sorted(set(self.families) - set(models.available_families()))
+        unknown = sorted(set(self.families) - set(specs.FAMILIES))
         if unknown:
-            raise ValueError(f"families {unknown} are not known; choose among {models.available_families()}")
+            raise ValueError(f"families {unknown} are not known; choose among {sorted(specs.FAMILIES)}")
         self.recipe_name, self.overrides = recipe, overrides
         chosen = recipes.get_recipe(recipe, **overrides)
         given = {"cardinality": cardinalities, "bottleneck_width": bottleneck_widths, "widen": widens}
@@ -150,7 +149,9 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         )
 
     def _valid_depths(self, depths):
-        """Each family's buildable depths, the extra build options each needs, and the smallest (params, flops)."""
+        """Each family's buildable depths, the extra options each needs, and the smallest (params, flops).
+
+        Read from plans: nothing is built."""
         valid, options, smallest = {}, {}, (math.inf, math.inf)
         for family in self.families:
             small_knobs = {k: min(self.knobs[k]) for k in FAMILY_KNOBS.get(family, ())}
@@ -159,22 +160,22 @@ class ResNetHyperModel(keras_tuner.HyperModel):
                 # The family's own block first, then its other block types (e.g. 9n+2 bottleneck depths).
                 for extra in [{}] + [{"block": b} for b in specs.FAMILIES[family].blocks]:
                     try:
-                        model = self._model(family, depth, {**small_knobs, **extra})
+                        plan = self.plan(family, depth, {**small_knobs, **extra})
                     except ValueError as error:
                         errors.append(str(error))
                         continue
                     valid.setdefault(family, []).append(depth)
                     options[family, depth] = extra
-                    smallest = min(smallest, (model.count_params(), flops(model)))
+                    smallest = min(smallest, (sum(plan.parameters()), plan.flops()))
                     break
             if family not in valid:
                 raise ValueError(f"none of depths={list(depths)} builds a {family} for {self.input_shape}: {errors[0]}")
-        keras.backend.clear_session()
         return valid, options, smallest
 
-    def _model(self, family, depth, options):
-        return models.build(family, depth=depth, input_shape=self.input_shape, classes=self.classes,
-                            preprocessing=self.preprocessing, **options)  # fmt: skip
+    def plan(self, family, depth, options):
+        """The `keras_resnet.specs.Plan` of one configuration (ValueError if it does not build)."""
+        return specs.resolve(family, depth=depth, input_shape=self.input_shape, classes=self.classes,
+                             preprocessing=self.preprocessing, **options)  # fmt: skip
 
     def configure(self, hp):
         """Declare the space in `hp` and return the chosen `(family, depth, build options)`."""
@@ -200,16 +201,16 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         return family, depth, options
 
     def measure(self, hp):
-        """The model of `hp`'s configuration with its parameter count and multiply-adds."""
+        """The plan of `hp`'s configuration with its parameter count and multiply-adds (nothing is built)."""
         family, depth, options = self.configure(hp)
         try:
-            model = self._model(family, depth, options)
+            plan = self.plan(family, depth, options)
         except ValueError as error:  # e.g. a cardinality that does not divide a stage's width
             raise keras_tuner.errors.FailedTrialError(f"configuration {hp.values} does not build: {error}") from None
-        return model, model.count_params(), flops(model)
+        return plan, sum(plan.parameters()), plan.flops()
 
     def build(self, hp):
-        return self.measure(hp)[0]
+        return models.build_model(self.measure(hp)[0])
 
     def fit(self, hp, model, x, *args, epochs=1, steps_per_epoch=None, initial_epoch=0, callbacks=None, **kwargs):
         """Train with the recipe, `hp`'s learning rate and weight decay; one whole schedule over this call's epochs.
@@ -220,7 +221,7 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         `steps_per_epoch` is needed when it repeats forever.
         """
         # Checked here rather than in build(), which keras-tuner also calls to discover the space.
-        params, multiply_adds = model.count_params(), flops(model)
+        _, params, multiply_adds = self.measure(hp)
         if self.over_budget(params, multiply_adds):
             raise keras_tuner.errors.FailedTrialError(
                 f"{OVER_BUDGET}: {hp.values} has {params:,} parameters and {multiply_adds:,} FLOPs "
@@ -304,7 +305,6 @@ def results(tuner):
                 val_accuracy=float(trial.score) if status == "completed" else None,
             )
         )
-    keras.backend.clear_session()
     return rows
 
 
@@ -338,12 +338,7 @@ def plot_results(rows, path, max_params=None, max_flops=None):
     Returns:
         `path`.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
-    figure, axes = pyplot.subplots(1, 2, figsize=(11, 4), sharey=True)
+    pyplot, figure, axes = plots.figure(2, width=5.5, sharey=True)
     for axis, size, limit in zip(axes, ("params", "flops"), (max_params, max_flops)):
         for family in dict.fromkeys(row["family"] for row in rows):
             done = [r for r in rows if r["family"] == family and r["val_accuracy"] is not None]
@@ -358,11 +353,7 @@ def plot_results(rows, path, max_params=None, max_flops=None):
         axis.grid(alpha=0.3)
     axes[0].set(ylabel="validation accuracy (x: over budget, not trained)")
     axes[0].legend(fontsize="small")
-    figure.tight_layout()
-    with files.atomic_write(path) as partial:
-        figure.savefig(partial, dpi=100)
-    pyplot.close(figure)
-    return path
+    return plots.save(pyplot, figure, path, dpi=100)
 
 
 def search(

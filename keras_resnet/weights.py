@@ -9,6 +9,9 @@ computes (shapes cannot tell a stride in the 1x1 from one in the 3x3). Adding a 
 
     model = keras_resnet.ResNet50(variant="v1.5", weights="resnet50-0676ba61.pth")   # torchvision
     model = keras_resnet.ResNet50(weights="imagenet")   # keras.applications' cached file, converted
+
+The models never load weights themselves: `keras_resnet.build` builds the plan's model, then calls `load`
+here with the plan (what the model is and how it strides, read from the plan, not from built layers).
 """
 
 import os
@@ -17,9 +20,9 @@ import re
 import keras
 import numpy as np
 
-from keras_resnet import files, specs
-from keras_resnet.layers import BottleneckBlock, ResidualBlock
-from keras_resnet.layers.common import BN_EPSILON
+from keras_resnet import specs
+from keras_resnet.models import load_model_file
+from keras_resnet.specs import BN_EPSILON
 
 TORCH_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
 # torch.nn.BatchNorm2d's epsilon (torchvision and timm keep the default).
@@ -116,17 +119,17 @@ def keras_home():
     return os.path.join(home if os.access(home, os.W_OK) else "/tmp", ".keras")
 
 
-def imagenet_file(family_name, depth, include_top=True, classes=1000):
+def imagenet_file(plan):
     """The path of keras.applications' cached ImageNet weights for a model, failing at once without it.
 
     Args:
-        family_name, depth: the model (`KERAS_APPLICATIONS` lists those with ImageNet weights).
-        include_top: the file with the classifier, or the "_notop" one.
-        classes: must be 1000 with the top.
+        plan: the model's `keras_resnet.specs.Plan` (`KERAS_APPLICATIONS` lists those with ImageNet weights;
+            with the top, it needs 1000 classes).
 
     Returns:
         The file's path under Keras' cache directory (`$KERAS_HOME/models`, default `~/.keras/models`).
     """
+    family_name, depth, include_top, classes = plan.family, plan.depth, plan.include_top, plan.classes
     name = KERAS_APPLICATIONS.get((family_name, depth))
     if name is None:
         known = ", ".join(f"{family}{d}" for family, d in KERAS_APPLICATIONS)
@@ -149,60 +152,102 @@ def imagenet_file(family_name, depth, include_top=True, classes=1000):
     return path
 
 
-def load(model, path, family_name, depth):
+def load(model, path, plan):
+    """Load weights from any file `weights=` takes into `model`, built from `plan`; nothing is assigned
+    unless the whole file fits, and a file that does not fit is one sentence naming it.
+
+    Our own `.weights.h5` / `.keras` files load directly; keras.applications files (the legacy `.h5` it
+    caches, or its model saved as `.weights.h5` / `.keras`) and torchvision/timm state dicts are converted.
+
+    Args:
+        model: the model `keras_resnet.models.build_model(plan)` built.
+        path: a `.weights.h5` / `.keras` file, a keras.applications `.h5` file or a state dict
+            (`.safetensors`, or `.pth`/`.pt`/`.bin` with torch installed).
+        plan: the model's `keras_resnet.specs.Plan`.
+
+    Raises:
+        ValueError: the file cannot be read or does not fit the model.
+    """
+    path = os.fspath(path)
+    legacy_h5 = path.endswith(".h5") and not path.endswith(".weights.h5")
+    if path.endswith(TORCH_SUFFIXES) or legacy_h5:
+        load_foreign(model, path, plan)
+        return
+    try:
+        if path.endswith(".keras"):
+            source = load_model_file(path)
+            if len(source.weights) != len(model.weights):
+                raise ValueError(f"it holds {len(source.weights)} weight arrays ({source.name}), {model.name} has {len(model.weights)}.")
+            model.set_weights(source.get_weights())
+        else:
+            model.load_weights(path)
+    except OSError as error:  # h5py on a cut or foreign file
+        raise ValueError(f"weights file {path!r} cannot be read ({error}): is it a whole .weights.h5 file?") from None
+    except ValueError as error:
+        reason = str(error).splitlines()[0][:300]  # Keras lists every array of a mismatch
+        foreign = ""
+        if (plan.family, plan.depth) in KERAS_APPLICATIONS:
+            try:
+                load_foreign(model, path, plan)
+                return
+            except ValueError as conversion_error:
+                foreign = f" Nor does it convert: {conversion_error}"
+        raise ValueError(
+            f"weights file {path!r} does not fit {model.name}: {reason} Build the model with the options "
+            f"the file was saved with (depth, classes, include_top, use_bias).{foreign}"
+        ) from None
+
+
+def load_foreign(model, path, plan):
     """Convert a keras.applications file or a torchvision/timm state dict into `model`'s variables.
 
     Args:
-        model: a keras_resnet model of `family_name` and `depth`, built with the options the source needs
-            (`LAYOUTS`; e.g. `variant="v1.5"` for torchvision ResNets).
+        model: a keras_resnet model built from `plan` with the options the source needs (`LAYOUTS`;
+            e.g. `variant="v1.5"` for torchvision ResNets).
         path: a keras.applications weights file (`.h5`, `.weights.h5`, `.keras`) or a state dict
             (`.safetensors`, or `.pth`/`.pt`/`.bin` with torch installed).
-        family_name, depth: what `model` is, to choose the naming table and keras.applications' twin.
+        plan: the model's `keras_resnet.specs.Plan`.
 
     Nothing is assigned unless the whole source fits.
     """
+    family_name = plan.family
     source = "torch" if path.endswith(TORCH_SUFFIXES) else "keras"
     label = f"{'state dict' if source == 'torch' else 'keras.applications file'} {os.path.basename(path)!r}"
     names = NAMES[source].get(family_name)
     if names is None:
         raise ValueError(f"{label} cannot be converted to {family_name}: conversions exist for {sorted(NAMES[source])}.")
-    check_layout(model, LAYOUTS.get((source, family_name), {}), label)
-    arrays = read_torch(path) if source == "torch" else read_keras(path, model, family_name, depth, label)
+    check_layout(plan, LAYOUTS.get((source, family_name), {}), label)
+    arrays = read_torch(path) if source == "torch" else read_keras(path, plan, label)
     values = match(model, arrays, names, label, fold=not specs.FAMILIES[family_name].preact)
     for variable in model.weights:
         variable.assign(values[variable.path])
 
 
-def check_layout(model, needed, label):
-    """Check that `model` was built with the options a source needs (stride placement is invisible in shapes).
+def check_layout(plan, needed, label):
+    """Check that a model was built with the options a source needs (stride placement is invisible in shapes).
 
     Args:
-        model: a keras_resnet model.
+        plan: the model's `keras_resnet.specs.Plan`.
         needed: the options the source's layout needs, e.g. `{"variant": "v1.5"}` (a `LAYOUTS` value).
         label: how error messages name the source.
 
     Raises:
         ValueError: the model places its strides differently; the message names the option to pass.
     """
-    blocks = [layer for layer in model.layers if isinstance(layer, ResidualBlock)]
-    strided = [block for block in blocks if block.strides > 1]
-    found = {"stride_position": "last" if any(not block.name.endswith("_block1") for block in strided) else "first"}
-    bottlenecks = [block for block in strided if isinstance(block, BottleneckBlock) and not block.preact]
-    if bottlenecks:
-        found["variant"] = "v1" if bottlenecks[0].stride_in == "1x1" else "v1.5"
-    wrong = {key: value for key, value in needed.items() if key in found and found[key] != value}
+    preact = specs.FAMILIES[plan.family].preact
+    wrong = {key: value for key, value in needed.items()
+             if plan.options.get(key, value) != value and not (key == "variant" and preact)}  # fmt: skip
     if wrong:
         options = ", ".join(f"{key}={value!r}" for key, value in wrong.items())
-        raise ValueError(f"{label} needs {model.name} built with {options}: the stride sits elsewhere otherwise.")
+        raise ValueError(f"{label} needs {plan.name} built with {options}: the stride sits elsewhere otherwise.")
 
 
-def read_keras(path, model, family_name, depth, label):
+def read_keras(path, plan, label):
     """Read a keras.applications weights file through keras.applications' own model (Keras reads every format).
 
     Args:
         path: a keras.applications `.h5`, `.weights.h5` or `.keras` file.
-        model: the keras_resnet model to fill (its top and classes choose the twin's).
-        family_name, depth: what `model` is, to choose keras.applications' twin.
+        plan: the model to fill (its family and depth choose keras.applications' twin, its top and classes the twin's).
         label: how error messages name the source.
 
     Returns:
@@ -211,11 +256,10 @@ def read_keras(path, model, family_name, depth, label):
     Raises:
         ValueError: keras.applications has no such model, or the file is not its weights.
     """
-    name = KERAS_APPLICATIONS.get((family_name, depth))
+    name = KERAS_APPLICATIONS.get((plan.family, plan.depth))
     if name is None:
-        raise ValueError(f"{label} cannot be read: keras.applications has no {family_name}{depth}.")
-    top = "predictions" in [layer.name for layer in model.layers]
-    classes = model.get_layer("predictions").units if top else 1000
+        raise ValueError(f"{label} cannot be read: keras.applications has no {plan.family}{plan.depth}.")
+    top, classes = plan.include_top, plan.classes if plan.include_top else 1000
     source = getattr(keras.applications, name)(weights=None, include_top=top, classes=classes)
     try:
         source.load_weights(path)
@@ -377,31 +421,3 @@ def match(model, source, names, label, fold):
             "the depth and shortcut the source has."
         )
     return values
-
-
-def convert(name, source, output, **options):
-    """Build `name` with the weights of `source` (any file `weights=` takes) and save it as a `.keras` file.
-
-    Args:
-        name: a model name ("ResNet50") or family (with `depth=` in `options`), as `keras_resnet.build`.
-        source: "imagenet", a keras.applications file or a torchvision/timm state dict.
-        output: the `.keras` file to write; an existing file is never overwritten.
-        **options: builder options the source needs (`variant="v1.5"` for torchvision ResNets;
-            `use_bias=True, stride_position="last"` for keras.applications' ResNetV2) and the signature's.
-
-    Returns:
-        The converted `keras.Model`.
-
-    Example: `convert("ResNet50", "resnet50-0676ba61.pth", "resnet50.keras", variant="v1.5")`.
-    """
-    from keras_resnet.models import build  # models load weights through this module: import at call time
-
-    output = os.fspath(output)
-    if not output.endswith(".keras"):
-        raise ValueError(f"output {output!r} must end in .keras.")
-    if os.path.exists(output):
-        raise ValueError(f"output {output!r} exists: keras_resnet never overwrites; remove it or pick another name.")
-    model = build(name, weights=source, **options)
-    with files.atomic_write(output, needs=files.model_bytes(model, optimizer=False)) as partial:
-        model.save(partial)  # to a hidden name, renamed when whole: a reader never sees a half-written file
-    return model

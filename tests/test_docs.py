@@ -22,6 +22,18 @@ def test_api_md_is_up_to_date():
     assert " at 0x" not in docs.render()  # an object's address would change on every run
 
 
+def test_the_model_functions_are_generated_from_the_table():
+    from keras_resnet import zoo
+
+    assert (ROOT / "keras_resnet" / "applications.py").read_text() == zoo.applications_source(), (
+        "keras_resnet/applications.py is out of date: run `python -m keras_resnet.zoo > keras_resnet/applications.py`"
+    )
+    for name in keras_resnet.available_models():  # a def you can find, documented from the table
+        function = getattr(keras_resnet, name)
+        assert function.__name__ == name and function.__module__ == "keras_resnet.applications"
+        assert "**options: the family's options" in function.__doc__
+
+
 def test_every_model_function_and_the_top_level_api_are_in_the_reference():
     listed = {name for module, name, _ in PUBLIC if module == "keras_resnet"}
     assert set(keras_resnet.available_models()) <= listed

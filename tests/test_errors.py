@@ -29,8 +29,8 @@ import keras_resnet
         (lambda: keras_resnet.ResNet20(shortcut="D"), r"shortcut='D' is not one of"),
         (lambda: keras_resnet.ResNet50(variant="v2"), r"variant='v2' must be 'v1'"),
         (lambda: keras_resnet.ResNet20(block="wide"), r"block='wide' is not valid for cifar_resnet"),
-        (lambda: keras_resnet.ResNet110(stochastic_depth=0.0), r"survival probability p_L in \(0, 1\]"),
-        (lambda: keras_resnet.ResNet110(stochastic_depth=1.5), r"survival probability p_L in \(0, 1\]"),
+        (lambda: keras_resnet.ResNet110(stochastic_depth=0.0), r"stochastic_depth=0.0 must be in \(0, 1\]: the last block.s survival probability p_L"),
+        (lambda: keras_resnet.ResNet110(stochastic_depth=1.5), r"stochastic_depth=1.5 must be in \(0, 1\]"),
         (lambda: keras_resnet.PlainNet20(stochastic_depth=0.5), r"needs shortcuts"),
         (lambda: keras_resnet.ResNet20(dropout=1.0), r"dropout=1.0 must be in \[0, 1\)"),
         (lambda: keras_resnet.ResNet20(shortcut="gated"), r"'gated' is not one of \('A', 'B', 'C', 'highway', 'none'\)"),
@@ -77,3 +77,19 @@ def test_weights_round_trip_and_mismatch(tmp_path, images):
     np.testing.assert_array_equal(from_keras.predict(x, verbose=0), source.predict(x, verbose=0))
     with pytest.raises(ValueError, match="does not fit ResNet32"):
         keras_resnet.ResNet32(classes=4, weights=str(path))
+
+
+def test_keras_set_to_channels_first_is_refused_in_one_sentence():
+    import keras
+
+    keras.config.set_image_data_format("channels_first")
+    try:
+        with pytest.raises(ValueError, match=r"keras_resnet builds channels-last models, but .*'channels_first'"):
+            keras_resnet.ResNet20()
+    finally:
+        keras.config.set_image_data_format("channels_last")
+
+
+def test_a_misspelt_model_attribute_says_which_one_was_meant():
+    with pytest.raises(AttributeError, match=r"Unknown model 'ResNet150'. Did you mean .*ResNet152"):
+        keras_resnet.ResNet150

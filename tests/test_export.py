@@ -20,17 +20,15 @@ import tensorflow as tf
 
 import keras_resnet
 from keras_resnet import cli, export, specs
-from keras_resnet.models.base import rule_stages
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SIZE = (32, 32, 3)
 
 
 def valid_depth(family_name, depth):
-    """Whether a rule-based (three-stage CIFAR) family accepts `depth` with its default block."""
-    family = specs.FAMILIES[family_name]
+    """Whether a family accepts `depth` with its default block (its plan resolves)."""
     try:
-        rule_stages(family_name, family, depth, family.defaults["block"])
+        specs.resolve(family_name, depth=depth)
     except ValueError:
         return False
     return True
@@ -212,7 +210,7 @@ def test_cli_export_and_verify(resnet20, capsys):
     capsys.readouterr()
     assert cli.main(["verify", str(base / "r20"), "--model", str(resnet20["keras"])]) == 0
     out = capsys.readouterr().out
-    assert "r20/1 with tf.compat.v1 Session loader" in out and "serving_bytes: max abs diff vs Keras" in out
+    assert "r20/1 with tf.compat.v1 Session loader" in out and "serving_bytes: max abs diff vs the Keras model's outputs" in out
     assert (
         "MetaGraph with tag set ['serve']" in out and "curl -X POST http://localhost:8501/v1/models/r20:predict" in out
     )
@@ -295,8 +293,8 @@ def test_help_explains_every_flag(command, capsys):
     with pytest.raises(SystemExit):
         cli.parser().parse_args([command, "--help"])
     out = capsys.readouterr().out
-    flags = {"export": ["--name", "--base", "--labels", "--top-k", "--scale", "--mean", "--std", "--version"]}
-    for flag in flags.get(command, ["--model", "--tolerance", "--port"]):
+    flags = {"export": ["--name", "--base", "--labels", "--top-k", "--scale", "--mean", "--std", "--version", "--max-pixels"]}
+    for flag in flags.get(command, ["--model", "--dataset", "--data-dir", "--tolerance", "--port"]):
         assert re.search(rf"{flag} \S+\s+\S", out), f"{flag} has no help"
 
 

@@ -9,7 +9,7 @@ import pytest
 
 import keras_resnet
 from keras_resnet import cli, files
-from keras_resnet.models.base import load_model_file
+from keras_resnet.models import load_model_file
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def test_convert_writes_through_a_hidden_name_and_never_leaves_a_visible_partial
     written = []
     save = keras.Model.save
     monkeypatch.setattr(keras.Model, "save", lambda self, path, *a, **k: written.append(pathlib.Path(path)) or save(self, path, *a, **k))
-    keras_resnet.weights.convert("ResNet20", source, out, input_shape=(8, 8, 1), classes=3)
+    keras_resnet.zoo.convert("ResNet20", source, out, input_shape=(8, 8, 1), classes=3)
     assert written[-1].parent == tmp_path and files.is_partial(written[-1].name)  # hidden while it is written
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.keras", "r20.keras"]
     assert load_model_file(out).name == "ResNet20"

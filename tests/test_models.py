@@ -6,48 +6,8 @@ import pytest
 
 import keras_resnet
 from keras_resnet import specs
-
-# Published counts (../shared/REFERENCE.md): trainable, non-trainable (None where unpublished).
-TORCHVISION = {"ResNet18": 11_689_512, "ResNet34": 21_797_672, "ResNet50": 25_557_032,
-               "ResNet101": 44_549_160, "ResNet152": 60_192_808, "ResNeXt50_32x4d": 25_028_904,
-               "ResNeXt101_32x8d": 88_791_336, "ResNeXt101_64x4d": 83_455_272, "WideResNet50_2": 68_883_240,
-               "WideResNet101_2": 126_886_696, "DenseNet121": 7_978_856, "DenseNet169": 14_149_480,
-               "DenseNet201": 20_013_928, "DenseNet161": 28_681_000}  # fmt: skip
-# torchvision's published GFLOPS (multiply-adds of convolutions and classifier, 224x224), 2 decimals.
-TORCHVISION_GFLOPS = {"ResNeXt50_32x4d": 4.23, "ResNeXt101_32x8d": 16.41, "ResNeXt101_64x4d": 15.46,
-                      "WideResNet50_2": 11.40, "WideResNet101_2": 22.75, "DenseNet121": 2.83, "DenseNet161": 7.73,
-                      "DenseNet169": 3.36, "DenseNet201": 4.29}  # fmt: skip
-KERAS_APPLICATIONS_V1 = {"ResNet50": (25_583_592, 53_120), "ResNet101": (44_601_832, 105_344),
-                         "ResNet152": (60_268_520, 151_424)}  # fmt: skip
-KERAS_APPLICATIONS_DENSENET = {"DenseNet121": 8_062_504, "DenseNet169": 14_307_880, "DenseNet201": 20_242_984}
-CIFAR = {"ResNet20": 269_722, "ResNet32": 464_154, "ResNet44": 658_586, "ResNet56": 853_018,
-         "ResNet110": 1_727_962, "ResNet1202": 19_421_274, "PreActResNet164": 1_703_258,
-         "PreActResNet1001": 10_327_706, "DenseNetBC100": 769_162, "ResNeXt29_8x64d": 34_426_698,
-         "ResNeXt29_16x64d": 68_155_210, "WideResNet28_10": 36_479_194}  # fmt: skip
-# Rounded to 0.1M in the papers only (Huang 2017 Table 2, Zagoruyko 2016 Table 4 / 5).
-PAPERS_ROUNDED = {"DenseNetBC250": 15.3, "DenseNetBC190": 25.6, "WideResNet16_8": 11.0, "WideResNet40_4": 8.9}
-KERAS_APPLICATIONS_V2 = {"ResNet50V2": (25_568_360, 45_440), "ResNet101V2": (44_577_896, 97_664),
-                         "ResNet152V2": (60_236_904, 143_744)}  # fmt: skip
-
-# The papers' layouts, restated here so the oracle below does not read the code it checks.
-PAPER_STAGES = {18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)), 50: ("bottleneck", (3, 4, 6, 3)),
-                101: ("bottleneck", (3, 4, 23, 3)), 152: ("bottleneck", (3, 8, 36, 3)),
-                200: ("bottleneck", (3, 24, 36, 3))}  # fmt: skip
-# family: (ImageNet stem, stage widths, pre-activation, shortcut, CIFAR block, CIFAR depth = layers*3n + offset)
-# He 2015/2016; Xie 2017 (ResNeXt-29: 64-channel stem, stages of 256/512/1024 outputs, C*d-wide bottleneck
-# doubling per stage); Zagoruyko 2016 (WRN-d-k: 16-channel stem, pre-act basic blocks of 16k/32k/64k,
-# 1x1 projections where the width changes, d = 6n + 4).
-PAPER_FAMILIES = {"resnet": (True, (64, 128, 256, 512), False, "B", None, None),
-                  "resnet_v2": (True, (64, 128, 256, 512), True, "B", None, None),
-                  "resnext": (True, (64, 128, 256, 512), False, "B", None, None),
-                  "wide_resnet": (True, (64, 128, 256, 512), False, "B", None, None),
-                  "cifar_resnet": (False, (16, 32, 64), False, "A", "basic", 2),
-                  "preact_resnet": (False, (16, 32, 64), True, "B", "bottleneck", 2),
-                  "cifar_resnext": (False, (64, 128, 256), False, "B", "bottleneck", 2),
-                  "cifar_wide_resnet": (False, (16, 32, 64), True, "B", "basic", 4)}  # fmt: skip
-# Huang 2017 Table 1 (k = 32, 161: k = 48); DenseNet-BC on CIFAR: 3 blocks of n = (L - 4) / 6 layers.
-PAPER_DENSE_BLOCKS = {121: (6, 12, 24, 16), 161: (6, 12, 36, 24), 169: (6, 12, 32, 32), 201: (6, 12, 48, 32),
-                      264: (6, 12, 64, 48)}  # fmt: skip
+from oracle import (CIFAR, KERAS_APPLICATIONS_DENSENET, KERAS_APPLICATIONS_V1, KERAS_APPLICATIONS_V2, PAPER_STAGES,
+                    PAPERS_ROUNDED, TORCHVISION, TORCHVISION_GFLOPS, expected_counts, paper_counts)  # fmt: skip
 
 # Models whose fit and save/load take over ~20 s on 2 cores: those two checks run in the slow suite.
 HEAVY = {"ResNet101", "ResNet152", "ResNet200", "ResNet101V2", "ResNet152V2", "ResNet200V2", "ResNet1202",
@@ -57,103 +17,6 @@ HEAVY = {"ResNet101", "ResNet152", "ResNet200", "ResNet101V2", "ResNet152V2", "R
 # Over ~60M parameters: initialising one twice more (forward at a small size, config round trip) takes
 # ~20-40 s on 2 cores, so their forward check joins the slow suite; their exact counts stay default.
 HUGE = {"ResNeXt101_32x8d", "ResNeXt101_64x4d", "ResNeXt29_16x64d", "WideResNet50_2", "WideResNet101_2"}
-
-
-class Tally:
-    """Trainable and non-trainable parameters, added layer by layer."""
-
-    def __init__(self, use_bias=False):
-        self.use_bias, self.trainable, self.non_trainable = use_bias, 0, 0
-
-    def conv(self, cin, cout, kernel, groups=1):
-        self.trainable += kernel * kernel * cin // groups * cout + (cout if self.use_bias else 0)
-
-    def bn(self, channels):
-        # BN: 2 trainable (gamma, beta) and 2 non-trainable (moving mean, variance) per channel.
-        self.trainable += 2 * channels
-        self.non_trainable += 2 * channels
-
-    def dense(self, cin, classes):
-        self.trainable += cin * classes + classes
-        return self.trainable, self.non_trainable
-
-
-def expected_counts(model_name, use_bias=False, classes=None):
-    """(trainable, non-trainable) of a named model, counted layer by layer from the papers' descriptions."""
-    family_name, options = specs.MODELS[model_name]
-    return paper_counts(family_name, options, use_bias, classes)
-
-
-def paper_counts(family_name, options, use_bias=False, classes=None):
-    """(trainable, non-trainable) of `build(family_name, **options)` from the papers' descriptions."""
-    if "densenet" in family_name:
-        return densenet_counts(family_name, options, classes)
-    imagenet, widths, preact, shortcut, cifar_block, offset = PAPER_FAMILIES[family_name]
-    shortcut = options.get("shortcut", shortcut)
-    classes = classes or (1000 if imagenet else 10)
-    if imagenet:
-        block, counts = PAPER_STAGES[options["depth"]]
-    else:
-        block = options.get("block", cifar_block)
-        n = (options["depth"] - offset) // (9 if block == "bottleneck" else 6)
-        counts = (n, n, n)
-    cardinality, group_width = options.get("cardinality", 1), options.get("bottleneck_width", widths[0])
-    widen = options.get("widen", 1)
-    tally = Tally(use_bias)
-    cin = widths[0]
-    tally.conv(3, cin, 7 if imagenet else 3)
-    if not preact:
-        tally.bn(cin)
-    for stage, (blocks, width) in enumerate(zip(counts, widths)):
-        for index in range(blocks):
-            strides = 2 if stage and not index else 1
-            if preact:
-                tally.bn(cin)
-            if block == "basic":
-                cout = width * widen
-                tally.conv(cin, cout, 3), tally.bn(cout), tally.conv(cout, cout, 3)
-            else:
-                inner, cout = cardinality * group_width * 2**stage * widen, width * 4
-                tally.conv(cin, inner, 1), tally.bn(inner), tally.conv(inner, inner, 3, cardinality), tally.bn(inner)
-                tally.conv(inner, cout, 1)
-            if not preact:
-                tally.bn(cout)
-            if shortcut == "highway":
-                tally.conv(cin, cout, 1)
-                tally.trainable += cout  # the gate's bias
-            if shortcut == "C" or (shortcut == "B" and (cin != cout or strides != 1)):
-                tally.conv(cin, cout, 1)
-                if not preact:
-                    tally.bn(cout)
-            cin = cout
-    if preact:
-        tally.bn(cin)
-    return tally.dense(cin, classes)
-
-
-def densenet_counts(family_name, options, classes=None):
-    """DenseNet(-BC): a 2k-channel stem, dense layers of BN-1x1(4k)-BN-3x3(k) (or BN-3x3(k) without the
-    bottleneck), and BN-1x1 transitions keeping floor(theta * channels)."""
-    imagenet, k = family_name == "densenet", options["growth_rate"]
-    bottleneck, theta = options.get("block", "bottleneck") == "bottleneck", options.get("compression", 0.5)
-    blocks = PAPER_DENSE_BLOCKS[options["depth"]] if imagenet else ((options["depth"] - 4) // (6 if bottleneck else 3),) * 3
-    tally, channels = Tally(), 2 * k
-    tally.conv(3, channels, 7 if imagenet else 3)
-    if imagenet:
-        tally.bn(channels)
-    for index, layers_in_block in enumerate(blocks):
-        for _ in range(layers_in_block):
-            tally.bn(channels)
-            if bottleneck:
-                tally.conv(channels, 4 * k, 1), tally.bn(4 * k), tally.conv(4 * k, k, 3)
-            else:
-                tally.conv(channels, k, 3)
-            channels += k
-        if index < len(blocks) - 1:
-            tally.bn(channels), tally.conv(channels, int(channels * theta), 1)
-            channels = int(channels * theta)
-    tally.bn(channels)
-    return tally.dense(channels, classes or (1000 if imagenet else 10))
 
 
 def counts(model):
@@ -190,7 +53,8 @@ def small_shape(name):
 def test_build_and_exact_parameter_count(name):
     model = getattr(keras_resnet, name)()
     assert model.name == name
-    assert counts(model) == expected_counts(name)
+    assert counts(model) == expected_counts(name) == specs.resolve(name).parameters()
+    assert keras_resnet.flops(model) == specs.resolve(name).flops()
     assert model.count_params() == sum(expected_counts(name))
     published = TORCHVISION.get(name) or CIFAR.get(name)
     if published:
@@ -295,9 +159,9 @@ def test_stochastic_depth_on_resnext_and_wide_nets(images):
 def test_highway_shortcut_trains_and_saves(images, tmp_path):
     model = keras_resnet.build("cifar_resnet", depth=20, shortcut="highway", classes=7, input_shape=(32, 32, 3))
     blocks = [layer for layer in model.layers if isinstance(layer, keras_resnet.layers.ResidualBlock)]
-    assert all(type(block.shortcut).__name__ == "HighwayShortcut" for block in blocks)
+    assert all(type(block.shortcut_layer).__name__ == "HighwayShortcut" for block in blocks)
     # The papers' initialisation by default: a zeroed branch would only shrink x by (1 - T) per block.
-    assert all(np.all(block.bns[-1].gamma.numpy() == 1.0) for block in blocks)
+    assert all(np.all(block.norms[-1].gamma.numpy() == 1.0) for block in blocks)
     check_fit_and_save(model, images((32, 32, 3)), tmp_path)
 
 
@@ -330,7 +194,7 @@ def test_shortcut_options_change_only_projection_parameters():
 def test_plain_twin_has_no_shortcut_but_the_same_layers():
     plain, residual = keras_resnet.PlainNet20(), keras_resnet.ResNet20()
     assert counts(plain) == counts(residual)  # option A shortcuts have no parameters
-    assert all(block.shortcut is None for block in plain.layers if isinstance(block, keras_resnet.layers.ResidualBlock))
+    assert all(block.shortcut_layer is None for block in plain.layers if isinstance(block, keras_resnet.layers.ResidualBlock))
 
 
 def test_variant_moves_the_stride_not_the_parameters():
@@ -363,7 +227,7 @@ def test_zero_init_residual_makes_every_block_an_identity(images):
     for name in ("ResNet20", "PreActResNet110"):
         model = keras_resnet.build(name, shortcut="B")  # zero_init_residual is the default
         for block in (layer for layer in model.layers if isinstance(layer, keras_resnet.layers.ResidualBlock)):
-            if block.strides == 1 and type(block.shortcut).__name__ == "IdentityShortcut":
+            if block.strides == 1 and type(block.shortcut_layer).__name__ == "IdentityShortcut":
                 inputs = np.abs(np.random.default_rng(1).normal(size=(2, *block.input.shape[1:]))).astype("float32")
                 np.testing.assert_allclose(block(inputs, training=False), inputs, atol=1e-6)
 
@@ -371,7 +235,7 @@ def test_zero_init_residual_makes_every_block_an_identity(images):
 def test_papers_initialisation_is_available():
     model = keras_resnet.ResNet20(zero_init_residual=False)
     blocks = [layer for layer in model.layers if isinstance(layer, keras_resnet.layers.ResidualBlock)]
-    assert len(blocks) == 9 and all(np.all(block.bns[-1].gamma.numpy() == 1.0) for block in blocks)
+    assert len(blocks) == 9 and all(np.all(block.norms[-1].gamma.numpy() == 1.0) for block in blocks)
     with pytest.raises(ValueError, match="needs shortcuts"):
         keras_resnet.PlainNet20(zero_init_residual=True)
 

@@ -81,7 +81,7 @@ def test_train_command_writes_every_artefact_and_resumes_or_refuses(tmp_path, ca
     assert len(training.read_history(output / "history.csv")["loss"]) == 2
     # A different run in the same directory is refused, unless asked to overwrite.
     assert cli.main(["train", *QUICK, "--lr", "0.05", "--output", str(output)]) == 2
-    assert "holds a different run (differs in lr)" in capsys.readouterr().err
+    assert "holds a different train run (differs in lr)" in capsys.readouterr().err
     assert cli.main(["train", *QUICK, "--lr", "0.05", "--output", str(output), "--overwrite"]) == 0
     assert json.loads((output / "config.json").read_text())["lr"] == 0.05
 
@@ -104,7 +104,9 @@ def test_mixed_precision_computes_in_16_bits_with_float32_logits():
     history = training.train("ResNet20", "digits", epochs=1, steps_per_epoch=2, batch_size=16, mixed_precision=True, verbose=0)
     model = history.model
     assert model.get_layer("predictions").compute_dtype == "float32"
-    assert {layer.compute_dtype for layer in model.layers[1:-2]} == {"bfloat16"}
+    assert model.get_layer("preprocessing").compute_dtype == "float32"  # the pixels' detail, before any 16-bit layer
+    assert {layer.compute_dtype for layer in model.layers[2:-2]} == {"bfloat16"}
+    assert {sub.compute_dtype for block in model.layers[2:-2] for sub in block._flatten_layers()} == {"bfloat16"}
     assert model(np.zeros((1, 8, 8, 1), "float32")).dtype == "float32"
     assert keras.config.dtype_policy().name == "float32"
 

@@ -159,8 +159,7 @@ def test_a_killed_search_resumes_without_rerunning_finished_trials(tmp_path):
 
 
 def test_tune_help_explains_every_flag(capsys):
-    with pytest.raises(SystemExit):
-        cli.main(["tune", "--help"])
+    assert cli.main(["tune", "--help"]) == 0
     out = capsys.readouterr().out
     for flag in ("--tuner", "--max-trials", "--family", "--depth", "--cardinality", "--bottleneck-width", "--widen",
                  "--stochastic-depth", "--lr", "--weight-decay", "--max-params", "--max-flops", "--output", "--overwrite"):

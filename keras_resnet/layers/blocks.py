@@ -3,30 +3,16 @@ gate, and DenseNet's layers and transitions.
 
 Keeping a whole block in one layer makes a 1202-layer network a graph of ~600 nodes (it builds, saves
 and loads at Python's default recursion limit), and lets a lesion study switch a branch off in place.
+Every sublayer gets the block's dtype policy and BatchNormalization options; a branch's convolutions
+come from `keras_resnet.specs.branch_convs`, the description plans count from too.
 """
 
 from keras import initializers, layers, ops
 
-from keras_resnet.layers.common import BN_EPSILON, BN_MOMENTUM, register
+from keras_resnet import specs
+from keras_resnet.layers.common import BN_EPSILON, BN_MOMENTUM, NormOptions, register
 from keras_resnet.layers.shortcuts import IdentityShortcut, ProjectionShortcut, ZeroPadShortcut
 from keras_resnet.layers.stochastic_depth import StochasticDepth
-
-SHORTCUTS = ("A", "B", "C", "highway", "none")
-
-
-def check_positive_int(name, value):
-    """Raise a ValueError unless `value` is a positive integer (widths, cardinalities, growth rates)."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name}={value!r} must be a positive integer (1, 2, 3, ...).")
-
-
-def check_compression(compression):
-    """Raise a ValueError unless DenseNet's compression factor theta lies in (0, 1]."""
-    if isinstance(compression, bool) or not isinstance(compression, (int, float)) or not 0.0 < compression <= 1.0:
-        raise ValueError(
-            f"compression={compression!r} must be in (0, 1]: the fraction of channels a transition keeps "
-            "(0.5 in DenseNet-BC, 1.0 for no compression)."
-        )
 
 
 @register
@@ -47,18 +33,15 @@ class HighwayShortcut(layers.Layer):
 
     def __init__(self, filters, strides=1, gate_bias=-2.0, **kwargs):
         super().__init__(**kwargs)
-        self.filters = filters
-        self.strides = strides
-        self.gate_bias = gate_bias
-        self.gate_conv = layers.Conv2D(
-            filters, 1, strides=strides, bias_initializer=initializers.Constant(gate_bias), name="gate"
-        )
+        self.filters, self.strides, self.gate_bias = filters, strides, gate_bias
 
     def build(self, input_shape):
+        self.gate_conv = layers.Conv2D(self.filters, 1, strides=self.strides, dtype=self.dtype_policy, name="gate",
+                                       bias_initializer=initializers.Constant(self.gate_bias))  # fmt: skip
         if input_shape[-1] != self.filters or self.strides != 1:
-            self.carry = ZeroPadShortcut(self.filters, self.strides, name="carry")
+            self.carry = ZeroPadShortcut(self.filters, self.strides, dtype=self.dtype_policy, name="carry")
         else:
-            self.carry = IdentityShortcut(name="carry")
+            self.carry = IdentityShortcut(dtype=self.dtype_policy, name="carry")
         self.carry.build(input_shape)
         self.gate_conv.build(input_shape)
 
@@ -70,18 +53,18 @@ class HighwayShortcut(layers.Layer):
         return ops.sigmoid(self.gate_conv(inputs))
 
     def compute_output_shape(self, input_shape):
-        return self.gate_conv.compute_output_shape(input_shape)
+        return self.carry.compute_output_shape(input_shape)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "strides": self.strides, "gate_bias": self.gate_bias}
 
 
-class ResidualBlock(layers.Layer):
+class ResidualBlock(NormOptions, layers.Layer):
     """Base class of the residual blocks: `output = shortcut(x) + branch(x)`.
 
-    Subclasses only say which convolutions make the branch (`conv_specs`). The ordering is v1
-    (conv-BN-ReLU, ReLU after the addition; He et al. 2015) or pre-activation (BN-ReLU-conv, nothing
-    after the addition; He et al. 2016).
+    The ordering is v1 (conv-BN-ReLU, ReLU after the addition; He et al. 2015) or pre-activation
+    (BN-ReLU-conv, nothing after the addition; He et al. 2016). Subclasses say which convolutions the
+    branch has (`branch_convs`).
 
     Args:
         filters: base number of filters of the block.
@@ -92,140 +75,105 @@ class ResidualBlock(layers.Layer):
             gated shortcut of highway networks (`HighwayShortcut`), "none" for the plain (no shortcut)
             twin used in degradation experiments.
         preact: pre-activation ordering.
-        survival_prob: stochastic-depth survival probability of this block (1.0 disables it).
+        survival_prob: stochastic-depth survival probability p_l of this block (1.0 disables it).
         zero_init: start the branch at zero (last BN's gamma in v1, last conv's kernel in pre-act) so the
             block begins as the identity (Goyal et al. 2017).
         use_bias: convolutions with biases (keras.applications parity); BN follows them anyway.
         dropout: dropout rate between the branch's convolutions (wide ResNets).
         active: False removes the branch (lesion study): the block returns its shortcut only.
+        bn_momentum, bn_epsilon, sync_bn: every BatchNormalization's options.
     """
 
     expansion = 1
 
-    def __init__(
-        self,
-        filters,
-        strides=1,
-        shortcut="B",
-        preact=False,
-        survival_prob=1.0,
-        zero_init=False,
-        use_bias=False,
-        dropout=0.0,
-        active=True,
-        **kwargs,
-    ):
+    def __init__(self, filters, strides=1, shortcut="B", preact=False, survival_prob=1.0, zero_init=False,
+                 use_bias=False, dropout=0.0, active=True, bn_momentum=BN_MOMENTUM, bn_epsilon=BN_EPSILON,
+                 sync_bn=False, **kwargs):  # fmt: skip
         super().__init__(**kwargs)
-        if shortcut not in SHORTCUTS:
-            raise ValueError(f"shortcut={shortcut!r} is not one of {SHORTCUTS}.")
-        self.filters = filters
-        self.strides = strides
-        self.shortcut_type = shortcut
-        self.preact = preact
-        self.survival_prob = survival_prob
-        self.zero_init = zero_init
-        self.use_bias = use_bias
-        self.dropout = dropout
+        if shortcut not in specs.SHORTCUTS:
+            raise ValueError(f"shortcut={shortcut!r} is not one of {specs.SHORTCUTS}.")
+        self._norm_options(bn_momentum, bn_epsilon, sync_bn)
+        self.filters, self.strides, self.shortcut, self.preact = filters, strides, shortcut, preact
+        self.survival_prob, self.zero_init, self.use_bias, self.dropout = survival_prob, zero_init, use_bias, dropout
         self.active = active
-        specs = self.conv_specs()
-        self.convs, self.bns, self.pads = [], [], []
-        for i, (kernel, channels, conv_strides, groups) in enumerate(specs, start=1):
-            last = i == len(specs)
-            zero_kernel = zero_init and preact and last
-            # Strided 3x3 convolutions pad symmetrically, as the papers' Torch code and torchvision do;
-            # Keras' "same" would pad only bottom/right and shift every feature map by half a pixel.
-            pad = kernel // 2 if conv_strides > 1 and kernel > 1 else 0
-            self.pads.append(pad)
-            self.convs.append(
-                layers.Conv2D(
-                    channels,
-                    kernel,
-                    strides=conv_strides,
-                    padding="valid" if pad else "same",
-                    groups=groups,
-                    use_bias=use_bias,
-                    kernel_initializer="zeros" if zero_kernel else "he_normal",
-                    name=f"conv{i}",
-                )
-            )
-            zero_gamma = zero_init and not preact and last
-            self.bns.append(
-                layers.BatchNormalization(
-                    epsilon=BN_EPSILON,
-                    momentum=BN_MOMENTUM,
-                    gamma_initializer="zeros" if zero_gamma else "ones",
-                    name=f"bn{i}",
-                )
-            )
-        self.drop = layers.Dropout(dropout, name="dropout") if dropout else None
-        self.stochastic_depth = (
-            StochasticDepth(survival_prob, name="stochastic_depth") if survival_prob < 1.0 else None
-        )
 
     @property
     def output_filters(self):
         return self.filters * self.expansion
 
-    def conv_specs(self):
+    def branch_convs(self):
         """The branch as (kernel size, output channels, strides, groups) per convolution."""
         raise NotImplementedError
 
     def build(self, input_shape):
-        widens = input_shape[-1] != self.output_filters
-        reshapes = widens or self.strides != 1
-        kind = self.shortcut_type
-        if kind == "none":
-            self.shortcut = None
-        elif kind == "highway":
-            self.shortcut = HighwayShortcut(self.output_filters, self.strides, name="shortcut")
-        elif kind == "C" or (kind == "B" and widens):
-            # Pre-activation nets project the normalised input and need no BN of their own here.
-            self.shortcut = ProjectionShortcut(
-                self.output_filters, self.strides, batch_norm=not self.preact, use_bias=self.use_bias, name="shortcut"
-            )
-        elif reshapes:
-            self.shortcut = ZeroPadShortcut(self.output_filters, self.strides, name="shortcut")
-        else:
-            self.shortcut = IdentityShortcut(name="shortcut")
+        kind = specs.shortcut_layer(self.shortcut, input_shape[-1], self.output_filters, self.strides)
+        named = dict(dtype=self.dtype_policy, name="shortcut")
+        self.shortcut_layer = {
+            "none": lambda: None,
+            "highway": lambda: HighwayShortcut(self.output_filters, self.strides, **named),
+            # Pre-activation nets project the normalised input and need no BN of their own there.
+            "projection": lambda: ProjectionShortcut(self.output_filters, self.strides, batch_norm=not self.preact,
+                                                     use_bias=self.use_bias, **self.norm_config(), **named),
+            "zero_pad": lambda: ZeroPadShortcut(self.output_filters, self.strides, **named),
+            "identity": lambda: IdentityShortcut(**named),
+        }[kind]()  # fmt: skip
+        if self.shortcut_layer is not None:
+            self.shortcut_layer.build(input_shape)
         # A projection in a pre-activation block sees the normalised input (He et al. 2016, Fig. 4).
-        self._shortcut_preact = self.preact and isinstance(self.shortcut, ProjectionShortcut)
-        if self.shortcut is not None:
-            self.shortcut.build(input_shape)
-        # Building every sublayer from shapes here spares Keras a symbolic trace of `call` per block.
+        self._shortcut_preact = self.preact and kind == "projection"
+        convs = self.branch_convs()
+        self.convs, self.norms, self.pads = [], [], []
         shape = tuple(input_shape)
-        for conv, bn, pad in zip(self.convs, self.bns, self.pads):
+        for number, (kernel, channels, strides, groups) in enumerate(convs, start=1):
+            last = number == len(convs)
+            # Strided 3x3 convolutions pad symmetrically, as the papers' Torch code and torchvision do;
+            # Keras' "same" would pad only bottom/right and shift every feature map by half a pixel.
+            pad = kernel // 2 if strides > 1 and kernel > 1 else 0
+            conv = layers.Conv2D(
+                channels, kernel, strides=strides, padding="valid" if pad else "same", groups=groups,
+                use_bias=self.use_bias, kernel_initializer="zeros" if self.zero_init and self.preact and last else "he_normal",
+                dtype=self.dtype_policy, name=f"conv{number}",
+            )  # fmt: skip
+            norm = self.make_norm(f"bn{number}", zero=self.zero_init and not self.preact and last)
             if self.preact:
-                bn.build(shape)
+                norm.build(shape)  # BN-ReLU before the convolution
             if pad:
                 grow = lambda size: None if size is None else size + 2 * pad  # noqa: E731
                 shape = (shape[0], grow(shape[1]), grow(shape[2]), shape[3])
             conv.build(shape)
             shape = conv.compute_output_shape(shape)
             if not self.preact:
-                bn.build(shape)
+                norm.build(shape)
+            self.convs.append(conv)
+            self.norms.append(norm)
+            self.pads.append(pad)
+        self.drop = layers.Dropout(self.dropout, dtype=self.dtype_policy, name="dropout") if self.dropout else None
+        self.drop_path = (
+            StochasticDepth(self.survival_prob, dtype=self.dtype_policy, name="stochastic_depth")
+            if self.survival_prob < 1.0 else None
+        )  # fmt: skip
         super().build(input_shape)
 
-    def _layer(self, i, x, training):
-        """Convolution i of the branch with its BN (and ReLU/dropout) in this block's ordering."""
-        last = i == len(self.convs) - 1
-        if self.preact:
-            if i > 0:
-                x = ops.relu(self.bns[i](x, training=training))
-                if self.drop is not None:
-                    x = self.drop(x, training=training)
-            return self.convs[i](self._pad(i, x))
-        x = self.bns[i](self.convs[i](self._pad(i, x)), training=training)
-        if last:
-            return x
-        x = ops.relu(x)
-        return x if self.drop is None else self.drop(x, training=training)
+    def _conv(self, number, x):
+        pad = self.pads[number]
+        x = ops.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0))) if pad else x
+        return self.convs[number](x)
 
-    def _pad(self, i, x):
-        p = self.pads[i]
-        return ops.pad(x, ((0, 0), (p, p), (p, p), (0, 0))) if p else x
-
-    def _preactivate(self, x, training):
-        return ops.relu(self.bns[0](x, training=training))
+    def _branch(self, x, training):
+        """The residual branch on `x`, the block's input (or, pre-activated, its normalised input)."""
+        last = len(self.convs) - 1
+        for number in range(len(self.convs)):
+            if self.preact:  # BN-ReLU-conv; the first BN-ReLU was applied to `x` already
+                if number > 0:
+                    x = ops.relu(self.norms[number](x, training=training))
+                    x = self.drop(x, training=training) if self.drop is not None else x
+                x = self._conv(number, x)
+            else:  # conv-BN-ReLU, no ReLU after the last BN: it follows the addition
+                x = self.norms[number](self._conv(number, x), training=training)
+                if number < last:
+                    x = ops.relu(x)
+                    x = self.drop(x, training=training) if self.drop is not None else x
+        return x
 
     def parts(self, inputs, training=None):
         """The block before its addition: `(shortcut, branch_fn)`.
@@ -234,22 +182,20 @@ class ResidualBlock(layers.Layer):
         so that callers evaluate it only when needed. `finish(shortcut + branch_fn())` is the block's
         output; `keras_resnet.analysis` recombines the two parts to lesion a block or route gradients.
         """
-        preact = self._preactivate(inputs, training) if self._shortcut_preact else None
+        preactivate = lambda: ops.relu(self.norms[0](inputs, training=training))  # noqa: E731
+        normalised = preactivate() if self._shortcut_preact else None  # the projection reads it too
 
         def branch():
-            x = inputs
-            if self.preact:
-                x = preact if preact is not None else self._preactivate(inputs, training)
-            for i in range(len(self.convs)):
-                x = self._layer(i, x, training)
-            return x
+            if not self.preact:
+                return self._branch(inputs, training)
+            return self._branch(normalised if normalised is not None else preactivate(), training)
 
-        if self.shortcut is None:
+        if self.shortcut_layer is None:
             return None, branch
-        shortcut = self.shortcut(inputs if preact is None else preact, training=training)
-        if self.shortcut_type != "highway":
+        shortcut = self.shortcut_layer(normalised if self._shortcut_preact else inputs, training=training)
+        if self.shortcut != "highway":
             return shortcut, branch
-        gate = self.shortcut.gate(inputs)
+        gate = self.shortcut_layer.gate(inputs)
         # T*F + (1-T)*x = x + T*(F - x): the gated difference takes the residual branch's place, so
         # stochastic depth and lesions drop it exactly as they drop a residual branch.
         return shortcut, lambda: gate * (branch() - shortcut)
@@ -264,8 +210,12 @@ class ResidualBlock(layers.Layer):
             out = branch()
         elif not self.active:
             out = shortcut
-        elif self.stochastic_depth is not None:
-            out = self.stochastic_depth.combine(shortcut, branch, training=training)
+        elif self.drop_path is not None:
+            # A pre-activation block whose projection reads the normalised input runs its first BN whether
+            # or not the branch is kept: only the other BNs' statistics belong to the skipped branch.
+            branch_norms = self.norms[1:] if self._shortcut_preact else self.norms
+            state = [v for norm in branch_norms for v in norm.non_trainable_variables]
+            out = self.drop_path.combine(shortcut, branch, training=training, state=state)
         else:
             out = shortcut + branch()
         return self.finish(out)
@@ -277,25 +227,18 @@ class ResidualBlock(layers.Layer):
 
     def get_config(self):
         return {
-            **super().get_config(),
-            "filters": self.filters,
-            "strides": self.strides,
-            "shortcut": self.shortcut_type,
-            "preact": self.preact,
-            "survival_prob": self.survival_prob,
-            "zero_init": self.zero_init,
-            "use_bias": self.use_bias,
-            "dropout": self.dropout,
-            "active": self.active,
-        }
+            **super().get_config(), **self.norm_config(), "filters": self.filters, "strides": self.strides,
+            "shortcut": self.shortcut, "preact": self.preact, "survival_prob": self.survival_prob,
+            "zero_init": self.zero_init, "use_bias": self.use_bias, "dropout": self.dropout, "active": self.active,
+        }  # fmt: skip
 
 
 @register
 class BasicBlock(ResidualBlock):
     """Two 3x3 convolutions (ResNet-18/34 and the CIFAR ResNets)."""
 
-    def conv_specs(self):
-        return [(3, self.filters, self.strides, 1), (3, self.filters, 1, 1)]
+    def branch_convs(self):
+        return specs.branch_convs("basic", self.filters, self.filters, 1, self.strides, "3x3")
 
 
 @register
@@ -303,50 +246,35 @@ class BottleneckBlock(ResidualBlock):
     """1x1 reduce, 3x3 (optionally grouped: ResNeXt), 1x1 expand to `expansion * filters` channels.
 
     Args:
-        stride_in: "1x1" puts the stride in the first 1x1 convolution (the paper's v1, keras.applications),
-            "3x3" in the 3x3 convolution (v1.5, torchvision; always so in pre-activation nets).
         width: channels of the 1x1/3x3 convolutions (default `filters`; ResNeXt and wide nets widen it).
         groups: cardinality of the grouped 3x3 convolution; it must divide `width`.
-        expansion: output channels = expansion * filters.
+        stride_in: "1x1" puts the stride in the first 1x1 convolution (the paper's v1, keras.applications),
+            "3x3" in the 3x3 convolution (v1.5, torchvision; always so in pre-activation nets).
         (other arguments as in `ResidualBlock`)
     """
 
-    def __init__(self, filters, stride_in="3x3", width=None, groups=1, expansion=4, **kwargs):
+    expansion = specs.EXPANSION
+
+    def __init__(self, filters, width=None, groups=1, stride_in="3x3", **kwargs):
+        super().__init__(filters, **kwargs)
         if stride_in not in ("1x1", "3x3"):
             raise ValueError(f"stride_in={stride_in!r} must be '1x1' (v1) or '3x3' (v1.5 / pre-activation).")
-        self.stride_in = stride_in
-        self.width = width or filters
-        self.groups = groups
-        check_positive_int("groups", groups)
-        if self.width % groups:
+        self.width, self.groups, self.stride_in = width or filters, groups, stride_in
+        if not isinstance(groups, int) or groups < 1 or self.width % groups:
             valid = [c for c in range(1, self.width + 1) if self.width % c == 0]
             raise ValueError(
-                f"cardinality (groups) {groups} does not divide the bottleneck width {self.width}: "
-                f"use one of {valid}."
+                f"cardinality (groups) {groups} does not divide the bottleneck width {self.width}: use one of {valid}."
             )
-        self.expansion = expansion
-        super().__init__(filters, **kwargs)
 
-    def conv_specs(self):
-        s1, s3 = (self.strides, 1) if self.stride_in == "1x1" else (1, self.strides)
-        return [
-            (1, self.width, s1, 1),
-            (3, self.width, s3, self.groups),
-            (1, self.filters * self.expansion, 1, 1),
-        ]
+    def branch_convs(self):
+        return specs.branch_convs("bottleneck", self.filters, self.width, self.groups, self.strides, self.stride_in)
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "stride_in": self.stride_in,
-            "width": self.width,
-            "groups": self.groups,
-            "expansion": self.expansion,
-        }
+        return {**super().get_config(), "width": self.width, "groups": self.groups, "stride_in": self.stride_in}
 
 
 @register
-class DenseLayer(layers.Layer):
+class DenseLayer(NormOptions, layers.Layer):
     """One layer of a dense block (Huang et al. 2017): new features concatenated to all previous ones.
 
     BN-ReLU-1x1 conv to `bottleneck * growth_rate` channels, BN-ReLU-3x3 conv to `growth_rate` channels
@@ -356,39 +284,46 @@ class DenseLayer(layers.Layer):
     Args:
         growth_rate: channels each layer adds (k).
         bottleneck: width of the 1x1 bottleneck as a multiple of k (4 in the paper), 0 for none.
+        bn_momentum, bn_epsilon, sync_bn: every BatchNormalization's options.
     """
 
-    def __init__(self, growth_rate, bottleneck=4, **kwargs):
+    def __init__(self, growth_rate, bottleneck=specs.DENSE_BOTTLENECK, bn_momentum=BN_MOMENTUM, bn_epsilon=BN_EPSILON,
+                 sync_bn=False, **kwargs):  # fmt: skip
         super().__init__(**kwargs)
-        check_positive_int("growth_rate", growth_rate)
-        self.growth_rate = growth_rate
-        self.bottleneck = bottleneck
-        specs = ([(1, bottleneck * growth_rate)] if bottleneck else []) + [(3, growth_rate)]
-        self.bns = [_batch_norm(f"bn{i}") for i in range(1, len(specs) + 1)]
-        self.convs = [_conv(channels, kernel, f"conv{i}") for i, (kernel, channels) in enumerate(specs, start=1)]
+        if not isinstance(growth_rate, int) or isinstance(growth_rate, bool) or growth_rate < 1:
+            raise ValueError(f"growth_rate={growth_rate!r} must be a positive integer (1, 2, 3, ...).")
+        self._norm_options(bn_momentum, bn_epsilon, sync_bn)
+        self.growth_rate, self.bottleneck = growth_rate, bottleneck
 
     def build(self, input_shape):
+        convs = ([(1, self.bottleneck * self.growth_rate)] if self.bottleneck else []) + [(3, self.growth_rate)]
+        self.norms = [self.make_norm(f"bn{number}") for number in range(1, len(convs) + 1)]
+        self.convs = [
+            layers.Conv2D(channels, kernel, padding="same", use_bias=False, kernel_initializer="he_normal",
+                          dtype=self.dtype_policy, name=f"conv{number}")
+            for number, (kernel, channels) in enumerate(convs, start=1)
+        ]  # fmt: skip
         shape = tuple(input_shape)
-        for bn, conv in zip(self.bns, self.convs):
-            bn.build(shape)
+        for norm, conv in zip(self.norms, self.convs):
+            norm.build(shape)
             conv.build(shape)
             shape = conv.compute_output_shape(shape)
 
     def call(self, inputs, training=None):
         x = inputs
-        for bn, conv in zip(self.bns, self.convs):
-            x = conv(ops.relu(bn(x, training=training)))
+        for norm, conv in zip(self.norms, self.convs):
+            x = conv(ops.relu(norm(x, training=training)))
         return ops.concatenate([inputs, x], axis=-1)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], input_shape[-1] + self.growth_rate)
 
     def get_config(self):
-        return {**super().get_config(), "growth_rate": self.growth_rate, "bottleneck": self.bottleneck}
+        return {**super().get_config(), **self.norm_config(), "growth_rate": self.growth_rate, "bottleneck": self.bottleneck}
 
 
 @register
-class Transition(layers.Layer):
+class Transition(NormOptions, layers.Layer):
     """DenseNet's transition between dense blocks: BN-ReLU-1x1 conv, then 2x2 average pooling, stride 2.
 
     The convolution keeps `floor(compression * channels)` channels (theta; 0.5 in DenseNet-BC), as
@@ -396,17 +331,24 @@ class Transition(layers.Layer):
 
     Args:
         compression: fraction of the channels kept, in (0, 1].
+        bn_momentum, bn_epsilon, sync_bn: the BatchNormalization's options.
     """
 
-    def __init__(self, compression=0.5, **kwargs):
+    def __init__(self, compression=0.5, bn_momentum=BN_MOMENTUM, bn_epsilon=BN_EPSILON, sync_bn=False, **kwargs):
         super().__init__(**kwargs)
-        check_compression(compression)
+        if isinstance(compression, bool) or not isinstance(compression, (int, float)) or not 0.0 < compression <= 1.0:
+            raise ValueError(
+                f"compression={compression!r} must be in (0, 1]: the fraction of channels a transition keeps "
+                "(0.5 in DenseNet-BC, 1.0 for no compression)."
+            )
+        self._norm_options(bn_momentum, bn_epsilon, sync_bn)
         self.compression = compression
-        self.bn = _batch_norm("bn")
-        self.pool = layers.AveragePooling2D(2, strides=2, name="pool")
 
     def build(self, input_shape):
-        self.conv = _conv(self._kept(input_shape[-1]), 1, "conv")
+        self.bn = self.make_norm("bn")
+        self.conv = layers.Conv2D(self._kept(input_shape[-1]), 1, padding="same", use_bias=False,
+                                  kernel_initializer="he_normal", dtype=self.dtype_policy, name="conv")  # fmt: skip
+        self.pool = layers.AveragePooling2D(2, strides=2, dtype=self.dtype_policy, name="pool")
         self.bn.build(input_shape)
         self.conv.build(input_shape)
 
@@ -414,19 +356,12 @@ class Transition(layers.Layer):
         return self.pool(self.conv(ops.relu(self.bn(inputs, training=training))))
 
     def compute_output_shape(self, input_shape):
-        shape = self.pool.compute_output_shape(input_shape)
-        return (*shape[:-1], self._kept(input_shape[-1]))
+        batch, height, width, channels = input_shape
+        half = lambda size: None if size is None else size // 2  # noqa: E731
+        return (batch, half(height), half(width), self._kept(channels))
 
     def _kept(self, channels):
         return max(1, int(channels * self.compression))
 
     def get_config(self):
-        return {**super().get_config(), "compression": self.compression}
-
-
-def _batch_norm(name):
-    return layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=name)
-
-
-def _conv(channels, kernel, name):
-    return layers.Conv2D(channels, kernel, padding="same", use_bias=False, kernel_initializer="he_normal", name=name)
+        return {**super().get_config(), **self.norm_config(), "compression": self.compression}

@@ -2,7 +2,7 @@
 
 from keras import layers, ops
 
-from keras_resnet.layers.common import BN_EPSILON, BN_MOMENTUM, register
+from keras_resnet.layers.common import BN_EPSILON, BN_MOMENTUM, NormOptions, register
 
 
 @register
@@ -20,7 +20,8 @@ class IdentityShortcut(layers.Layer):
 class ZeroPadShortcut(layers.Layer):
     """Option A: subsample spatially and zero-pad the new channels, adding no parameters.
 
-    The padding is split evenly on both sides of the channel axis, as in the reference CIFAR code.
+    The padding is split evenly on both sides of the channel axis, as in the reference CIFAR code. With as
+    many channels out as in, it is the subsampling identity of keras.applications' ResNetV2.
 
     Args:
         filters: number of output channels (at least the input's).
@@ -56,7 +57,7 @@ class ZeroPadShortcut(layers.Layer):
 
 
 @register
-class ProjectionShortcut(layers.Layer):
+class ProjectionShortcut(NormOptions, layers.Layer):
     """Options B and C: a strided 1x1 convolution, followed by batch normalisation in v1 nets.
 
     Pre-activation nets (He et al. 2016) project the already normalised input and add no BN here.
@@ -66,23 +67,20 @@ class ProjectionShortcut(layers.Layer):
         strides: spatial subsampling factor.
         batch_norm: whether a BatchNormalization follows the convolution.
         use_bias: whether the convolution has a bias (keras.applications parity).
+        bn_momentum, bn_epsilon, sync_bn: the BatchNormalization's options.
     """
 
-    def __init__(self, filters, strides=1, batch_norm=True, use_bias=False, **kwargs):
+    def __init__(self, filters, strides=1, batch_norm=True, use_bias=False, bn_momentum=BN_MOMENTUM,
+                 bn_epsilon=BN_EPSILON, sync_bn=False, **kwargs):  # fmt: skip
         super().__init__(**kwargs)
-        self.filters = filters
-        self.strides = strides
-        self.batch_norm = batch_norm
-        self.use_bias = use_bias
-        self.conv = layers.Conv2D(
-            filters, 1, strides=strides, use_bias=use_bias, kernel_initializer="he_normal", name="conv"
-        )
-        self.bn = (
-            layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name="bn") if batch_norm else None
-        )
+        self._norm_options(bn_momentum, bn_epsilon, sync_bn)
+        self.filters, self.strides, self.batch_norm, self.use_bias = filters, strides, batch_norm, use_bias
 
     def build(self, input_shape):
+        self.conv = layers.Conv2D(self.filters, 1, strides=self.strides, use_bias=self.use_bias,
+                                  kernel_initializer="he_normal", dtype=self.dtype_policy, name="conv")  # fmt: skip
         self.conv.build(input_shape)
+        self.bn = self.make_norm("bn") if self.batch_norm else None
         if self.bn is not None:
             self.bn.build(self.conv.compute_output_shape(input_shape))
 
@@ -91,14 +89,10 @@ class ProjectionShortcut(layers.Layer):
         return x if self.bn is None else self.bn(x, training=training)
 
     def compute_output_shape(self, input_shape):
-        return self.conv.compute_output_shape(input_shape)
+        return (*input_shape[:1], *[None if s is None else -(-s // self.strides) for s in input_shape[1:3]], self.filters)
 
     def get_config(self):
         return {
-            **super().get_config(),
-            "filters": self.filters,
-            "strides": self.strides,
-            "batch_norm": self.batch_norm,
-            "use_bias": self.use_bias,
-        }
-
+            **super().get_config(), **self.norm_config(), "filters": self.filters, "strides": self.strides,
+            "batch_norm": self.batch_norm, "use_bias": self.use_bias,
+        }  # fmt: skip

@@ -29,16 +29,29 @@ class StochasticDepth(layers.Layer):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
-    def combine(self, shortcut, branch_fn, training=None):
-        """Return the block output from `shortcut` and `branch_fn()`, evaluating the branch only if kept."""
+    def combine(self, shortcut, branch_fn, training=None, state=()):
+        """The block output from `shortcut` and `branch_fn()`, evaluating the branch only if it is kept.
+
+        Args:
+            shortcut: the shortcut's output.
+            branch_fn: computes the branch (the residual).
+            training: whether this is a training step (draw) or inference (scale).
+            state: the branch's non-trainable variables (BatchNormalization statistics): a dropped branch
+                leaves them as they were, on every backend.
+        """
         if not training:
             return shortcut + self.survival_prob * branch_fn()
         keep = keras.random.uniform((), seed=self.seed_generator) < self.survival_prob
-        if keras.backend.backend() == "jax":
-            # Under jax.jit the branch's BatchNorm statistic updates cannot leave a lax.cond, so JAX
-            # computes the branch and selects; the result is the same, only the saving is lost.
-            return ops.where(keep, shortcut + branch_fn(), shortcut)
-        return ops.cond(keep, lambda: shortcut + branch_fn(), lambda: shortcut)
+        if keras.backend.backend() != "jax":
+            return ops.cond(keep, lambda: shortcut + branch_fn(), lambda: shortcut)
+        # Under jax.jit a variable update cannot leave a lax.cond, so JAX computes the branch and selects:
+        # the result is the same, the compute saving is lost, and the statistics the branch updated are put
+        # back when it was dropped.
+        before = [variable.value for variable in state]
+        out = ops.where(keep, shortcut + branch_fn(), shortcut)
+        for variable, value in zip(state, before):
+            variable.assign(ops.where(keep, variable.value, value))
+        return out
 
     def call(self, inputs, training=None):
         shortcut, residual = inputs

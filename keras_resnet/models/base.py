@@ -1,4 +1,5 @@
-"""What every builder shares: the keras.applications signature, its validation, the head and weights."""
+"""The builder: a `keras_resnet.specs.Plan` becomes a functional `keras.Model` (stem -> blocks -> head), and
+the model files it writes are read back (`load_model_file`)."""
 
 import os
 import zipfile
@@ -7,12 +8,9 @@ import keras
 import numpy as np
 from keras import layers
 
-from keras_resnet import specs
-from keras_resnet.specs import unknown_name  # noqa: F401  (re-exported)
-from keras_resnet.weights import KERAS_APPLICATIONS, TORCH_SUFFIXES, imagenet_file
-from keras_resnet.weights import load as convert
+from keras_resnet.layers import BasicBlock, BottleneckBlock, DenseLayer, Transition
 
-POOLINGS = (None, "avg", "max")
+LAYERS = {"basic": BasicBlock, "bottleneck": BottleneckBlock, "dense": DenseLayer, "transition": Transition}
 # The name of the input normalisation layer a model carries (see `preprocessing_layer`).
 PREPROCESSING = "preprocessing"
 
@@ -36,120 +34,88 @@ def preprocessing_layer(mean, std):
     return layers.Normalization(mean=mean.tolist(), variance=(std**2).tolist(), dtype="float32", name=PREPROCESSING)
 
 
-def rule_stages(family_name, family, depth, block, stages=3):
-    """Blocks per stage of a rule-based family: depth = layers_per_block * n * stages + family.offset."""
-    if block not in family.blocks:
-        raise ValueError(f"block={block!r} is not valid for {family_name}: use one of {sorted(family.blocks)}.")
-    step, offset = family.blocks[block] * stages, family.offset
-    if not isinstance(depth, int) or isinstance(depth, bool) or depth < step + offset or (depth - offset) % step:
-        n = max(1, (depth - offset) // step) if isinstance(depth, int) else 1
-        raise ValueError(
-            f"depth={depth!r} is not valid for {family_name} with {block} blocks: depth must be {step}n+{offset} "
-            f"with n >= 1 (nearest valid: {step * n + offset}, {step * (n + 1) + offset})."
-        )
-    return (depth - offset) // step
+def build_model(plan, input_tensor=None):
+    """Build the `keras.Model` a `keras_resnet.specs.Plan` describes, with the keras.applications conventions.
 
+    Stem, then one layer per block of the plan, then (pre-activation nets and DenseNets) a final BN-ReLU;
+    `include_top` adds global average pooling and the classifier, otherwise `pooling` picks the pooled
+    features. Every layer gets the plan's dtype policy (the classifier computes in float32 under a mixed
+    policy) and BatchNormalization options. Weights are not this module's business: `keras_resnet.build`
+    loads them after building.
 
-def table_stages(family_name, family, depth):
-    """(block, blocks per stage) of a table-based family such as the ImageNet ResNets."""
-    if depth not in family.depths:
-        raise ValueError(
-            f"depth={depth!r} is not valid for {family_name}: valid depths are "
-            f"{', '.join(map(str, sorted(family.depths)))} (the published stage layouts)."
-        )
-    return family.depths[depth]
+    Args:
+        plan: a `Plan` from `keras_resnet.specs.resolve`.
+        input_tensor: optional tensor to use as the model's input.
 
+    Returns:
+        A functional `keras.Model` named `plan.name`.
 
-def check_signature(family_name, family, weights, input_tensor, input_shape, pooling, classes, include_top):
-    """Validate the keras.applications arguments once, before any layer is built; return the input shape."""
-    if weights is not None and not isinstance(weights, (str, os.PathLike)):
-        raise TypeError(f"weights must be None, 'imagenet' or a path to a weights file, not {type(weights).__name__}.")
-    if weights is not None and not os.path.exists(weights):
-        raise ValueError(
-            f"weights={str(weights)!r} does not exist: pass None, 'imagenet' or the path of a .weights.h5 / .keras "
-            "file, a keras.applications .h5 file or a torchvision/timm .pth / .safetensors state dict."
-        )
-    if pooling not in POOLINGS:
-        raise ValueError(f"pooling={pooling!r} must be None, 'avg' or 'max'.")
-    if include_top and (not isinstance(classes, int) or isinstance(classes, bool) or classes < 1):
-        raise ValueError(f"classes={classes!r} must be a positive integer.")
-    if input_tensor is not None and input_shape is None:
-        input_shape = tuple(input_tensor.shape[1:])
-    if input_shape is None:
-        input_shape = family.input_shape
-    if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3:
-        raise ValueError(f"input_shape={input_shape!r} must be (height, width, channels), e.g. {family.input_shape}.")
-    height, width, channels = input_shape
-    if channels in (None, 0) or (isinstance(channels, int) and channels < 0):
-        raise ValueError(f"input_shape={tuple(input_shape)} has no channels: the last entry must be the channel count.")
-    if height in (1, 3) and channels not in (1, 3, 4):
-        raise ValueError(
-            f"input_shape={tuple(input_shape)} looks channels-first: keras_resnet is channels-last, "
-            f"pass ({width}, {channels}, {height})."
-        )
-    for size in (height, width):
-        if size is not None and size < family.min_size:
-            raise ValueError(
-                f"input_shape={tuple(input_shape)} is too small for {family_name}: its stem and downsampling "
-                f"stages need at least {family.min_size}x{family.min_size} pixels."
-            )
-    return tuple(input_shape)
-
-
-def assemble(
-    family_name,
-    body,
-    *,
-    depth=None,
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=None,
-    classifier_activation="softmax",
-    name=None,
-    preprocessing=None,
-):
-    """Wrap `body` (a function from the input tensor to the last feature map) into a keras.Model.
-
-    Applies the keras.applications conventions: `include_top` adds global average pooling and the
-    classifier; without it `pooling` picks the pooled features; `weights` loads a file at the end
-    (`depth` names keras.applications' twin for `weights="imagenet"` and converted files);
-    `preprocessing={"mean": ..., "std": ...}` puts `preprocessing_layer` after the input.
+    Raises:
+        ValueError: Keras is set to channels-first images (keras_resnet builds channels-last models).
     """
-    family = specs.FAMILIES[family_name]
-    classes = family.classes if classes is None else classes
-    if isinstance(weights, str) and weights == "imagenet":
-        weights = imagenet_file(family_name, depth, include_top, classes)  # fails before building without it
-    shape = check_signature(family_name, family, weights, input_tensor, input_shape, pooling, classes, include_top)
+    if keras.config.image_data_format() != "channels_last":
+        raise ValueError(
+            "keras_resnet builds channels-last models, but keras.config.image_data_format() is 'channels_first': "
+            "call keras.config.set_image_data_format('channels_last') before building."
+        )
+    dtype = plan.dtype
+    norm = dict(bn_momentum=plan.bn_momentum, bn_epsilon=plan.bn_epsilon, sync_bn=plan.sync_bn)
     if input_tensor is None:
-        inputs = layers.Input(shape=shape, name="image")
+        inputs = layers.Input(shape=plan.input_shape, name="image")
     elif keras.backend.is_keras_tensor(input_tensor):
         inputs = input_tensor
     else:
-        inputs = layers.Input(tensor=input_tensor, shape=shape, name="image")
+        inputs = layers.Input(tensor=input_tensor, shape=plan.input_shape, name="image")
     x = inputs
-    if preprocessing is not None:
-        if not isinstance(preprocessing, dict) or set(preprocessing) != {"mean", "std"}:
-            raise ValueError(f"preprocessing={preprocessing!r} must be None or {{'mean': ..., 'std': ...}} (per channel).")
-        for key, values in preprocessing.items():
-            if np.size(values) not in (1, shape[-1]):
-                raise ValueError(f"preprocessing {key} has {np.size(values)} values for {shape[-1]} channels: give one or one per channel.")
-        x = preprocessing_layer(preprocessing["mean"], preprocessing["std"])(x)
-    x = body(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
+    if plan.preprocessing is not None:
+        x = preprocessing_layer(plan.preprocessing["mean"], plan.preprocessing["std"])(x)
+    x = stem(x, plan.stem, norm, dtype)
+    for block in plan.blocks:
+        x = LAYERS[block.kind](**block.layer_config(), **norm, dtype=dtype, name=block.name)(x)
+    if plan.post_norm:
+        x = layers.BatchNormalization(momentum=norm["bn_momentum"], epsilon=norm["bn_epsilon"], synchronized=norm["sync_bn"],
+                                      dtype=dtype, name="post_bn")(x)  # fmt: skip
+        x = layers.ReLU(dtype=dtype, name="post_relu")(x)
+    if plan.include_top:
+        x = layers.GlobalAveragePooling2D(dtype=dtype, name="avg_pool")(x)
+        # Softmax and loss in float32 under a mixed policy, as Keras' mixed-precision guide advises.
+        head = "float32" if dtype is not None and dtype.startswith("mixed") else dtype
+        x = layers.Dense(plan.classes, activation=plan.classifier_activation, dtype=head, name="predictions")(x)
+    elif plan.pooling == "avg":
+        x = layers.GlobalAveragePooling2D(dtype=dtype, name="avg_pool")(x)
+    elif plan.pooling == "max":
+        x = layers.GlobalMaxPooling2D(dtype=dtype, name="max_pool")(x)
     source = keras.utils.get_source_inputs(input_tensor) if input_tensor is not None else inputs
-    model = keras.Model(source, x, name=name)
-    if weights is not None:
-        load_weights(model, weights, family_name, depth)
-    return model
+    return keras.Model(source, x, name=plan.name)
+
+
+def stem(x, plan, norm, dtype=None):
+    """The stem of a plan: ImageNet 7x7/2 conv + 3x3/2 max-pool, CIFAR one 3x3 conv; BN-ReLU after the conv if
+    `plan.normalize` (pre-activation nets and CIFAR DenseNets normalise in their first block instead).
+
+    Args:
+        x: the input tensor.
+        plan: a `keras_resnet.specs.Stem`.
+        norm: the BatchNormalization options (`bn_momentum`, `bn_epsilon`, `sync_bn`).
+        dtype: the dtype policy of its layers.
+
+    Returns:
+        The stem's output tensor.
+    """
+    conv = dict(use_bias=plan.use_bias, kernel_initializer="he_normal", dtype=dtype, name="stem_conv")
+    if plan.kind == "imagenet":
+        x = layers.ZeroPadding2D(3, dtype=dtype, name="stem_pad")(x)
+        x = layers.Conv2D(plan.filters, 7, strides=2, **conv)(x)
+    else:
+        x = layers.Conv2D(plan.filters, 3, padding="same", **conv)(x)
+    if plan.normalize:
+        x = layers.BatchNormalization(momentum=norm["bn_momentum"], epsilon=norm["bn_epsilon"], synchronized=norm["sync_bn"],
+                                      dtype=dtype, name="stem_bn")(x)  # fmt: skip
+        x = layers.ReLU(dtype=dtype, name="stem_relu")(x)
+    if plan.kind == "imagenet":
+        x = layers.ZeroPadding2D(1, dtype=dtype, name="stem_pool_pad")(x)
+        x = layers.MaxPooling2D(3, strides=2, dtype=dtype, name="stem_pool")(x)
+    return x
 
 
 def load_model_file(path, compile=False):
@@ -200,38 +166,3 @@ def _model_file_problem(path):
     if broken:
         return f"is damaged (its entry {broken} fails its checksum): use another checkpoint or train again."
     return None
-
-
-def load_weights(model, path, family_name=None, depth=None):
-    """Load weights into `model`, naming the file when they do not fit.
-
-    Our own `.weights.h5` / `.keras` files load directly; keras.applications files (the legacy `.h5` it
-    caches, or its model saved as `.weights.h5` / `.keras`) and torchvision/timm state dicts are
-    converted by `keras_resnet.weights.load`.
-    """
-    path = os.fspath(path)
-    legacy_h5 = path.endswith(".h5") and not path.endswith(".weights.h5")
-    if path.endswith(TORCH_SUFFIXES) or legacy_h5:
-        return convert(model, path, family_name, depth)
-    try:
-        if path.endswith(".keras"):
-            source = load_model_file(path)
-            if len(source.weights) != len(model.weights):
-                raise ValueError(f"it holds {len(source.weights)} weight arrays ({source.name}), {model.name} has {len(model.weights)}.")
-            model.set_weights(source.get_weights())
-        else:
-            model.load_weights(path)
-    except OSError as error:  # h5py on a cut or foreign file
-        raise ValueError(f"weights file {path!r} cannot be read ({error}): is it a whole .weights.h5 file?") from None
-    except ValueError as error:
-        error = ValueError(str(error).splitlines()[0][:300])  # Keras lists every array of a mismatch
-        foreign = ""
-        if (family_name, depth) in KERAS_APPLICATIONS:
-            try:
-                return convert(model, path, family_name, depth)
-            except ValueError as conversion_error:
-                foreign = f" Nor does it convert: {conversion_error}"
-        raise ValueError(
-            f"weights file {path!r} does not fit {model.name}: {error} Build the model with the options "
-            f"the file was saved with (depth, classes, include_top, use_bias).{foreign}"
-        ) from error

@@ -1,0 +1,157 @@
+"""`keras_resnet.build` and the named model functions: resolve a plan, build it, load its weights.
+
+timm's order: `specs.resolve` validates and plans, `models.build_model` builds, then `weights.load` fills
+the model; none of those modules imports this one. `applications.py` holds one `def` per row of
+`specs.MODELS` (`def ResNet50(...)`), generated from the table by `applications_source()`:
+
+    python -m keras_resnet.zoo > keras_resnet/applications.py
+"""
+
+import os
+
+from keras_resnet import files, models, specs
+from keras_resnet.weights import imagenet_file
+from keras_resnet.weights import load as load_weights
+
+SIGNATURE_DOC = """include_top: add global average pooling and the `classes`-way classifier.
+        weights: None (random initialisation), "imagenet" (keras.applications' cached file, converted), or
+            a path: a `.weights.h5` / `.keras` file, a keras.applications file or a torchvision/timm state
+            dict (converted, see `keras_resnet.weights`).
+        input_tensor: optional tensor to use as the model's input.
+        input_shape: (height, width, channels), default {input_shape}.
+        pooling: without the top, None (4D feature map), "avg" or "max".
+        classes: number of classes (default {classes}).
+        classifier_activation: activation of the classifier ("softmax", None for logits).
+        name: model name (default "{name}")."""
+
+
+def available_models():
+    """The model names `build()` and `keras_resnet.<name>()` accept.
+
+    Returns:
+        A sorted list of names, e.g. "ResNet50", "PreActResNet164".
+
+    Example: `keras_resnet.build(keras_resnet.available_models()[0])`.
+    """
+    return sorted(specs.MODELS)
+
+
+def available_families():
+    """The family names `build(family, depth=...)` accepts.
+
+    Returns:
+        A sorted list of names, e.g. "cifar_resnet", "resnext".
+
+    Example: `keras_resnet.build("cifar_resnet", depth=272)`.
+    """
+    return sorted(specs.FAMILIES)
+
+
+def build(name, /, *, weights=None, input_tensor=None, **kwargs):
+    """Build a model by name ("ResNet56") or by family and depth ("cifar_resnet", depth=272).
+
+    Args:
+        name: a name from `available_models()` or a family from `available_families()`.
+        weights: None, "imagenet" or the path of a weights file (see the model functions).
+        input_tensor: optional tensor to use as the model's input.
+        **kwargs: `depth` (families only; a named model's depth is fixed), the keras.applications
+            arguments and the family's options (`keras_resnet.specs.OPTIONS`), which override the named
+            model's own.
+
+    Returns:
+        A `keras.Model`.
+
+    Raises:
+        ValueError: a bad argument, in one sentence naming it (see `keras_resnet.specs.resolve`).
+        TypeError: an option the family does not have; the message lists those it has.
+
+    Example: `keras_resnet.build("cifar_resnet", depth=272, shortcut="B")`.
+    """
+    if weights is not None and not isinstance(weights, (str, os.PathLike)):
+        raise TypeError(f"weights must be None, 'imagenet' or a path to a weights file, not {type(weights).__name__}.")
+    if input_tensor is not None and kwargs.get("input_shape") is None:
+        kwargs["input_shape"] = tuple(input_tensor.shape[1:])
+    plan = specs.resolve(name, **kwargs)
+    if isinstance(weights, str) and weights == "imagenet":
+        weights = imagenet_file(plan)  # fails before building when keras.applications' file is not cached
+    elif weights is not None and not os.path.exists(weights):
+        raise ValueError(
+            f"weights={str(weights)!r} does not exist: pass None, 'imagenet' or the path of a .weights.h5 / .keras "
+            "file, a keras.applications .h5 file or a torchvision/timm .pth / .safetensors state dict."
+        )
+    model = models.build_model(plan, input_tensor)
+    if weights is not None:
+        load_weights(model, weights, plan)
+    return model
+
+
+def convert(name, source, output, **options):
+    """Build `name` with the weights of `source` (any file `weights=` takes) and save it as a `.keras` file.
+
+    Args:
+        name: a model name ("ResNet50") or family (with `depth=` in `options`), as `build`.
+        source: "imagenet", a keras.applications file or a torchvision/timm state dict.
+        output: the `.keras` file to write; an existing file is never overwritten.
+        **options: builder options the source needs (`variant="v1.5"` for torchvision ResNets;
+            `use_bias=True, stride_position="last"` for keras.applications' ResNetV2) and the signature's.
+
+    Returns:
+        The converted `keras.Model`.
+
+    Example: `convert("ResNet50", "resnet50-0676ba61.pth", "resnet50.keras", variant="v1.5")`.
+    """
+    output = os.fspath(output)
+    if not output.endswith(".keras"):
+        raise ValueError(f"output {output!r} must end in .keras.")
+    if os.path.exists(output):
+        raise ValueError(f"output {output!r} exists: keras_resnet never overwrites; remove it or pick another name.")
+    model = build(name, weights=source, **options)
+    with files.atomic_write(output, needs=files.model_bytes(model, optimizer=False)) as partial:
+        model.save(partial)  # to a hidden name, renamed when whole: a reader never sees a half-written file
+    return model
+
+
+def model_function(function):
+    """Complete the docstring of a generated model function from the table: its paper, signature, options."""
+    family_name, _ = specs.MODELS[function.__name__]
+    family = specs.FAMILIES[family_name]
+    options = "\n".join(f"            {key}: {specs.OPTIONS[key]}." for key in specs.family_options(family_name))
+    signature = SIGNATURE_DOC.format(input_shape=family.input_shape, classes=family.classes, name=function.__name__)
+    function.__doc__ = (
+        f"{function.__doc__.strip()}\n\n    From {family.paper}. Inputs are channels-last images (default shape "
+        f"{family.input_shape}).\n\n    Args:\n        {signature}\n        **options: the family's options "
+        f"(`keras_resnet.specs.OPTIONS`), here:\n{options}\n\n    Returns:\n        A `keras.Model`.\n\n"
+        f"    Example: `model = keras_resnet.{function.__name__}(weights=None)`.\n    "
+    )
+    return function
+
+
+HEADER = '''"""One function per named model, each a row of `keras_resnet.specs.MODELS` (generated: do not edit).
+
+Regenerate with `python -m keras_resnet.zoo > keras_resnet/applications.py` after changing the table.
+"""
+
+from keras_resnet.zoo import build, model_function
+'''
+FUNCTION = '''
+
+@model_function
+def {name}(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes={classes},
+        classifier_activation="softmax", name=None, **options):
+    """{name}: {family} with {row}."""
+    return build("{name}", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+'''
+
+
+def applications_source():
+    """The text of `keras_resnet/applications.py`: one `def` per row of `specs.MODELS`, in table order."""
+    return HEADER + "".join(
+        FUNCTION.format(name=name, family=family, classes=specs.FAMILIES[family].classes,
+                        row=", ".join(f"{key}={value!r}" for key, value in row.items()))  # fmt: skip
+        for name, (family, row) in specs.MODELS.items()
+    )
+
+
+if __name__ == "__main__":
+    print(applications_source(), end="")

@@ -1,0 +1,145 @@
+"""The published parameter counts and an oracle that recounts each architecture from the papers'
+descriptions, layer by layer, without reading the package's code (no Keras here either): tests of the
+plans (`test_specs.py`) and of the built models (`test_models.py`) both check against it."""
+
+from keras_resnet import specs
+
+# Published counts (../shared/REFERENCE.md): trainable, non-trainable (None where unpublished).
+TORCHVISION = {"ResNet18": 11_689_512, "ResNet34": 21_797_672, "ResNet50": 25_557_032,
+               "ResNet101": 44_549_160, "ResNet152": 60_192_808, "ResNeXt50_32x4d": 25_028_904,
+               "ResNeXt101_32x8d": 88_791_336, "ResNeXt101_64x4d": 83_455_272, "WideResNet50_2": 68_883_240,
+               "WideResNet101_2": 126_886_696, "DenseNet121": 7_978_856, "DenseNet169": 14_149_480,
+               "DenseNet201": 20_013_928, "DenseNet161": 28_681_000}  # fmt: skip
+# torchvision's published GFLOPS (multiply-adds of convolutions and classifier, 224x224), 2 decimals.
+TORCHVISION_GFLOPS = {"ResNeXt50_32x4d": 4.23, "ResNeXt101_32x8d": 16.41, "ResNeXt101_64x4d": 15.46,
+                      "WideResNet50_2": 11.40, "WideResNet101_2": 22.75, "DenseNet121": 2.83, "DenseNet161": 7.73,
+                      "DenseNet169": 3.36, "DenseNet201": 4.29}  # fmt: skip
+KERAS_APPLICATIONS_V1 = {"ResNet50": (25_583_592, 53_120), "ResNet101": (44_601_832, 105_344),
+                         "ResNet152": (60_268_520, 151_424)}  # fmt: skip
+KERAS_APPLICATIONS_DENSENET = {"DenseNet121": 8_062_504, "DenseNet169": 14_307_880, "DenseNet201": 20_242_984}
+CIFAR = {"ResNet20": 269_722, "ResNet32": 464_154, "ResNet44": 658_586, "ResNet56": 853_018,
+         "ResNet110": 1_727_962, "ResNet1202": 19_421_274, "PreActResNet164": 1_703_258,
+         "PreActResNet1001": 10_327_706, "DenseNetBC100": 769_162, "ResNeXt29_8x64d": 34_426_698,
+         "ResNeXt29_16x64d": 68_155_210, "WideResNet28_10": 36_479_194}  # fmt: skip
+# Rounded to 0.1M in the papers only (Huang 2017 Table 2, Zagoruyko 2016 Table 4 / 5).
+PAPERS_ROUNDED = {"DenseNetBC250": 15.3, "DenseNetBC190": 25.6, "WideResNet16_8": 11.0, "WideResNet40_4": 8.9}
+KERAS_APPLICATIONS_V2 = {"ResNet50V2": (25_568_360, 45_440), "ResNet101V2": (44_577_896, 97_664),
+                         "ResNet152V2": (60_236_904, 143_744)}  # fmt: skip
+
+# The papers' layouts, restated here so the oracle below does not read the code it checks.
+PAPER_STAGES = {18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)), 50: ("bottleneck", (3, 4, 6, 3)),
+                101: ("bottleneck", (3, 4, 23, 3)), 152: ("bottleneck", (3, 8, 36, 3)),
+                200: ("bottleneck", (3, 24, 36, 3))}  # fmt: skip
+# family: (ImageNet stem, stage widths, pre-activation, shortcut, CIFAR block, CIFAR depth = layers*3n + offset)
+# He 2015/2016; Xie 2017 (ResNeXt-29: 64-channel stem, stages of 256/512/1024 outputs, C*d-wide bottleneck
+# doubling per stage); Zagoruyko 2016 (WRN-d-k: 16-channel stem, pre-act basic blocks of 16k/32k/64k,
+# 1x1 projections where the width changes, d = 6n + 4).
+PAPER_FAMILIES = {"resnet": (True, (64, 128, 256, 512), False, "B", None, None),
+                  "resnet_v2": (True, (64, 128, 256, 512), True, "B", None, None),
+                  "resnext": (True, (64, 128, 256, 512), False, "B", None, None),
+                  "wide_resnet": (True, (64, 128, 256, 512), False, "B", None, None),
+                  "cifar_resnet": (False, (16, 32, 64), False, "A", "basic", 2),
+                  "preact_resnet": (False, (16, 32, 64), True, "B", "bottleneck", 2),
+                  "cifar_resnext": (False, (64, 128, 256), False, "B", "bottleneck", 2),
+                  "cifar_wide_resnet": (False, (16, 32, 64), True, "B", "basic", 4)}  # fmt: skip
+# Huang 2017 Table 1 (k = 32, 161: k = 48); DenseNet-BC on CIFAR: 3 blocks of n = (L - 4) / 6 layers.
+PAPER_DENSE_BLOCKS = {121: (6, 12, 24, 16), 161: (6, 12, 36, 24), 169: (6, 12, 32, 32), 201: (6, 12, 48, 32),
+                      264: (6, 12, 64, 48)}  # fmt: skip
+
+class Tally:
+    """Trainable and non-trainable parameters, added layer by layer."""
+
+    def __init__(self, use_bias=False):
+        self.use_bias, self.trainable, self.non_trainable = use_bias, 0, 0
+
+    def conv(self, cin, cout, kernel, groups=1):
+        self.trainable += kernel * kernel * cin // groups * cout + (cout if self.use_bias else 0)
+
+    def bn(self, channels):
+        # BN: 2 trainable (gamma, beta) and 2 non-trainable (moving mean, variance) per channel.
+        self.trainable += 2 * channels
+        self.non_trainable += 2 * channels
+
+    def dense(self, cin, classes):
+        self.trainable += cin * classes + classes
+        return self.trainable, self.non_trainable
+
+
+def expected_counts(model_name, use_bias=False, classes=None):
+    """(trainable, non-trainable) of a named model, counted layer by layer from the papers' descriptions."""
+    family_name, options = specs.MODELS[model_name]
+    return paper_counts(family_name, options, use_bias, classes)
+
+
+def paper_counts(family_name, options, use_bias=False, classes=None):
+    """(trainable, non-trainable) of `build(family_name, **options)` from the papers' descriptions."""
+    if "densenet" in family_name:
+        return densenet_counts(family_name, options, classes)
+    imagenet, widths, preact, shortcut, cifar_block, offset = PAPER_FAMILIES[family_name]
+    shortcut = options.get("shortcut", shortcut)
+    classes = classes or (1000 if imagenet else 10)
+    if imagenet:
+        block, counts = PAPER_STAGES[options["depth"]]
+    else:
+        block = options.get("block", cifar_block)
+        n = (options["depth"] - offset) // (9 if block == "bottleneck" else 6)
+        counts = (n, n, n)
+    cardinality, group_width = options.get("cardinality", 1), options.get("bottleneck_width", widths[0])
+    widen = options.get("widen", 1)
+    tally = Tally(use_bias)
+    cin = widths[0]
+    tally.conv(3, cin, 7 if imagenet else 3)
+    if not preact:
+        tally.bn(cin)
+    for stage, (blocks, width) in enumerate(zip(counts, widths)):
+        for index in range(blocks):
+            strides = 2 if stage and not index else 1
+            if preact:
+                tally.bn(cin)
+            if block == "basic":
+                cout = width * widen
+                tally.conv(cin, cout, 3), tally.bn(cout), tally.conv(cout, cout, 3)
+            else:
+                inner, cout = cardinality * group_width * 2**stage * widen, width * 4
+                tally.conv(cin, inner, 1), tally.bn(inner), tally.conv(inner, inner, 3, cardinality), tally.bn(inner)
+                tally.conv(inner, cout, 1)
+            if not preact:
+                tally.bn(cout)
+            if shortcut == "highway":
+                tally.conv(cin, cout, 1)
+                tally.trainable += cout  # the gate's bias
+            if shortcut == "C" or (shortcut == "B" and (cin != cout or strides != 1)):
+                tally.conv(cin, cout, 1)
+                if not preact:
+                    tally.bn(cout)
+            cin = cout
+    if preact:
+        tally.bn(cin)
+    return tally.dense(cin, classes)
+
+
+def densenet_counts(family_name, options, classes=None):
+    """DenseNet(-BC): a 2k-channel stem, dense layers of BN-1x1(4k)-BN-3x3(k) (or BN-3x3(k) without the
+    bottleneck), and BN-1x1 transitions keeping floor(theta * channels)."""
+    imagenet, k = family_name == "densenet", options["growth_rate"]
+    bottleneck, theta = options.get("block", "bottleneck") == "bottleneck", options.get("compression", 0.5)
+    blocks = PAPER_DENSE_BLOCKS[options["depth"]] if imagenet else ((options["depth"] - 4) // (6 if bottleneck else 3),) * 3
+    tally, channels = Tally(), 2 * k
+    tally.conv(3, channels, 7 if imagenet else 3)
+    if imagenet:
+        tally.bn(channels)
+    for index, layers_in_block in enumerate(blocks):
+        for _ in range(layers_in_block):
+            tally.bn(channels)
+            if bottleneck:
+                tally.conv(channels, 4 * k, 1), tally.bn(4 * k), tally.conv(4 * k, k, 3)
+            else:
+                tally.conv(channels, k, 3)
+            channels += k
+        if index < len(blocks) - 1:
+            tally.bn(channels), tally.conv(channels, int(channels * theta), 1)
+            channels = int(channels * theta)
+    tally.bn(channels)
+    return tally.dense(channels, classes or (1000 if imagenet else 10))
+
+
