@@ -210,7 +210,7 @@ def test_cli_export_and_verify(resnet20, capsys):
     capsys.readouterr()
     assert cli.main(["verify", str(base / "r20"), "--model", str(resnet20["keras"])]) == 0
     out = capsys.readouterr().out
-    assert "r20/1 with tf.compat.v1 Session loader" in out and "serving_bytes: max abs diff vs the Keras model's outputs" in out
+    assert "r20/1 with tf.compat.v1 Session loader" in out and "serving_bytes: max abs diff vs ResNet20's outputs" in out
     assert (
         "MetaGraph with tag set ['serve']" in out and "curl -X POST http://localhost:8501/v1/models/r20:predict" in out
     )
