@@ -17,6 +17,7 @@ import os
 import pathlib
 import sys
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -223,6 +224,9 @@ def _from_folder(root, on_bad_image, holdout, seed):
         raise ValueError(
             f"class folder(s) {empty} in {root} hold no readable training images: add images or remove the folder(s)."
         )
+    # Folders list one class after another; a shuffle buffer smaller than the split (tf.data's, 10,000 of
+    # CIFAR's 50,000) would then fill early batches from the first classes only. Mixed once, seeded.
+    train = [train[i] for i in np.random.default_rng(seed).permutation(len(train))]
     good = [checks[f] for f, _ in train + test if f not in bad]
     channels = 1 if all(mode in GREY for _, mode in good) else 3
     # Like torchvision's ImageFolder, bring every image to the data set's channels, but say so.
@@ -289,6 +293,23 @@ def _from_tfds(name, data_dir, manual_dir):
     )
 
 
+def recipe_options(recipe, source, seed=0):
+    """The `pipeline` arguments a `keras_resnet.recipes.Recipe` asks for, for a data set.
+
+    Args:
+        recipe: the recipe (augmentation, padding, flips, image size, caching, one-hot labels, batch mixers).
+        source: the `Source` (its name decides the default of flips, its classes the one-hot width).
+        seed: the seed of every random crop, flip and mix.
+
+    Returns:
+        A dict of `pipeline` keyword arguments (all but `training` and `batch_size`).
+    """
+    flip = recipe.flip if recipe.flip is not None else source.name not in ORIENTED
+    return dict(augment=recipe.augment, pad=recipe.pad, flip=flip, image_size=recipe.image_size, seed=seed,
+                cache=recipe.cache, classes=source.num_classes if recipe.one_hot else None,
+                randaugment=recipe.randaugment, mixup=recipe.mixup, cutmix=recipe.cutmix)  # fmt: skip
+
+
 def pipeline(
     dataset,
     *,
@@ -302,6 +323,11 @@ def pipeline(
     seed=0,
     shuffle_buffer=10000,
     repeat=None,
+    cache=False,
+    classes=None,
+    randaugment=0,
+    mixup=0.0,
+    cutmix=0.0,
 ):
     """Batches of `(float32 image, int32 label)` for `model.fit`, with the papers' augmentations.
 
@@ -323,6 +349,12 @@ def pipeline(
         seed: seed of the shuffle and of every random crop and flip: the same seed gives the same batches.
         shuffle_buffer: elements in the shuffle buffer.
         repeat: repeat the data forever (default: when training), so that `steps_per_epoch` sets epochs.
+        cache: keep the decoded images in memory after their first pass (tf.data's cache): a folder of JPEGs
+            is then decoded once, not every epoch.
+        classes: give one-hot labels of this many classes (needed by label smoothing, MixUp and CutMix).
+        randaugment: RandAugment operations per training image (`keras.layers.RandAugment`, on 0-255 pixels).
+        mixup, cutmix: MixUp's alpha and CutMix's factor (`keras.layers.MixUp`, `keras.layers.CutMix`) for
+            training batches; 0 leaves them out. Both need `classes`.
 
     Returns:
         A batched, prefetched `tf.data.Dataset`.
@@ -368,6 +400,8 @@ def pipeline(
     # Sharding by element works for every source (files or tensors) under MultiWorkerMirroredStrategy.
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     dataset = dataset.with_options(options)
+    if cache:
+        dataset = dataset.cache()
     if training:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
         if repeat is not False:
@@ -380,4 +414,22 @@ def pipeline(
         if repeat:
             dataset = dataset.repeat()
         dataset = dataset.map(eval_map, num_parallel_calls=AUTOTUNE)
-    return dataset.batch(batch_size).prefetch(AUTOTUNE)
+    dataset = dataset.batch(batch_size)
+    if classes is not None:
+        dataset = dataset.map(lambda image, label: (image, tf.one_hot(label, classes)), num_parallel_calls=AUTOTUNE)
+    if (mixup or cutmix) and classes is None:
+        raise ValueError("mixup and cutmix blend labels: give classes= so that the labels are one-hot")
+    if training:  # Keras' own batch augmentations, each seeded, on the 0-255 pixels
+        mixers = [keras.layers.RandAugment(value_range=(0, 255), num_ops=randaugment, seed=seed)] if randaugment else []
+        mixers += [keras.layers.MixUp(alpha=mixup, seed=seed)] if mixup else []
+        mixers += [keras.layers.CutMix(factor=cutmix, seed=seed)] if cutmix else []
+        for mixer in mixers:
+            dataset = dataset.map(lambda image, label, mixer=mixer: _mixed(mixer, image, label), num_parallel_calls=AUTOTUNE)
+    return dataset.prefetch(AUTOTUNE)
+
+
+def _mixed(layer, images, labels):
+    if isinstance(layer, keras.layers.RandAugment):
+        return layer(images, training=True), labels
+    mixed = layer({"images": images, "labels": labels}, training=True)
+    return mixed["images"], mixed["labels"]

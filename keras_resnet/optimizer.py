@@ -71,7 +71,8 @@ def compile_model(model, recipe, steps_per_epoch, global_batch, epochs=None, jit
         jit_compile: compile the train step with XLA.
 
     Returns:
-        The `RecipeSchedule` the optimizer follows.
+        The `RecipeSchedule` the optimizer follows. With `recipe.one_hot` the loss expects one-hot labels
+        (`keras_resnet.data.pipeline(..., classes=...)` gives them).
     """
     add_weight_decay(model, recipe.weight_decay)
     epochs = recipe.epochs if epochs is None else epochs
@@ -79,10 +80,10 @@ def compile_model(model, recipe, steps_per_epoch, global_batch, epochs=None, jit
         recipe.lr * global_batch / recipe.lr_batch, epochs * steps_per_epoch, round(recipe.warmup_epochs * steps_per_epoch),
         recipe.milestones, recipe.gamma, recipe.schedule,
     )
-    model.compile(
-        optimizer=keras.optimizers.SGD(schedule, momentum=recipe.momentum, nesterov=recipe.nesterov),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        jit_compile=jit_compile,
-    )
+    sgd = keras.optimizers.SGD(schedule, momentum=recipe.momentum, nesterov=recipe.nesterov, use_ema=recipe.ema,
+                               ema_momentum=recipe.ema_momentum)  # fmt: skip
+    # One-hot labels where they are blended (smoothing, MixUp, CutMix): the pipeline gives what this expects.
+    loss = (keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing) if recipe.one_hot
+            else keras.losses.SparseCategoricalCrossentropy())  # fmt: skip
+    model.compile(optimizer=sgd, loss=loss, metrics=["accuracy"], jit_compile=jit_compile)
     return schedule

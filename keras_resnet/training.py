@@ -483,7 +483,6 @@ def train(
     replicas = strategy_object.num_replicas_in_sync
     global_batch = chosen.batch_size * replicas
     steps = steps_per_epoch or math.ceil(source.train_size / global_batch)
-    flip = chosen.flip if chosen.flip is not None else source.name not in data.ORIENTED
     config = dict(
         model=_describe(model), dataset=_describe(dataset), recipe=recipe, **dataclasses.asdict(chosen),
         strategy=strategy, replicas=replicas, mixed_precision=mixed_precision, jit_compile=jit_compile,
@@ -495,7 +494,7 @@ def train(
         if output is not None:
             held.enter_context(files.claim(output, "train", config, RUN_FILES, overwrite))
         stats = source.stats()
-        options = dict(augment=chosen.augment, pad=chosen.pad, flip=flip, image_size=chosen.image_size, seed=seed)
+        options = data.recipe_options(chosen, source, seed)
         train_data = data.pipeline(source.train, training=True, batch_size=global_batch, **options)
         test_data = data.pipeline(source.test, training=False, batch_size=global_batch, **options)
         if tuple(train_data.element_spec[0].shape[1:]) != tuple(source.image_shape):  # 'imagenet' resizes
@@ -515,6 +514,8 @@ def train(
         history = _fit(net, train_data, test_data, chosen, steps, output, backup_every, verbose, strategy_object)
         loss, accuracy = net.evaluate(test_data, verbose=0)
         history.test = {"loss": float(loss), "accuracy": float(accuracy)}
+        if chosen.tta_flip and options["flip"]:  # mirrored images are the same class (not for digits)
+            history.test["accuracy_flip_averaged"] = flip_averaged_accuracy(net, test_data)
         if output is not None:
             save_model(net, output / "final.keras")
             write_samples(net, source.test, output / "samples.npz")
@@ -523,9 +524,30 @@ def train(
     return history
 
 
+def flip_averaged_accuracy(model, batches):
+    """Accuracy of `model` averaging its probabilities on each image and its mirror (test-time augmentation).
+
+    Args:
+        model: a classifier.
+        batches: `(images, labels)` batches (labels as indices or one-hot).
+
+    Returns:
+        The accuracy as a float.
+    """
+    hits = total = 0
+    for images, labels in batches:
+        probabilities = model.predict_on_batch(images) + model.predict_on_batch(tf.image.flip_left_right(images))
+        labels = np.asarray(labels)
+        labels = labels.argmax(-1) if labels.ndim == 2 else labels
+        hits += int(np.sum(np.asarray(probabilities).argmax(-1) == labels))
+        total += len(labels)
+    return hits / total
+
+
 def _fit(net, train_data, test_data, chosen, steps, output, backup_every, verbose, strategy_object):
     where = f"the last good state is in {output} (re-run to resume); " if output else ""
-    callbacks = [TerminateOnNaN(where)]
+    # First, so that every callback after it (checkpoints, logs) sees the averaged weights at each epoch's end.
+    callbacks = ([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if chosen.ema else []) + [TerminateOnNaN(where)]
     if output is not None:
         best_so_far = None
         if (output / "history.csv").exists():

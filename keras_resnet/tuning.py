@@ -410,9 +410,7 @@ def search(
     held_out = max(1, round(source.train_size * validation_split))
     global_batch = chosen.batch_size * distribution.num_replicas_in_sync
     steps = steps_per_epoch or math.ceil((source.train_size - held_out) / global_batch)
-    flip = chosen.flip if chosen.flip is not None else source.name not in data.ORIENTED
-    options = dict(batch_size=global_batch, augment=chosen.augment, pad=chosen.pad, flip=flip,
-                   image_size=chosen.image_size, seed=seed)  # fmt: skip
+    options = dict(batch_size=global_batch, **data.recipe_options(chosen, source, seed))
     train_data = data.pipeline(source.train.skip(held_out), training=True, **options)
     val_data = data.pipeline(source.train.take(held_out), training=False, **options)
     test_data = data.pipeline(source.test, training=False, **options)
@@ -442,7 +440,7 @@ def search(
         if done:
             best = max(done, key=lambda row: row["val_accuracy"])
             model = searcher.load_model(searcher.oracle.trials[best["trial"]])
-            model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            optimizer.compile_model(model, chosen, steps, global_batch)  # the recipe's loss, to evaluate
             summary.update(best=best, test_accuracy=float(model.evaluate(test_data, verbose=0)[1]))
             training.save_model(model, output / "best.keras")
             training.write_samples(model, source.test, output / "samples.npz")

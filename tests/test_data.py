@@ -79,13 +79,27 @@ def write_folder(root, bad=False):
     return root
 
 
+def test_a_folder_of_class_folders_is_read_in_a_seeded_mixed_order(tmp_path):
+    # A folder lists its classes one after the other; read in that order, a shuffle buffer smaller than the
+    # split (10,000 of CIFAR's 50,000) would fill every early batch with the first classes only.
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        for name in "abcde":
+            (tmp_path / split / name).mkdir(parents=True)
+            for i in range(20):
+                Image.fromarray(rng.integers(0, 255, (4, 4, 3), dtype="uint8")).save(tmp_path / split / name / f"{i}.png")
+    labels = [int(label) for _, label in data.load(str(tmp_path)).train]
+    assert sorted(labels) == sorted(np.arange(100) // 20) and len(set(labels[:20])) >= 4
+    assert labels == [int(label) for _, label in data.load(str(tmp_path)).train]  # the same order each time
+    assert labels != [int(label) for _, label in data.load(str(tmp_path), seed=1).train]
+
+
 def test_folder_source_reports_and_skips_or_stops_on_corrupt_images(tmp_path, capsys):
     root = write_folder(tmp_path, bad=True)
     source = data.load(str(root))
     assert "broken.jpg" in capsys.readouterr().err
     assert (source.num_classes, tuple(source.image_shape), source.train_size, source.test_size) == (2, (6, 6, 3), 6, 6)
-    labels = [int(label) for _, label in source.train]
-    assert labels == [0, 0, 0, 1, 1, 1]
+    assert sorted(int(label) for _, label in source.train) == [0, 0, 0, 1, 1, 1]
     with pytest.raises(ValueError, match=r"1 unreadable image\(s\): .*broken\.jpg"):
         data.load(str(root), on_bad_image="stop")
 
