@@ -18,6 +18,8 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["keras_resnet", "keras_resnet.*"]),
+    # The weights the package ships (ResNet20(weights="cifar10")): the file, its model card, its 32 test images.
+    package_data={"keras_resnet": ["trained/*.weights.h5", "trained/*.json", "trained/*.npz"]},
     python_requires=">=3.10",
     # Model code needs only Keras (it runs on the TensorFlow, JAX and PyTorch backends); TensorFlow,
     # needed by training, data, export and FLOPs cross-checks, comes as an extra so that a GPU build

@@ -14,8 +14,13 @@ The models never load weights themselves: `keras_resnet.build` builds the plan's
 here with the plan (what the model is and how it strides, read from the plan, not from built layers).
 """
 
+import hashlib
+import io
+import json
 import os
 import re
+import warnings
+import zipfile
 
 import keras
 import numpy as np
@@ -107,6 +112,66 @@ LAYOUTS = {
 }
 
 
+# Weights this package trained and ships (keras_resnet/trained/): weights= name -> model -> file stem. Each
+# `<stem>.weights.h5` has a model card `<stem>.json`: its sha256, the options and input normalisation the
+# model was trained with, and how it was trained (recipe, epochs, wall time, machine, test accuracy).
+TRAINED = {"cifar10": {"ResNet20": "resnet20_cifar10"}}
+TRAINED_FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "trained")
+
+
+def trained_card(name, weights):
+    """The model card of weights this package ships, e.g. `trained_card("ResNet20", "cifar10")`.
+
+    Args:
+        name: the model name ("ResNet20").
+        weights: the data set the weights were trained on (a key of `TRAINED`).
+
+    Returns:
+        The card as a dict, with "path" (the weights file, its sha256 checked) added.
+
+    Raises:
+        ValueError: no such weights are shipped, or the file is not the one the card describes.
+    """
+    stem = TRAINED[weights].get(name)
+    if stem is None:
+        raise ValueError(f"weights={weights!r} exist only for {sorted(TRAINED[weights])}, not {name}: pass "
+                         "weights=None to train it, or the path of a weights file.")  # fmt: skip
+    with open(os.path.join(TRAINED_FOLDER, stem + ".json"), encoding="utf-8") as card_file:
+        card = json.load(card_file)
+    path = os.path.join(TRAINED_FOLDER, stem + ".weights.h5")
+    with open(path, "rb") as weights_file:
+        digest = hashlib.sha256(weights_file.read()).hexdigest()
+    if digest != card["sha256"]:
+        raise ValueError(f"{path} is damaged (sha256 {digest[:12]}..., its card says {card['sha256'][:12]}...): "
+                         "reinstall keras-resnet-family.")  # fmt: skip
+    return {**card, "path": path}
+
+
+def trained_options(card, options):
+    """The build options for shipped weights: the card's input normalisation, classes and input shape fill
+    what the caller left out, and a different normalisation or class count is refused.
+
+    Args:
+        card: from `trained_card`.
+        options: the caller's keyword arguments to `keras_resnet.build`.
+
+    Returns:
+        The options to build with.
+    """
+    wanted = dict(options)
+    for key, value in card["options"].items():
+        given = wanted.get(key)
+        if given is None:
+            wanted[key] = value
+        elif key == "classes" and given != value and wanted.get("include_top", True):
+            raise ValueError(f"weights={card['dataset']!r} have {value} classes, not {given}: pass classes={value}, "
+                             "or include_top=False for the features only.")  # fmt: skip
+        elif key == "preprocessing" and {k: list(np.ravel(v)) for k, v in given.items()} != value:
+            raise ValueError(f"weights={card['dataset']!r} were trained on pixels normalised by {value}: leave "
+                             "preprocessing out (the model then carries that normalisation).")  # fmt: skip
+    return wanted
+
+
 def keras_home():
     """Keras' cache root, found the way `keras.utils.get_file` finds it.
 
@@ -180,7 +245,7 @@ def load(model, path, plan):
                 raise ValueError(f"it holds {len(source.weights)} weight arrays ({source.name}), {model.name} has {len(model.weights)}.")
             model.set_weights(source.get_weights())
         else:
-            model.load_weights(path)
+            _load_own(model, path)
     except OSError as error:  # h5py on a cut or foreign file
         raise ValueError(f"weights file {path!r} cannot be read ({error}): is it a whole .weights.h5 file?") from None
     except ValueError as error:
@@ -196,6 +261,20 @@ def load(model, path, plan):
             f"weights file {path!r} does not fit {model.name}: {reason} Build the model with the options "
             f"the file was saved with (depth, classes, include_top, use_bias).{foreign}"
         ) from None
+
+
+def _load_own(model, path):
+    """`model.load_weights(path)`, where a partial load is a mismatch: Keras' loader only warns when some
+    layers of the file have no place ("... retain their freshly-initialized weights"), as with a file of
+    another model (then converted by the caller, or refused)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.load_weights(path)
+    partial = [w for w in caught if "freshly-initialized" in str(w.message)]
+    if partial:
+        raise ValueError(f"only part of it loads ({str(partial[0].message).split(':')[0]}).")
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
 
 def load_foreign(model, path, plan):
@@ -243,7 +322,14 @@ def check_layout(plan, needed, label):
 
 
 def read_keras(path, plan, label):
-    """Read a keras.applications weights file through keras.applications' own model (Keras reads every format).
+    """Read a keras.applications weights file straight from its HDF5 arrays, proving every array is read once.
+
+    keras.applications' own model (built without weights) says only which layers and variables exist and in
+    what order; nothing is loaded into it, so Keras' loader, which warns on files whose nesting differs,
+    is not involved. Three formats: the legacy `.h5` keras.applications caches (arrays named
+    `<layer>/<variable>:0`), a `.weights.h5` file (`layers/<layer key>/vars/<index>`, the layer named
+    in the group's "name" attribute or, in files of older Keras 3 versions, by its place in the model)
+    and a `.keras` file (the same `.weights.h5` inside the zip; an optimizer's arrays are left out).
 
     Args:
         path: a keras.applications `.h5`, `.weights.h5` or `.keras` file.
@@ -254,20 +340,88 @@ def read_keras(path, plan, label):
         `{layer name: {variable name: array}}` of the file's layers.
 
     Raises:
-        ValueError: keras.applications has no such model, or the file is not its weights.
+        ValueError: keras.applications has no such model, or the file is not its weights: an array
+            left over, a variable missing or a shape that differs, named.
     """
+    import h5py
+
     name = KERAS_APPLICATIONS.get((plan.family, plan.depth))
     if name is None:
         raise ValueError(f"{label} cannot be read: keras.applications has no {plan.family}{plan.depth}.")
     top, classes = plan.include_top, plan.classes if plan.include_top else 1000
-    source = getattr(keras.applications, name)(weights=None, include_top=top, classes=classes)
+    twin = getattr(keras.applications, name)(weights=None, include_top=top, classes=classes)
+    expected = {layer.name: [(v.name, tuple(v.shape)) for v in layer.trainable_weights + layer.non_trainable_weights]
+                for layer in twin.layers if layer.weights}  # fmt: skip
+    wrong = f"is not a keras.applications {name} file with include_top={top}, classes={classes}"
     try:
-        source.load_weights(path)
-    except ValueError as error:
-        raise ValueError(
-            f"{label} is not a keras.applications {name} file with include_top={top}, classes={classes}: {error}"
-        ) from error
-    return {layer.name: {v.name: np.asarray(v.numpy()) for v in layer.weights} for layer in source.layers if layer.weights}
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive, h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as h5:
+                arrays, unread = _read_h5(h5, twin)
+        else:
+            with h5py.File(path, "r") as h5:
+                arrays, unread = _read_h5(h5, twin)
+    except (OSError, KeyError) as error:
+        raise ValueError(f"{label} cannot be read ({error}): is it a whole keras.applications file?") from None
+    if unread:
+        raise ValueError(f"{label} {wrong}: {len(unread)} of its arrays have no place (e.g. {unread[:3]}).")
+    for layer, variables in expected.items():
+        found = arrays.get(layer, {})
+        for variable, shape in variables:
+            if variable not in found or found[variable].shape != shape:
+                got = "nothing" if variable not in found else f"shape {found[variable].shape}"
+                raise ValueError(f"{label} {wrong}: it gives {got} for {layer}/{variable}, which has shape {shape}.")
+        if set(found) - {v for v, _ in variables}:
+            raise ValueError(f"{label} {wrong}: its layer {layer!r} has {sorted(set(found) - {v for v, _ in variables})} besides.")
+    extra = sorted(set(arrays) - set(expected))
+    if extra:
+        raise ValueError(f"{label} {wrong}: it has layers {name} lacks (e.g. {extra[:3]}).")
+    return arrays
+
+
+def _read_h5(h5, twin):
+    """`({layer: {variable: array}}, [paths of arrays not read])` of a legacy `.h5` or a `.weights.h5` file."""
+    import h5py
+
+    # Keras' own reader of the legacy attributes (long lists are split into "layer_names0", "layer_names1"...).
+    from keras.src.legacy.saving.legacy_h5_format import load_attributes_from_hdf5_group as attributes
+
+    every = []
+    h5.visititems(lambda key, item: every.append(key) if isinstance(item, h5py.Dataset) else None)
+    read, arrays = set(), {}
+    root = h5["model_weights"] if "model_weights" in h5 else h5  # a legacy whole-model .h5
+    if attributes(root, "layer_names"):  # legacy: arrays named "<layer>/<variable>:0" in each layer's group
+        for layer in attributes(root, "layer_names"):
+            for weight in attributes(root[layer], "weight_names"):
+                variable = weight.rpartition("/")[2].partition(":")[0]
+                arrays.setdefault(layer, {})[variable] = np.asarray(root[layer][weight])
+                read.add(root[layer][weight].name.lstrip("/"))
+    else:  # Keras 3: layers/<key>/vars/<index>, the variables in the layer's own order
+        by_key = _keys(twin)
+        for key, group in (h5["layers"].items() if "layers" in h5 else ()):
+            layer = group.attrs.get("name") or by_key.get(key)
+            layer = layer.decode() if isinstance(layer, bytes) else layer
+            if "vars" not in group or layer not in by_key.values():
+                continue  # reported below as arrays not read
+            names = [v.name for v in twin.get_layer(layer).trainable_weights + twin.get_layer(layer).non_trainable_weights]
+            for index, dataset in group["vars"].items():
+                if index.isdigit() and int(index) < len(names):
+                    arrays.setdefault(layer, {})[names[int(index)]] = np.asarray(dataset)
+                    read.add(dataset.name.lstrip("/"))
+    # An optimizer's state (a .keras or .weights.h5 of a compiled model) is not the model's weights.
+    unread = [key for key in every if key not in read and not key.startswith(("optimizer/", "model_weights/optimizer"))]
+    return arrays, unread
+
+
+def _keys(model):
+    """`{Keras 3 weights-file key: layer name}`: "layers/<snake_case class name>[_<n>]" in `model.layers`' order."""
+    from keras.src.utils.naming import to_snake_case  # the rule Keras' saver names the keys with
+
+    counts, keys = {}, {}
+    for layer in model.layers:
+        base = to_snake_case(layer.__class__.__name__)
+        counts[base] = counts.get(base, -1) + 1  # as Keras' saver: conv2d, conv2d_1, conv2d_2, ...
+        keys[f"{base}_{counts[base]}" if counts[base] else base] = layer.name
+    return keys
 
 
 def read_torch(path):

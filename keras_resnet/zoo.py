@@ -10,11 +10,12 @@ the model; none of those modules imports this one. `applications.py` holds one `
 import os
 
 from keras_resnet import files, models, specs
-from keras_resnet.weights import imagenet_file
+from keras_resnet.weights import TRAINED, imagenet_file, trained_card, trained_options
 from keras_resnet.weights import load as load_weights
 
 SIGNATURE_DOC = """include_top: add global average pooling and the `classes`-way classifier.
-        weights: None (random initialisation), "imagenet" (keras.applications' cached file, converted), or
+        weights: None (random initialisation), "imagenet" (keras.applications' cached file, converted),
+            "cifar10" (ResNet20: weights trained by this package, shipped with it, see README's model card), or
             a path: a `.weights.h5` / `.keras` file, a keras.applications file or a torchvision/timm state
             dict (converted, see `keras_resnet.weights`).
         input_tensor: optional tensor to use as the model's input.
@@ -52,7 +53,8 @@ def build(name, /, *, weights=None, input_tensor=None, **kwargs):
 
     Args:
         name: a name from `available_models()` or a family from `available_families()`.
-        weights: None, "imagenet" or the path of a weights file (see the model functions).
+        weights: None, "imagenet", "cifar10" (shipped weights) or the path of a weights file (see the model
+            functions).
         input_tensor: optional tensor to use as the model's input.
         **kwargs: `depth` (families only; a named model's depth is fixed), the keras.applications
             arguments and the family's options (`keras_resnet.specs.OPTIONS`), which override the named
@@ -68,20 +70,39 @@ def build(name, /, *, weights=None, input_tensor=None, **kwargs):
     Example: `keras_resnet.build("cifar_resnet", depth=272, shortcut="B")`.
     """
     if weights is not None and not isinstance(weights, (str, os.PathLike)):
-        raise TypeError(f"weights must be None, 'imagenet' or a path to a weights file, not {type(weights).__name__}.")
+        raise TypeError(f"weights must be None, 'imagenet', 'cifar10' or a path to a weights file, not {type(weights).__name__}.")
     if input_tensor is not None and kwargs.get("input_shape") is None:
         kwargs["input_shape"] = tuple(input_tensor.shape[1:])
+    if isinstance(weights, str) and weights in TRAINED:
+        return _trained(name, weights, input_tensor, kwargs)
     plan = specs.resolve(name, **kwargs)
     if isinstance(weights, str) and weights == "imagenet":
         weights = imagenet_file(plan)  # fails before building when keras.applications' file is not cached
     elif weights is not None and not os.path.exists(weights):
         raise ValueError(
-            f"weights={str(weights)!r} does not exist: pass None, 'imagenet' or the path of a .weights.h5 / .keras "
+            f"weights={str(weights)!r} does not exist: pass None, 'imagenet', 'cifar10' (ResNet20) or the path of a .weights.h5 / .keras "
             "file, a keras.applications .h5 file or a torchvision/timm .pth / .safetensors state dict."
         )
     model = models.build_model(plan, input_tensor)
     if weights is not None:
         load_weights(model, weights, plan)
+    return model
+
+
+def _trained(name, weights, input_tensor, kwargs):
+    # Weights this package trained: the card's normalisation and classes, the file's hash checked.
+    card = trained_card(name, weights)
+    kwargs = trained_options(card, kwargs)
+    plan = specs.resolve(name, **kwargs)
+    model = models.build_model(plan, input_tensor)
+    if plan.include_top:
+        load_weights(model, card["path"], plan)
+        return model
+    # Without the top: the file holds the whole classifier; every other layer takes its weights by name.
+    whole = build(name, weights=weights, **{**kwargs, "include_top": True, "classes": None, "pooling": None})
+    for layer in model.layers:
+        if layer.weights:
+            layer.set_weights(whole.get_layer(layer.name).get_weights())
     return model
 
 

@@ -5,6 +5,7 @@ the epsilon correction really matter), saved in the format users bring, converte
 images: the outputs (logits) agree to 1e-4 in float32.
 """
 
+import pathlib
 import re
 import time
 
@@ -117,6 +118,74 @@ def test_wrong_targets_name_the_layer(tmp_path):
         keras_resnet.ResNet50(weights=path, variant="v1.5")
     with pytest.raises(ValueError, match=r"not a keras.applications ResNet50 file.*predictions.*\(2048, 10\)"):
         keras_resnet.ResNet50(weights=path, classes=10)
+
+
+# Written by a separate process, as a user's file is: keras.applications' model with random weights, saved in
+# each format users bring, and its outputs on fixed images.
+SOURCE_SCRIPT = """
+import sys, h5py, keras, numpy as np
+from keras.src.legacy.saving import legacy_h5_format
+sys.path.insert(0, sys.argv[1])
+from test_weights import SIZE, randomise
+name, folder = sys.argv[2], sys.argv[3]
+source = getattr(keras.applications, name)(weights=None, input_shape=SIZE, classifier_activation=None)
+randomise(source)
+source.save(f"{folder}/{name}.keras")
+source.save_weights(f"{folder}/{name}.weights.h5")
+with h5py.File(f"{folder}/{name}.h5", "w") as file:
+    legacy_h5_format.save_weights_to_hdf5_group(file, source)
+images = np.random.default_rng(0).random((2, *SIZE), dtype=np.float32)
+np.savez(f"{folder}/{name}.npz", images=images, outputs=np.asarray(source(images, training=False)))
+"""
+
+
+def convert_from_another_process(tmp_path, name):
+    """Each format of `name` written by another process, converted here with any warning an error."""
+    import subprocess
+    import sys
+    import warnings
+
+    subprocess.run([sys.executable, "-c", SOURCE_SCRIPT, str(pathlib.Path(__file__).parent), name, str(tmp_path)],
+                   check=True, capture_output=True)  # fmt: skip
+    reference = np.load(tmp_path / f"{name}.npz")
+    options = KERAS_TARGET["V2" if name.endswith("V2") else ""]
+    for suffix in (".h5", ".weights.h5", ".keras"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # Keras' "retain their freshly-initialized weights" would fail here
+            target = keras_resnet.build(name, weights=str(tmp_path / f"{name}{suffix}"), input_shape=SIZE,
+                                        classifier_activation=None, **options)  # fmt: skip
+        difference = float(np.abs(np.asarray(target(reference["images"], training=False)) - reference["outputs"]).max())
+        assert difference < TOLERANCE, f"{name}{suffix}: max |difference| {difference}"
+
+
+@pytest.mark.parametrize("name", ["ResNet50", "DenseNet121"])
+def test_keras_applications_files_from_another_process_convert_without_warnings(tmp_path, name):
+    convert_from_another_process(tmp_path, name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2", "ResNet152V2",
+                                  "DenseNet169", "DenseNet201"])  # fmt: skip
+def test_every_keras_applications_twin_converts_without_warnings(tmp_path, name):
+    convert_from_another_process(tmp_path, name)
+
+
+def test_every_array_of_a_keras_applications_file_is_read_once(tmp_path):
+    """An array with no place, a missing one and a file of older Keras 3 (layers without a name) are told."""
+    path = str(tmp_path / "resnet50.weights.h5")
+    keras_source("ResNet50", path)
+    with h5py.File(path, "a") as file:
+        for group in file["layers"].values():
+            group.attrs.pop("name", None)  # as Keras 3 versions before the name attribute wrote it
+    keras_resnet.ResNet50(weights=path, input_shape=SIZE)  # placed by the layers' order
+    with h5py.File(path, "a") as file:
+        file["layers/conv2d/vars/extra"] = np.zeros(3)
+    with pytest.raises(ValueError, match=r"1 of its arrays have no place \(e.g. \['layers/conv2d/vars/extra'\]"):
+        keras_resnet.ResNet50(weights=path, input_shape=SIZE)
+    with h5py.File(path, "a") as file:
+        del file["layers/conv2d/vars/extra"], file["layers/batch_normalization/vars/3"]
+    with pytest.raises(ValueError, match="gives nothing for conv1_bn/moving_variance"):
+        keras_resnet.ResNet50(weights=path, input_shape=SIZE)
 
 
 def torchvision_key(layer, densenet):
