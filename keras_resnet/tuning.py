@@ -15,6 +15,7 @@ a results CSV and a PNG of score against parameters and FLOPs.
 
 import csv
 import dataclasses
+import errno
 import io
 import json
 import math
@@ -241,6 +242,25 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         )
 
 
+class SearchDiskFull(files.WriteError, keras_tuner.errors.FatalError):
+    """The disk cannot hold the next trial checkpoint: the search stops (keras-tuner lets a FatalError
+    through instead of failing trial after trial), the trial stays unfinished and re-runs on resume."""
+
+
+class DiskGuard(keras.callbacks.Callback):
+    """Before keras-tuner's own checkpoint at each epoch's end (its callback comes after ours), check that
+    the disk holds one: HDF5 crashes the process when the disk fills under it."""
+
+    def __init__(self, folder):
+        super().__init__()
+        self.folder = pathlib.Path(folder)
+
+    def on_epoch_end(self, epoch, logs=None):
+        needs = files.model_bytes(self.model)
+        if files.free_bytes(self.folder) < needs:
+            raise SearchDiskFull(self.folder / "trial checkpoint", f"it needs about {files.megabytes(needs)}", errno.ENOSPC)
+
+
 def make_tuner(hypermodel, tuner="random", *, directory, project_name="search", max_trials=10, epochs=10, seed=0, overwrite=False, distribution_strategy=None):
     """A keras-tuner tuner on val_accuracy for `hypermodel`.
 
@@ -431,7 +451,8 @@ def search(
         searcher = make_tuner(hypermodel, tuner, directory=output, max_trials=max_trials, epochs=chosen.epochs,
                               seed=seed, distribution_strategy=distribution)  # fmt: skip
         searcher.search(train_data, validation_data=val_data, epochs=chosen.epochs, steps_per_epoch=steps,
-                        callbacks=[keras.callbacks.TensorBoard(output / "logs")], verbose=verbose)  # fmt: skip
+                        callbacks=[DiskGuard(output / "search"), keras.callbacks.TensorBoard(output / "logs")],
+                        verbose=verbose)  # fmt: skip
         rows = results(searcher)
         done = [row for row in rows if row["val_accuracy"] is not None]
         summary = dict(rows=rows, over_budget=sum(row["status"] == OVER_BUDGET for row in rows),
