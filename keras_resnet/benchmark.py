@@ -34,7 +34,7 @@ from keras_resnet import data, export, specs, training, zoo
 from keras_resnet.layers import ZeroPadShortcut
 from keras_resnet.specs import BN_EPSILON, BN_MOMENTUM
 
-SECTIONS = ("train", "inference", "build", "stochastic_depth", "pipeline")
+SECTIONS = ("train", "inference", "build", "stochastic_depth", "pipeline", "startup")
 # (row label, XLA, mixed precision): explicit, because Keras' jit_compile="auto" turns XLA on for GPUs.
 CONFIGS = {"float32": (False, False), "XLA": (True, False), "mixed precision": (False, True)}
 
@@ -50,6 +50,7 @@ class Settings:
     first_step_repeats: int  # at most this many first steps per model (a 1000-layer net's takes minutes)
     stochastic_depth: tuple  # (model, batch, steps per "epoch")
     pipeline: tuple  # (model, images in memory, batch, timed batches, timed training steps)
+    startup: tuple  # CLI commands (argument lists) whose start-up is timed against `import tensorflow`
 
 
 FULL = Settings(
@@ -62,6 +63,7 @@ FULL = Settings(
     # steps' time measures the draws as much as the layer.
     stochastic_depth=("ResNet110", 128, 20),
     pipeline=("ResNet20", 50000, 128, 40, 3),
+    startup=(("--help",), ("models",), ("paths", "ResNet110")),
 )
 QUICK = Settings(
     train=(("ResNet20", 32, 8, 1, ("float32",), True),),
@@ -71,6 +73,7 @@ QUICK = Settings(
     first_step_repeats=1,
     stochastic_depth=("ResNet20", 16, 3),
     pipeline=("ResNet20", 2000, 16, 10, 2),
+    startup=(("--help",),),
 )
 
 
@@ -523,12 +526,30 @@ def bench_pipeline(report, settings, repeats):
                    "images/s", 3.0, why="the pipeline cannot feed training: raise its parallelism or cache")  # fmt: skip
 
 
+def bench_startup(report, settings, repeats):
+    """Seconds from start to exit of CLI commands that need no TensorFlow vs `python -c "import tensorflow"`,
+    each a fresh process, interleaved: what a user waits for before the first line of `--help`."""
+    report.progress("CLI start-up ...")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    run = lambda argv: timed(lambda: subprocess.run(argv, env=env, check=True, capture_output=True))  # noqa: E731
+    baseline = [sys.executable, "-c", "import tensorflow"]
+    for command in settings.startup:
+        measures = {
+            f"keras-resnet {' '.join(command)}": lambda c=command: run([sys.executable, "-m", "keras_resnet", *c]),
+            "import tensorflow": lambda: run(baseline),
+        }
+        report.compare("startup", f"keras-resnet {' '.join(command)} start to exit", interleave(measures, repeats),
+                       "seconds", 0.25, higher_is_better=False,
+                       why="the command imports TensorFlow (or Keras) where it needs neither")  # fmt: skip
+
+
 BENCHMARKS = {
     "train": bench_train,
     "inference": bench_inference,
     "build": bench_build,
     "stochastic_depth": bench_stochastic_depth,
     "pipeline": bench_pipeline,
+    "startup": bench_startup,
 }
 
 

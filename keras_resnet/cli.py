@@ -407,7 +407,7 @@ def add_bench(commands):
     )
     bench.add_argument(
         "--only",
-        help="comma-separated sections to run (default: all of train,inference,build,stochastic_depth,pipeline)",
+        help="comma-separated sections to run (default: all of train,inference,build,stochastic_depth,pipeline,startup)",
     )
     bench.add_argument(
         "--repeats", type=int, default=3, help="interleaved repeats of every measurement (default 3)"

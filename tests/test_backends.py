@@ -47,6 +47,16 @@ def test_importing_the_package_imports_neither_keras_nor_tensorflow():
     assert json.loads(done.stdout) == [False, False]
 
 
+@pytest.mark.parametrize("command", [["--help"], ["models"], ["paths", "ResNet110"], ["train", "--help"]])
+def test_the_cli_commands_that_need_no_tensorflow_run_without_it(command):
+    """In CI's JAX job TensorFlow is not installed at all; here its import is made to fail."""
+    code = ("import sys; sys.modules['tensorflow'] = None; sys.argv = ['keras-resnet', *sys.argv[1:]]; "
+            "from keras_resnet.cli import main; sys.exit(main())")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code, *command], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() and "Traceback" not in done.stderr
+
+
 def test_a_dropped_block_skips_its_branch_and_keeps_its_statistics(tmp_path):
     """Trained by fit (jit-compiled on JAX, a tf.function on TF): a block that always drops leaves its
     BatchNorm moving statistics untouched, a block that is always kept moves them."""
