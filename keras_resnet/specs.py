@@ -592,9 +592,9 @@ def _check_signature(family_name, family, signature):
         raise ValueError(f"pooling={pooling!r} must be None, 'avg' or 'max'.")
     classes = signature.get("classes")
     classes = family.classes if classes is None else classes
-    if signature.get("include_top", True):
-        if not isinstance(classes, numbers.Integral) or isinstance(classes, bool) or classes < 1:
-            raise ValueError(f"classes={classes!r} must be a positive integer.")
+    # Checked with or without the top (keras.applications ignores it without): a wrong value is a mistake.
+    if not isinstance(classes, numbers.Integral) or isinstance(classes, bool) or classes < 1:
+        raise ValueError(f"classes={classes!r} must be a positive integer.")
     shape = signature.get("input_shape")
     shape = family.input_shape if shape is None else shape
     if not isinstance(shape, (tuple, list)) or len(shape) != 3:

@@ -57,6 +57,7 @@ BLOCKS = {"basic": "BasicBlock", "bottleneck": "BottleneckBlock"}
 @settings(max_examples=80, deadline=datetime.timedelta(minutes=2), suppress_health_check=[HealthCheck.too_slow])
 @given(arguments)
 @example({"family_and_depth": ("resnet", 18), "block": "bottleneck"})  # a published layout's block is fixed
+@example({"family_and_depth": ("cifar_resnet", 8), "include_top": False, "classes": "ten"})  # found by this test
 @example({"family_and_depth": ("cifar_resnet", 8), "shortcut": "B", "stochastic_depth": 0.7, "dropout": 0.1,
           "zero_init_residual": False, "input_shape": (8, 8, 1), "include_top": False, "pooling": "max"})  # fmt: skip
 def test_build_either_works_or_names_the_argument(kwargs):
