@@ -6,24 +6,36 @@ through `keras_resnet.training.train`, and writes JSON results and a PNG beside 
 
     python benchmarks/cifar.py ablation --data data/cifar10 --output benchmarks/results/cifar
     python benchmarks/cifar.py degradation --data data/cifar10 --output benchmarks/results/cifar
+
+`ship` turns the long run's folder into the weights the package ships (`ResNet20(weights="cifar10")`):
+the `.weights.h5` file, its model card (sha256, normalisation, recipe, accuracy, wall time) and the
+run's answers on 32 test images, which tests/test_trained.py compares the shipped model with.
+
+    python benchmarks/cifar.py ship --run runs/cifar_fast --wall-minutes 50.1
 """
 
 import argparse
+import hashlib
 import json
+import os
 import pathlib
+import platform
+import shutil
 import time
 
 import numpy as np
 
-from keras_resnet import data, plots, training, zoo
+from keras_resnet import data, files, models, plots, training, weights, zoo
 
-# Each variant adds one ingredient to the one before (the first is the paper's recipe, its schedule scaled).
+# The first three rows each add ingredients to the row above (the third is cifar_fast); the rest add one
+# thing to cifar_fast. Accuracy only: speed ingredients (mixed precision, XLA) are `keras-resnet bench`'s.
 ABLATION = {
-    "paper (step schedule, batch 128)": dict(recipe="cifar"),
+    "paper's recipe (cifar: steps at 50%/75%, batch 128)": dict(recipe="cifar"),
     "+ warm-up, cosine, Nesterov, batch 256, wd 5e-4": dict(recipe="cifar_fast", label_smoothing=0.0),
-    "+ label smoothing 0.1 (cifar_fast)": dict(recipe="cifar_fast"),
-    "+ weights' moving average": dict(recipe="cifar_fast", ema=True, ema_momentum=0.99),
-    "+ MixUp 0.2": dict(recipe="cifar_fast", mixup=0.2),
+    "+ label smoothing 0.1 (= cifar_fast)": dict(recipe="cifar_fast"),
+    "cifar_fast + weights' moving average (0.99)": dict(recipe="cifar_fast", ema=True, ema_momentum=0.99),
+    "cifar_fast + MixUp 0.2": dict(recipe="cifar_fast", mixup=0.2),
+    "cifar_fast + RandAugment (2 ops)": dict(recipe="cifar_fast", randaugment=2),
 }
 DEGRADATION = ("PlainNet20", "PlainNet56", "ResNet20", "ResNet56")
 
@@ -84,18 +96,61 @@ def degradation(args):
     return results
 
 
+def ship(args):
+    """Write keras_resnet/trained/<stem>.{weights.h5,json,samples.npz} from a finished run of ResNet20."""
+    import keras
+
+    run = pathlib.Path(args.run)
+    fix = "ship a finished run"
+    config, results = files.read_json(run / "config.json", fix), files.read_json(run / "results.json", fix)
+    trained = models.load_model_file(run / "final.keras")
+    normalisation = trained.get_layer(models.PREPROCESSING).get_config()
+    preprocessing = {"mean": [float(m) for m in np.ravel(normalisation["mean"])],
+                     "std": [float(v) ** 0.5 for v in np.ravel(normalisation["variance"])]}  # fmt: skip
+    stem = pathlib.Path(weights.TRAINED_FOLDER) / weights.TRAINED["cifar10"]["ResNet20"]
+    stem.parent.mkdir(exist_ok=True)
+    # Saved from the model the shipped options build, so the file's layout is the one `build` loads into.
+    model = zoo.build("ResNet20", input_shape=(32, 32, 3), classes=10, preprocessing=preprocessing)
+    model.set_weights(trained.get_weights())
+    with files.atomic_write(f"{stem}.weights.h5", needs=files.model_bytes(model, optimizer=False)) as partial:
+        model.save_weights(partial)  # the hidden name keeps the .weights.h5 suffix Keras asks for
+    shutil.copyfile(run / "samples.npz", f"{stem}.samples.npz")
+    history = training.read_history(run / "history.csv")
+    card = {
+        "model": "ResNet20", "dataset": "cifar10",
+        "data": "CIFAR-10 (50,000 training and 10,000 test images) as JPEG quality 75, the offline copy in "
+                "../shared/data/cifar10_jpeg: lossy, so not exactly the published test set",
+        "options": {"input_shape": [32, 32, 3], "classes": 10, "preprocessing": preprocessing},
+        "recipe": config["recipe"], "settings": {key: config[key] for key in ("epochs", "batch_size", "lr", "lr_batch",
+            "schedule", "warmup_epochs", "nesterov", "weight_decay", "label_smoothing", "augment", "pad", "flip")},
+        "epochs": results["epochs"], "wall_minutes": args.wall_minutes,
+        "machine": f"{args.machine}, {os.cpu_count()} cores, no GPU; Python {platform.python_version()}, Keras "
+                   f"{keras.__version__}, TensorFlow {__import__('tensorflow').__version__}",
+        "test_accuracy": results["test"]["accuracy"],
+        "test_accuracy_flip_averaged": results["test"].get("accuracy_flip_averaged"),
+        "val_accuracy_by_epoch": [round(v, 4) for v in history["val_accuracy"]],
+        "parameters": model.count_params(),
+        "sha256": hashlib.sha256(pathlib.Path(f"{stem}.weights.h5").read_bytes()).hexdigest(),
+    }  # fmt: skip
+    files.write_json(f"{stem}.json", card)
+    return {"card": {key: card[key] for key in ("test_accuracy", "test_accuracy_flip_averaged", "sha256")}}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("experiment", choices=("ablation", "degradation"))
-    parser.add_argument("--data", required=True, help="the CIFAR-10 folder (train/ and test/ of class folders)")
+    parser.add_argument("experiment", choices=("ablation", "degradation", "ship"))
+    parser.add_argument("--data", help="the CIFAR-10 folder (train/ and test/ of class folders)")
+    parser.add_argument("--run", help="ship: the folder of the finished `keras-resnet train` run")
+    parser.add_argument("--wall-minutes", type=float, help="ship: the run's wall-clock minutes")
+    parser.add_argument("--machine", default=platform.processor() or platform.machine(), help="ship: the CPU")
     parser.add_argument("--output", type=pathlib.Path, default=pathlib.Path("benchmarks/results/cifar"))
     parser.add_argument("--train", type=int, default=5000, help="training images of the subset (default 5000)")
     parser.add_argument("--test", type=int, default=2000, help="test images of the subset (default 2000)")
     parser.add_argument("--epochs", type=int, default=10, help="epochs of each run (default 10)")
     args = parser.parse_args()
     args.output.mkdir(parents=True, exist_ok=True)
-    print(json.dumps({key: value["test"] for key, value in {"ablation": ablation, "degradation": degradation}[
-        args.experiment](args).items()}, indent=2))  # fmt: skip
+    experiment = {"ablation": ablation, "degradation": degradation, "ship": ship}[args.experiment]
+    print(json.dumps({key: value.get("test", value) for key, value in experiment(args).items()}, indent=2))
 
 
 if __name__ == "__main__":

@@ -56,6 +56,28 @@ def test_cifar_augmentation_crops_padded_images_and_flips():
     assert shape == (4, 16, 16, 3)
 
 
+def test_one_hot_labels_and_keras_batch_mixers_and_the_decoded_once_cache():
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 256, (64, 8, 8, 3), dtype="uint8"), np.arange(64) % 4
+    source = data.load(((x, y), (x[:8], y[:8])))
+    plain = dict(training=True, batch_size=32, augment="none", flip=False, seed=0, shuffle_buffer=1, repeat=False)
+    images, labels = first_batch(data.pipeline(source.train, classes=4, **plain))
+    assert labels.shape == (32, 4) and set(np.unique(labels)) == {0.0, 1.0}  # one-hot, for label smoothing
+    np.testing.assert_array_equal(labels.argmax(-1), y[:32])
+    mixed_images, mixed = first_batch(data.pipeline(source.train, classes=4, mixup=0.4, **plain))
+    # MixUp blends image pairs and their labels by the same weight: rows stay distributions, most not one-hot.
+    np.testing.assert_allclose(mixed.sum(-1), 1.0, rtol=1e-6)
+    assert np.mean(mixed.max(-1) < 1.0) > 0.5 and not np.allclose(mixed_images, images)
+    _, cut = first_batch(data.pipeline(source.train, classes=4, cutmix=1.0, **plain))
+    np.testing.assert_allclose(cut.sum(-1), 1.0, rtol=1e-6)
+    augmented, _ = first_batch(data.pipeline(source.train, randaugment=2, **plain))
+    assert augmented.shape == images.shape and not np.allclose(augmented, images)
+    with pytest.raises(ValueError, match="give classes="):
+        data.pipeline(source.train, mixup=0.2, **plain)
+    cached = data.pipeline(source.train, cache=True, **plain)
+    np.testing.assert_array_equal(first_batch(cached)[0], first_batch(cached)[0])  # the second pass reads the cache
+
+
 def test_arrays_pair_is_split_and_bad_arrays_are_refused():
     x, y = np.zeros((50, 4, 4)), np.arange(50) % 5
     source = data.load((x, y))

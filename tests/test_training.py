@@ -86,6 +86,31 @@ def test_train_command_writes_every_artefact_and_resumes_or_refuses(tmp_path, ca
     assert json.loads((output / "config.json").read_text())["lr"] == 0.05
 
 
+def test_the_fast_recipes_ingredients_train_save_and_report(tmp_path):
+    """cifar_fast with EMA and MixUp on small RGB arrays: the saved model holds the averaged weights (the
+    same run without EMA saves other weights), evaluated as saved, and the flip-averaged accuracy is reported."""
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 256, (96, 8, 8, 3), dtype="uint8"), np.arange(96) % 3
+    fast = recipes.get_recipe("cifar_fast")
+    assert (fast.schedule, fast.nesterov, fast.label_smoothing, fast.cache, fast.tta_flip, fast.one_hot) == (
+        "cosine", True, 0.1, True, True, True)
+    arrays, saved = ((x, y), (x[:32], y[:32])), {}
+    for ema, momentum in ((False, 0.999), (True, 0.5)):
+        output = tmp_path / f"{ema}-{momentum}"
+        history = training.train("ResNet20", arrays, recipe="cifar_fast", epochs=2, batch_size=16, ema=ema,
+                                 ema_momentum=momentum, mixup=0.2, output=output, verbose=0)  # fmt: skip
+        assert 0 <= history.test["accuracy_flip_averaged"] <= 1
+        saved[ema, momentum] = keras.saving.load_model(output / "final.keras")
+        answers = saved[ema, momentum].predict(x[:32].astype("float32"), verbose=0).argmax(-1)
+        assert np.isclose(history.test["accuracy"], np.mean(answers == y[:32]), atol=1e-6)  # evaluated as saved
+    kernel = lambda key: saved[key].get_layer("stem_conv").get_weights()[0]  # noqa: E731
+    # The same seeded run saves other weights with the average: it is the average that was saved.
+    assert not np.allclose(kernel((True, 0.5)), kernel((False, 0.999)), atol=1e-4)
+    compiled = keras_resnet.build("ResNet20", input_shape=(8, 8, 3), classes=3)
+    optimizer.compile_model(compiled, recipes.get_recipe("cifar_fast", ema=True), steps_per_epoch=6, global_batch=16)
+    assert compiled.optimizer.use_ema and compiled.loss.get_config()["label_smoothing"] == 0.1
+
+
 def test_nan_loss_stops_with_a_clear_message_before_any_checkpoint(tmp_path):
     x = np.random.default_rng(0).random((32, 8, 8, 1), dtype=np.float32)  # (NaN images are refused by index)
     with pytest.raises(FloatingPointError, match=r"epoch 1, step [234]: the loss became (nan|inf).*lower the learning"):
