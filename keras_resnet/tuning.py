@@ -258,7 +258,7 @@ class DiskGuard(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         needs = files.model_bytes(self.model)
         if files.free_bytes(self.folder) < needs:
-            raise SearchDiskFull(self.folder / "trial checkpoint", f"it needs about {files.megabytes(needs)}", errno.ENOSPC)
+            raise SearchDiskFull(self.folder, f"a trial checkpoint needs about {files.megabytes(needs)}", errno.ENOSPC)
 
 
 def make_tuner(hypermodel, tuner="random", *, directory, project_name="search", max_trials=10, epochs=10, seed=0, overwrite=False, distribution_strategy=None):
