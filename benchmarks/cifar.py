@@ -99,6 +99,7 @@ def degradation(args):
 def ship(args):
     """Write keras_resnet/trained/<stem>.{weights.h5,json,samples.npz} from a finished run of ResNet20."""
     import keras
+    import tensorflow as tf
 
     run = pathlib.Path(args.run)
     fix = "ship a finished run"
@@ -125,7 +126,7 @@ def ship(args):
             "schedule", "warmup_epochs", "nesterov", "weight_decay", "label_smoothing", "augment", "pad", "flip")},
         "epochs": results["epochs"], "wall_minutes": args.wall_minutes,
         "machine": f"{args.machine}, {os.cpu_count()} cores, no GPU; Python {platform.python_version()}, Keras "
-                   f"{keras.__version__}, TensorFlow {__import__('tensorflow').__version__}",
+                   f"{keras.__version__}, TensorFlow {tf.__version__}",
         "test_accuracy": results["test"]["accuracy"],
         "test_accuracy_flip_averaged": results["test"].get("accuracy_flip_averaged"),
         "val_accuracy_by_epoch": [round(v, 4) for v in history["val_accuracy"]],

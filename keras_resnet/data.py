@@ -361,6 +361,8 @@ def pipeline(
     """
     if augment not in ("cifar", "imagenet", "none"):
         raise ValueError(f"augment={augment!r} is not valid: use 'cifar', 'imagenet' or 'none'")
+    if (mixup or cutmix) and classes is None:
+        raise ValueError("mixup and cutmix blend labels: give classes= so that the labels are one-hot")
     mean, std = (tf.constant(s, tf.float32) for s in stats) if stats is not None else (0.0, 1.0)
     side = image_size or 224
 
@@ -417,8 +419,6 @@ def pipeline(
     dataset = dataset.batch(batch_size)
     if classes is not None:
         dataset = dataset.map(lambda image, label: (image, tf.one_hot(label, classes)), num_parallel_calls=AUTOTUNE)
-    if (mixup or cutmix) and classes is None:
-        raise ValueError("mixup and cutmix blend labels: give classes= so that the labels are one-hot")
     if training:  # Keras' own batch augmentations, each seeded, on the 0-255 pixels
         mixers = [keras.layers.RandAugment(value_range=(0, 255), num_ops=randaugment, seed=seed)] if randaugment else []
         mixers += [keras.layers.MixUp(alpha=mixup, seed=seed)] if mixup else []

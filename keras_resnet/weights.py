@@ -356,10 +356,10 @@ def read_keras(path, plan, label):
     try:
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as archive, h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as h5:
-                arrays, unread = _read_h5(h5, twin)
+                arrays, unread = _read_h5(h5, expected, _keys(twin))
         else:
             with h5py.File(path, "r") as h5:
-                arrays, unread = _read_h5(h5, twin)
+                arrays, unread = _read_h5(h5, expected, _keys(twin))
     except (OSError, KeyError) as error:
         raise ValueError(f"{label} cannot be read ({error}): is it a whole keras.applications file?") from None
     if unread:
@@ -378,8 +378,11 @@ def read_keras(path, plan, label):
     return arrays
 
 
-def _read_h5(h5, twin):
-    """`({layer: {variable: array}}, [paths of arrays not read])` of a legacy `.h5` or a `.weights.h5` file."""
+def _read_h5(h5, expected, by_key):
+    """`({layer: {variable: array}}, [paths of arrays not read])` of a legacy `.h5` or a `.weights.h5` file.
+
+    `expected` is `{layer: [(variable, shape)]}` in the layer's own variable order, `by_key` the Keras 3
+    file keys of the layers (`_keys`)."""
     import h5py
 
     # Keras' own reader of the legacy attributes (long lists are split into "layer_names0", "layer_names1"...).
@@ -396,13 +399,12 @@ def _read_h5(h5, twin):
                 arrays.setdefault(layer, {})[variable] = np.asarray(root[layer][weight])
                 read.add(root[layer][weight].name.lstrip("/"))
     else:  # Keras 3: layers/<key>/vars/<index>, the variables in the layer's own order
-        by_key = _keys(twin)
         for key, group in (h5["layers"].items() if "layers" in h5 else ()):
             layer = group.attrs.get("name") or by_key.get(key)
             layer = layer.decode() if isinstance(layer, bytes) else layer
-            if "vars" not in group or layer not in by_key.values():
+            if "vars" not in group or layer not in expected:
                 continue  # reported below as arrays not read
-            names = [v.name for v in twin.get_layer(layer).trainable_weights + twin.get_layer(layer).non_trainable_weights]
+            names = [variable for variable, _ in expected[layer]]
             for index, dataset in group["vars"].items():
                 if index.isdigit() and int(index) < len(names):
                     arrays.setdefault(layer, {})[names[int(index)]] = np.asarray(dataset)

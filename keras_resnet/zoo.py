@@ -90,7 +90,7 @@ def build(name, /, *, weights=None, input_tensor=None, **kwargs):
 
 
 def _trained(name, weights, input_tensor, kwargs):
-    # Weights this package trained: the card's normalisation and classes, the file's hash checked.
+    # Weights this package trained: the card's normalisation and classes, the file's hash checked (once).
     card = trained_card(name, weights)
     kwargs = trained_options(card, kwargs)
     plan = specs.resolve(name, **kwargs)
@@ -99,7 +99,9 @@ def _trained(name, weights, input_tensor, kwargs):
         load_weights(model, card["path"], plan)
         return model
     # Without the top: the file holds the whole classifier; every other layer takes its weights by name.
-    whole = build(name, weights=weights, **{**kwargs, "include_top": True, "classes": None, "pooling": None})
+    whole_plan = specs.resolve(name, **{**kwargs, "include_top": True, "classes": card["options"]["classes"], "pooling": None})
+    whole = models.build_model(whole_plan)
+    load_weights(whole, card["path"], whole_plan)
     for layer in model.layers:
         if layer.weights:
             layer.set_weights(whole.get_layer(layer.name).get_weights())
