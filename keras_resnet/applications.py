@@ -372,3 +372,203 @@ def DenseNetBC190(include_top=True, weights=None, input_tensor=None, input_shape
     """DenseNetBC190: cifar_densenet with depth=190, growth_rate=40."""
     return build("DenseNetBC190", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
                  pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+
+
+@model_function
+def ResNet26(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+        classifier_activation="softmax", name=None, **options):
+    """ResNet26: resnet with depth=26, variant='v1.5', bn_epsilon=1e-05."""
+    return build("ResNet26", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+
+
+@model_function
+def ResNet18D(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+        classifier_activation="softmax", name=None, **options):
+    """ResNet18D: resnet with depth=18, variant='v1.5', bn_epsilon=1e-05, stem_type='deep', stem_width=32, avg_down=True."""
+    return build("ResNet18D", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+
+
+@model_function
+def ResNet26D(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+        classifier_activation="softmax", name=None, **options):
+    """ResNet26D: resnet with depth=26, variant='v1.5', bn_epsilon=1e-05, stem_type='deep', stem_width=32, avg_down=True."""
+    return build("ResNet26D", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+
+
+@model_function
+def ResNet34D(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+        classifier_activation="softmax", name=None, **options):
+    """ResNet34D: resnet with depth=34, variant='v1.5', bn_epsilon=1e-05, stem_type='deep', stem_width=32, avg_down=True."""
+    return build("ResNet34D", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+
+
+@model_function
+def ResNet50D(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+        classifier_activation="softmax", name=None, **options):
+    """ResNet50D: resnet with depth=50, variant='v1.5', bn_epsilon=1e-05, stem_type='deep', stem_width=32, avg_down=True."""
+    return build("ResNet50D", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+
+
+@model_function
+def ResNet101D(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+        classifier_activation="softmax", name=None, **options):
+    """ResNet101D: resnet with depth=101, variant='v1.5', bn_epsilon=1e-05, stem_type='deep', stem_width=32, avg_down=True."""
+    return build("ResNet101D", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+
+
+@model_function
+def ResNet152D(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+        classifier_activation="softmax", name=None, **options):
+    """ResNet152D: resnet with depth=152, variant='v1.5', bn_epsilon=1e-05, stem_type='deep', stem_width=32, avg_down=True."""
+    return build("ResNet152D", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+
+
+@model_function
+def ResNet200D(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+        classifier_activation="softmax", name=None, **options):
+    """ResNet200D: resnet with depth=200, variant='v1.5', bn_epsilon=1e-05, stem_type='deep', stem_width=32, avg_down=True."""
+    return build("ResNet200D", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+
+
+@model_function
+def ResNet50C(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+        classifier_activation="softmax", name=None, **options):
+    """ResNet50C: resnet with depth=50, variant='v1.5', bn_epsilon=1e-05, stem_type='deep', stem_width=32."""
+    return build("ResNet50C", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+
+
+@model_function
+def ResNet50S(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+        classifier_activation="softmax", name=None, **options):
+    """ResNet50S: resnet with depth=50, variant='v1.5', bn_epsilon=1e-05, stem_type='deep', stem_width=64."""
+    return build("ResNet50S", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+
+
+@model_function
+def SEResNet50(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+        classifier_activation="softmax", name=None, **options):
+    """SEResNet50: resnet with depth=50, variant='v1.5', bn_epsilon=1e-05, attention='se'."""
+    return build("SEResNet50", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+
+
+@model_function
+def SEResNet101(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+        classifier_activation="softmax", name=None, **options):
+    """SEResNet101: resnet with depth=101, variant='v1.5', bn_epsilon=1e-05, attention='se'."""
+    return build("SEResNet101", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+
+
+@model_function
+def SEResNet152(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+        classifier_activation="softmax", name=None, **options):
+    """SEResNet152: resnet with depth=152, variant='v1.5', bn_epsilon=1e-05, attention='se'."""
+    return build("SEResNet152", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+
+
+@model_function
+def SEResNeXt50_32x4d(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+        classifier_activation="softmax", name=None, **options):
+    """SEResNeXt50_32x4d: resnext with depth=50, cardinality=32, bottleneck_width=4, variant='v1.5', bn_epsilon=1e-05, attention='se'."""
+    return build("SEResNeXt50_32x4d", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+
+
+@model_function
+def SEResNeXt101_32x8d(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+        classifier_activation="softmax", name=None, **options):
+    """SEResNeXt101_32x8d: resnext with depth=101, cardinality=32, bottleneck_width=8, variant='v1.5', bn_epsilon=1e-05, attention='se'."""
+    return build("SEResNeXt101_32x8d", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+
+
+@model_function
+def ECAResNet50D(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+        classifier_activation="softmax", name=None, **options):
+    """ECAResNet50D: resnet with depth=50, variant='v1.5', bn_epsilon=1e-05, stem_type='deep', stem_width=32, avg_down=True, attention='eca'."""
+    return build("ECAResNet50D", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+
+
+@model_function
+def ECAResNet101D(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+        classifier_activation="softmax", name=None, **options):
+    """ECAResNet101D: resnet with depth=101, variant='v1.5', bn_epsilon=1e-05, stem_type='deep', stem_width=32, avg_down=True, attention='eca'."""
+    return build("ECAResNet101D", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+
+
+@model_function
+def ResNetBlur50(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+        classifier_activation="softmax", name=None, **options):
+    """ResNetBlur50: resnet with depth=50, variant='v1.5', bn_epsilon=1e-05, blur=True."""
+    return build("ResNetBlur50", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+
+
+@model_function
+def ResNetRS50(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+        classifier_activation="softmax", name=None, **options):
+    """ResNetRS50: resnet with depth=50, variant='v1.5', bn_epsilon=1e-05, stem_type='deep', stem_width=32, avg_down=True, stem_pool='conv', attention='se', se_ratio=0.25, stochastic_depth_scale='train', stochastic_depth=None, head_dropout=0.25."""
+    return build("ResNetRS50", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+
+
+@model_function
+def ResNetRS101(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+        classifier_activation="softmax", name=None, **options):
+    """ResNetRS101: resnet with depth=101, variant='v1.5', bn_epsilon=1e-05, stem_type='deep', stem_width=32, avg_down=True, stem_pool='conv', attention='se', se_ratio=0.25, stochastic_depth_scale='train', stochastic_depth=None, head_dropout=0.25."""
+    return build("ResNetRS101", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+
+
+@model_function
+def ResNetRS152(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+        classifier_activation="softmax", name=None, **options):
+    """ResNetRS152: resnet with depth=152, variant='v1.5', bn_epsilon=1e-05, stem_type='deep', stem_width=32, avg_down=True, stem_pool='conv', attention='se', se_ratio=0.25, stochastic_depth_scale='train', stochastic_depth=None, head_dropout=0.25."""
+    return build("ResNetRS152", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+
+
+@model_function
+def ResNetRS200(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+        classifier_activation="softmax", name=None, **options):
+    """ResNetRS200: resnet with depth=200, variant='v1.5', bn_epsilon=1e-05, stem_type='deep', stem_width=32, avg_down=True, stem_pool='conv', attention='se', se_ratio=0.25, stochastic_depth_scale='train', stochastic_depth=0.9, head_dropout=0.25."""
+    return build("ResNetRS200", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+
+
+@model_function
+def ResNetRS270(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+        classifier_activation="softmax", name=None, **options):
+    """ResNetRS270: resnet with depth=270, variant='v1.5', bn_epsilon=1e-05, stem_type='deep', stem_width=32, avg_down=True, stem_pool='conv', attention='se', se_ratio=0.25, stochastic_depth_scale='train', stochastic_depth=0.9, head_dropout=0.25."""
+    return build("ResNetRS270", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+
+
+@model_function
+def ResNetRS350(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+        classifier_activation="softmax", name=None, **options):
+    """ResNetRS350: resnet with depth=350, variant='v1.5', bn_epsilon=1e-05, stem_type='deep', stem_width=32, avg_down=True, stem_pool='conv', attention='se', se_ratio=0.25, stochastic_depth_scale='train', stochastic_depth=0.9, head_dropout=0.4."""
+    return build("ResNetRS350", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)
+
+
+@model_function
+def ResNetRS420(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+        classifier_activation="softmax", name=None, **options):
+    """ResNetRS420: resnet with depth=420, variant='v1.5', bn_epsilon=1e-05, stem_type='deep', stem_width=32, avg_down=True, stem_pool='conv', attention='se', se_ratio=0.25, stochastic_depth_scale='train', stochastic_depth=0.9, head_dropout=0.4."""
+    return build("ResNetRS420", include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                 pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name, **options)

@@ -102,6 +102,8 @@ LIMITS = {
     "draws": COUNT,
     "max_removed": COUNT,
     "mass": PROBABILITY,
+    # model options that are plain numbers (the rest are checked by keras_resnet.specs)
+    "bn_epsilon": POSITIVE,
 }
 
 

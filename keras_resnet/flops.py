@@ -7,7 +7,8 @@ def flops(model):
     """Multiply-adds of one forward pass of one image through `model`'s convolutions and dense layers.
 
     This is the papers' convention (ResNet-50: 3.8e9): batch norm, activations, additions and pooling
-    are not counted, and a multiply-add counts once. The shapes come from each layer's build, so the
+    are not counted, and a multiply-add counts once; a blur's fixed 3x3 filter counts as a depthwise
+    convolution. The shapes come from each layer's build, so the
     model needs a fixed input size (tests cross-check the figure against TensorFlow's profiler).
 
     Args:
@@ -20,9 +21,13 @@ def flops(model):
 
     total = 0
     for layer in model._flatten_layers(include_self=False):
-        if not isinstance(layer, (layers.Conv2D, layers.Dense)):
+        counted = hasattr(layer, "multiply_adds")  # a layer with a fixed filter (BlurPool) counts itself
+        if not (counted or isinstance(layer, (layers.Conv1D, layers.Conv2D, layers.Dense))):
             continue
         input_shape = layer._build_shapes_dict["input_shape"]
+        if counted:
+            total += layer.multiply_adds(input_shape)
+            continue
         output_shape = layer.compute_output_shape(input_shape)
         if None in output_shape[1:]:
             raise ValueError(

@@ -18,6 +18,7 @@ import difflib
 import inspect
 import math
 import numbers
+import re
 
 from keras_resnet import checks
 
@@ -62,16 +63,23 @@ DENSE_LAYERS = {"basic": 1, "bottleneck": 2}
 
 IMAGENET_DEPTHS = {
     18: ("basic", (2, 2, 2, 2)),
+    26: ("bottleneck", (2, 2, 2, 2)),  # timm's resnet26
     34: ("basic", (3, 4, 6, 3)),
     50: ("bottleneck", (3, 4, 6, 3)),
     101: ("bottleneck", (3, 4, 23, 3)),
     152: ("bottleneck", (3, 8, 36, 3)),
     200: ("bottleneck", (3, 24, 36, 3)),
+    # ResNet-RS's deeper rows (Bello et al. 2021, Table 7).
+    270: ("bottleneck", (4, 29, 53, 4)),
+    350: ("bottleneck", (4, 36, 72, 4)),
+    420: ("bottleneck", (4, 44, 87, 4)),
 }
+# The depths of He et al. 2015, Table 1, named ResNet{d} and ResNet{d}V2.
+PAPER_DEPTHS = (18, 34, 50, 101, 152, 200)
 # The data set the CIFAR families are designed for; their downsampling needs at least 4x4 pixels.
 CIFAR_DATA = {"input_shape": (32, 32, 3), "classes": 10, "min_size": 4}
 
-BOTTLENECK_DEPTHS = {depth: row for depth, row in IMAGENET_DEPTHS.items() if row[0] == "bottleneck"}
+BOTTLENECK_DEPTHS = {depth: row for depth, row in IMAGENET_DEPTHS.items() if row[0] == "bottleneck" and depth in PAPER_DEPTHS}
 
 DENSENET_DEPTHS = {
     121: ("bottleneck", (6, 12, 24, 16)),
@@ -181,10 +189,22 @@ FAMILIES = {
     ),
 }
 
+# timm's ResNets (its resnet.py, v1.0) stride in the 3x3 and keep torch's BN epsilon, so its weights convert
+# to these rows exactly. He et al. 2019 ("Bag of Tricks"): ResNet-C is the deep stem (three 3x3 convs, the
+# first two `stem_width` wide, the third twice that), ResNet-D adds an average pool before each downsampling
+# projection.
+TIMM = {"variant": "v1.5", "bn_epsilon": 1e-5}
+RESNET_C = {"stem_type": "deep", "stem_width": 32}
+RESNET_D = {**RESNET_C, "avg_down": True}
+# Bello et al. 2021 (ResNet-RS): ResNet-D with a 3x3/2 convolution for the stem's max-pool and SE of ratio
+# 1/4 in every block; stochastic depth 0.1 (p_L = 0.9) from depth 200 and head dropout 0.25, 0.4 at 350 and
+# 420 (the paper's Table 8), the kept branches scaled in training as timm's and Model Garden's drop path do.
+RESNET_RS = {**TIMM, **RESNET_D, "stem_pool": "conv", "attention": "se", "se_ratio": 0.25, "stochastic_depth_scale": "train"}
+
 # Public model name -> (family, options). Each row becomes a function `keras_resnet.<name>`.
 MODELS = {
-    **{f"ResNet{d}": ("resnet", {"depth": d}) for d in IMAGENET_DEPTHS},
-    **{f"ResNet{d}V2": ("resnet_v2", {"depth": d}) for d in IMAGENET_DEPTHS},
+    **{f"ResNet{d}": ("resnet", {"depth": d}) for d in PAPER_DEPTHS},
+    **{f"ResNet{d}V2": ("resnet_v2", {"depth": d}) for d in PAPER_DEPTHS},
     **{f"ResNet{d}": ("cifar_resnet", {"depth": d}) for d in (20, 32, 44, 56, 110, 1202)},
     "PreActResNet110": ("preact_resnet", {"depth": 110, "block": "basic"}),
     "PreActResNet164": ("preact_resnet", {"depth": 164}),
@@ -200,6 +220,19 @@ MODELS = {
     **{f"WideResNet{d}_{k}": ("cifar_wide_resnet", {"depth": d, "widen": k}) for d, k in ((16, 8), (28, 10), (40, 4))},
     **{f"DenseNet{d}": ("densenet", {"depth": d, "growth_rate": 48 if d == 161 else 32}) for d in DENSENET_DEPTHS},
     **{f"DenseNetBC{d}": ("cifar_densenet", {"depth": d, "growth_rate": k}) for d, k in ((100, 12), (250, 24), (190, 40))},
+    # The refinements after 2017, named as timm names them (resnet50d -> ResNet50D).
+    "ResNet26": ("resnet", {"depth": 26, **TIMM}),
+    **{f"ResNet{d}D": ("resnet", {"depth": d, **TIMM, **RESNET_D}) for d in (18, 26, 34, 50, 101, 152, 200)},
+    "ResNet50C": ("resnet", {"depth": 50, **TIMM, **RESNET_C}),
+    "ResNet50S": ("resnet", {"depth": 50, **TIMM, "stem_type": "deep", "stem_width": 64}),
+    **{f"SEResNet{d}": ("resnet", {"depth": d, **TIMM, "attention": "se"}) for d in (50, 101, 152)},
+    **{f"SEResNeXt{d}_{c}x{w}d": ("resnext", {"depth": d, "cardinality": c, "bottleneck_width": w, **TIMM, "attention": "se"})
+       for d, c, w in ((50, 32, 4), (101, 32, 8))},  # fmt: skip
+    **{f"ECAResNet{d}D": ("resnet", {"depth": d, **TIMM, **RESNET_D, "attention": "eca"}) for d in (50, 101)},
+    "ResNetBlur50": ("resnet", {"depth": 50, **TIMM, "blur": True}),
+    **{f"ResNetRS{d}": ("resnet", {"depth": d, **RESNET_RS, "stochastic_depth": 0.9 if d >= 200 else None,
+                                   "head_dropout": 0.4 if d >= 350 else 0.25})
+       for d in (50, 101, 152, 200, 270, 350, 420)},  # fmt: skip
 }
 
 
@@ -218,10 +251,18 @@ OPTIONS = {
     "bottleneck_width": "channels d per group in the first stage (ResNeXt's 32x4d: C=32, d=4), doubling per stage",
     "widen": "widening factor k of wide ResNets",
     "stochastic_depth": "survival probability p_L of the last block (Huang et al. 2016), decaying linearly from 1; None: off",
+    "stochastic_depth_scale": '"test" (Huang et al.: a branch times p_l at inference) or "train" (timm, Model Garden: a kept branch over p_l in training; ResNet-RS)',
     "zero_init_residual": "start each residual branch at zero (Goyal et al. 2017; default True for residual nets)",
-    "use_bias": "convolutions with biases (keras.applications' parameter counts)",
+    "use_bias": "convolutions with biases where keras.applications has them (every one in v1; in pre-activation nets where no BN follows: stem, projections, each block's last conv)",
     "dropout": "dropout rate between a block's convolutions (wide ResNets)",
     "stride_position": '"first" block of a stage strides (the papers) or the "last" (keras.applications ResNetV2)',
+    "stem_type": 'None (the family\'s stem) or "deep": three 3x3 convolutions for the 7x7 (ResNet-C, He et al. 2019; timm\'s stem_type)',
+    "stem_width": "channels of the deep stem's first two convolutions, the third has twice as many (32 in ResNet-C/D, 64 in timm's 50S)",
+    "stem_pool": 'None (the family\'s: a 3x3/2 max-pool after an ImageNet stem), "max" or "conv" (3x3/2 conv-BN-ReLU, ResNet-RS)',
+    "avg_down": "downsampling shortcuts average-pool 2x2 before a stride-1 projection (ResNet-D, He et al. 2019)",
+    "attention": 'None, "se" (squeeze-and-excitation, Hu et al. 2018) or "eca" (efficient channel attention, Wang et al. 2020) at the end of every residual branch',
+    "se_ratio": "SE's reduction: its hidden width is channels * se_ratio rounded to a multiple of 8 as timm does (1/16; ResNet-RS 1/4)",
+    "blur": "anti-aliased downsampling (Zhang 2019): strided convolutions run at stride 1 followed by a 3x3 binomial blur of stride 2",
     "growth_rate": "channels k each dense layer adds (DenseNet)",
     "compression": "fraction theta of the channels a transition keeps, in (0, 1] (DenseNet-BC: 0.5)",
     "preprocessing": '{"mean": ..., "std": ...}: normalise raw pixels inside the model (its first layer); None: none',
@@ -229,14 +270,20 @@ OPTIONS = {
     "bn_momentum": "BatchNormalization momentum (0.9, the papers' Torch code)",
     "bn_epsilon": "BatchNormalization epsilon (1.001e-5, keras.applications')",
     "sync_bn": "BatchNormalization statistics over all replicas (synchronised)",
+    "head_dropout": "dropout rate before the classifier (ResNet-RS: 0.25); 0: none",
+    "in_channels": "image channels (timm's in_chans), e.g. 1 for grey-scale: converted RGB weights adapt the first convolution as timm does",
 }
-COMMON = ("preprocessing", "dtype", "bn_momentum", "bn_epsilon", "sync_bn")
+COMMON = ("preprocessing", "dtype", "bn_momentum", "bn_epsilon", "sync_bn", "head_dropout")
 # keras.applications' BatchNormalization epsilon, so converted weights reproduce its outputs; momentum 0.9 as
 # in the papers' Torch code (Keras' default 0.99 lags badly in short runs).
 BN_EPSILON, BN_MOMENTUM = 1.001e-5, 0.9
 SHORTCUTS = ("A", "B", "C", "highway", "none")
 VARIANTS = {"v1": "1x1", "v1.5": "3x3"}  # where a v1 bottleneck strides
 POOLINGS = (None, "avg", "max")
+STEM_TYPES = (None, "deep")
+STEM_POOLS = (None, "max", "conv")
+ATTENTIONS = (None, "se", "eca")
+SE_RATIO = 1 / 16  # Hu et al. 2018's reduction r = 16
 DTYPES = (None, "float16", "bfloat16", "float32", "float64", "mixed_float16", "mixed_bfloat16")
 # Width of the 1x1 bottleneck in a DenseNet-B layer, as a multiple of the growth rate (Huang 2017, sec. 3).
 DENSE_BOTTLENECK = 4
@@ -248,13 +295,26 @@ EXPANSION = 4  # a bottleneck block outputs 4x its base width
 
 @dataclasses.dataclass(frozen=True)
 class Stem:
-    """The layers before the first block: "imagenet" (7x7/2 conv, 3x3/2 max-pool) or "cifar" (one 3x3 conv),
-    `filters` wide, with its own BN-ReLU unless the first block normalises it (`normalize=False`)."""
+    """The layers before the first block.
+
+    Attributes:
+        kind: "imagenet" (7x7/2 conv), "deep" (3x3/2 conv-BN-ReLU, 3x3 conv-BN-ReLU, 3x3 conv: ResNet-C) or
+            "cifar" (one 3x3 conv).
+        filters: channels out.
+        normalize: its own BN-ReLU after the (last) conv, unless the first block normalises it.
+        use_bias: convolutions with biases.
+        width: a deep stem's first two convolutions' channels.
+        pool: "max" (3x3/2 max-pool), "conv" (3x3/2 conv-BN-ReLU, ResNet-RS) or "none" (CIFAR stems).
+        blur: the pool runs at stride 1 and a stride-2 blur follows (anti-aliased downsampling).
+    """
 
     kind: str
     filters: int
     normalize: bool = True
     use_bias: bool = False
+    width: int = 0
+    pool: str = "max"
+    blur: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -274,10 +334,15 @@ class Block:
         shortcut: the shortcut option ("A", "B", "C", "highway", "none"); `shortcut_layer` what it becomes here.
         preact: pre-activation ordering (He et al. 2016).
         survival_prob: stochastic-depth survival probability p_l of this block (1.0: never dropped).
+        survival_scale: "test" or "train", where stochastic depth restores the expectation (the layer's `scale`).
         zero_init: the branch starts at zero.
         use_bias, dropout: as the options.
         bottleneck: a dense layer's 1x1 width as a multiple of its growth rate (0: none).
         compression: the fraction of channels a transition keeps.
+        attention: None, "se" or "eca", applied to the branch's output before the addition.
+        se_channels: the SE's hidden width; eca_kernel: the ECA's 1-D kernel size.
+        avg_down: a downsampling projection average-pools first and convolves at stride 1 (ResNet-D).
+        blur: the strided convolution runs at stride 1 and a stride-2 blur follows its activation.
     """
 
     name: str
@@ -294,11 +359,17 @@ class Block:
     shortcut: str = "B"
     preact: bool = False
     survival_prob: float = 1.0
+    survival_scale: str = "test"
     zero_init: bool = False
     use_bias: bool = False
     dropout: float = 0.0
     bottleneck: int = 0
     compression: float = 0.0
+    attention: object = None
+    se_channels: int = 0
+    eca_kernel: int = 0
+    avg_down: bool = False
+    blur: bool = False
 
     @property
     def residual(self):
@@ -324,8 +395,9 @@ class Block:
         if self.kind == "transition":
             return dict(compression=self.compression)
         config = dict(filters=self.filters, strides=self.strides, shortcut=self.shortcut, preact=self.preact,
-                      survival_prob=self.survival_prob, zero_init=self.zero_init, use_bias=self.use_bias,
-                      dropout=self.dropout)  # fmt: skip
+                      survival_prob=self.survival_prob, survival_scale=self.survival_scale, zero_init=self.zero_init, use_bias=self.use_bias,
+                      dropout=self.dropout, attention=self.attention, se_channels=self.se_channels,
+                      eca_kernel=self.eca_kernel, avg_down=self.avg_down, blur=self.blur)  # fmt: skip
         if self.kind == "bottleneck":
             config.update(width=self.width, groups=self.groups, stride_in=self.stride_in)
         return config
@@ -350,6 +422,34 @@ def branch_convs(kind, filters, width, groups, strides, stride_in):
         return [(3, filters, strides, 1), (3, filters, 1, 1)]
     s1, s3 = (strides, 1) if stride_in == "1x1" else (1, strides)
     return [(1, width, s1, 1), (3, width, s3, groups), (1, EXPANSION * filters, 1, 1)]
+
+
+def se_channels(channels, ratio=SE_RATIO):
+    """An SE module's hidden width, as timm rounds it (`make_divisible(channels * ratio, 8, round_limit=0)`),
+    so that its SE weights fit.
+
+    Args:
+        channels: the channels the SE module scales.
+        ratio: the reduction (1/16 in Hu et al. 2018, 1/4 in ResNet-RS).
+
+    Returns:
+        `channels * ratio` to the nearest multiple of 8, at least 8.
+    """
+    return max(8, int(channels * ratio + 4) // 8 * 8)
+
+
+def eca_kernel(channels, gamma=2, beta=1):
+    """ECA's kernel size from the channel count (Wang et al. 2020, eq. 12).
+
+    Args:
+        channels: the channels C the ECA module scales.
+        gamma, beta: the paper's constants (2 and 1).
+
+    Returns:
+        The odd number nearest `|log2(C) + beta| / gamma` (rounding down to it, then up to odd), at least 3.
+    """
+    t = int(abs(math.log2(channels) + beta) / gamma)
+    return max(t if t % 2 else t + 1, 3)
 
 
 def shortcut_layer(shortcut, in_channels, out_channels, strides):
@@ -380,7 +480,7 @@ class Plan:
         name, family, depth, paper: what it is.
         input_shape, classes, include_top, pooling, classifier_activation: the keras.applications signature.
         stem, blocks: the layers in order; `post_norm` a final BN-ReLU (pre-activation nets, DenseNets).
-        preprocessing, dtype, bn_momentum, bn_epsilon, sync_bn: as the options of the same names.
+        preprocessing, dtype, bn_momentum, bn_epsilon, sync_bn, head_dropout: as the options of the same names.
         options: every option's resolved value (the family's defaults, the row's and the caller's).
     """
 
@@ -401,6 +501,7 @@ class Plan:
     bn_momentum: float = BN_MOMENTUM
     bn_epsilon: float = BN_EPSILON
     sync_bn: bool = False
+    head_dropout: float = 0.0
     options: dict = dataclasses.field(default_factory=dict, compare=False)
 
     @property
@@ -434,21 +535,38 @@ class Plan:
         return sum(macs for _, macs in self._layers(self.input_shape[:2]))
 
     def _layers(self, size):
-        """((trainable, non-trainable), multiply-adds) of each weighted layer, tracking the spatial size."""
+        """((trainable, non-trainable), multiply-adds) of each weighted layer, tracking the spatial size.
+
+        A blur counts its 3x3 depthwise multiply-adds and no parameters (its filter is fixed)."""
         conv = lambda cin, cout, k, groups=1, bias=False: (k * k * cin // groups * cout + (cout if bias else 0), 0)  # noqa: E731
         bn = lambda c: (2 * c, 2 * c)  # noqa: E731
         grow = lambda size, k, s, pad: None if size is None else tuple((x + 2 * pad - k) // s + 1 for x in size)  # noqa: E731
         area = lambda size: 0 if size is None else math.prod(size)  # noqa: E731
+        blur = lambda size, c: (grow(size, 3, 2, 1), ((0, 0), area(grow(size, 3, 2, 1)) * 9 * c))  # noqa: E731
         stem, channels = self.stem, self.input_shape[-1]
         if stem.kind == "imagenet":
             size = grow(size, 7, 2, 3)
             yield conv(channels, stem.filters, 7, bias=stem.use_bias), area(size) * 49 * channels * stem.filters
+        elif stem.kind == "deep":
+            for number, (cin, cout) in enumerate(((channels, stem.width), (stem.width, stem.width), (stem.width, stem.filters))):
+                size = grow(size, 3, 2 if number == 0 else 1, 1)
+                yield conv(cin, cout, 3, bias=stem.use_bias), area(size) * 9 * cin * cout
+                if number < 2:
+                    yield bn(cout), 0
         else:
             yield conv(channels, stem.filters, 3, bias=stem.use_bias), area(size) * 9 * channels * stem.filters
         if stem.normalize:
             yield bn(stem.filters), 0
-        if stem.kind == "imagenet":
+        if stem.pool == "conv":
+            size = grow(size, 3, 1 if stem.blur else 2, 1)
+            yield conv(stem.filters, stem.filters, 3), area(size) * 9 * stem.filters**2
+        elif stem.pool == "max" and not stem.blur:
             size = grow(size, 3, 2, 1)
+        if stem.blur and stem.pool != "none":
+            size, counts = blur(size, stem.filters)
+            yield counts
+        if stem.pool == "conv":
+            yield bn(stem.filters), 0
         for block in self.blocks:
             cin = block.in_channels
             if block.kind in ("dense", "transition"):
@@ -463,11 +581,21 @@ class Plan:
             if block.preact:
                 yield bn(cin), 0
             for number, (kernel, cout, strides, groups) in enumerate(block.convs, start=1):
-                inside = grow(inside, kernel, strides, kernel // 2) if inside is not None else None
-                yield conv(cin, cout, kernel, groups, block.use_bias), area(inside) * kernel * kernel * cin // groups * cout
+                blurred = block.blur and strides > 1
+                inside = grow(inside, kernel, 1 if blurred else strides, kernel // 2) if inside is not None else None
+                bias = block.use_bias and (not block.preact or number == len(block.convs))  # see the block layers
+                yield conv(cin, cout, kernel, groups, bias), area(inside) * kernel * kernel * cin // groups * cout
                 if not block.preact or number < len(block.convs):
                     yield bn(cout), 0
+                if blurred:
+                    inside, counts = blur(inside, cout)
+                    yield counts
                 cin = cout
+            if block.attention == "se":
+                yield conv(cin, block.se_channels, 1, bias=True), cin * block.se_channels
+                yield conv(block.se_channels, cin, 1, bias=True), cin * block.se_channels
+            elif block.attention == "eca":
+                yield (block.eca_kernel, 0), cin * block.eca_kernel
             out = grow(size, 1, block.strides, 0)
             kind = block.shortcut_layer
             if kind in ("projection", "highway"):
@@ -547,7 +675,7 @@ def resolve(name, /, **kwargs):
     )
 
 
-SIGNATURE = ("include_top", "input_shape", "pooling", "classes", "classifier_activation", "name")
+SIGNATURE = ("include_top", "input_shape", "pooling", "classes", "classifier_activation", "name", "in_channels")
 
 
 def family_options(family_name):
@@ -561,7 +689,7 @@ def family_options(family_name):
     """
     resolver = RESOLVERS[FAMILIES[family_name].builder]
     own = [p.name for p in inspect.signature(resolver).parameters.values() if p.kind is p.KEYWORD_ONLY]
-    return (*own, *COMMON)
+    return (*own, *COMMON, "in_channels")
 
 
 def _check_int(option, value, low=1):
@@ -596,9 +724,17 @@ def _check_signature(family_name, family, signature):
     if not isinstance(classes, numbers.Integral) or isinstance(classes, bool) or classes < 1:
         raise ValueError(f"classes={classes!r} must be a positive integer.")
     shape = signature.get("input_shape")
-    shape = family.input_shape if shape is None else shape
+    if shape is None:
+        # keras.applications' rule: without the top any image size goes (the classifier fixed it).
+        shape = family.input_shape if signature.get("include_top", True) else (None, None, family.input_shape[-1])
     if not isinstance(shape, (tuple, list)) or len(shape) != 3:
         raise ValueError(f"input_shape={shape!r} must be (height, width, channels), e.g. {family.input_shape}.")
+    in_channels = signature.get("in_channels")
+    if in_channels is not None:
+        _check_int("in_channels", in_channels)
+        if signature.get("input_shape") is not None and shape[-1] != in_channels:
+            raise ValueError(f"in_channels={in_channels} contradicts input_shape={tuple(shape)}: give one of them.")
+        shape = (*shape[:2], in_channels)
     height, width, channels = shape
     if not isinstance(channels, numbers.Integral) or channels < 1:
         raise ValueError(f"input_shape={tuple(shape)} has no channels: the last entry must be the channel count.")
@@ -638,6 +774,11 @@ def _check_common(common, shape):
         checks.check("bn_epsilon", common["bn_epsilon"])
     if "sync_bn" in common and not isinstance(common["sync_bn"], bool):
         raise ValueError(f"sync_bn={common['sync_bn']!r} must be True or False.")
+    if common.get("head_dropout") is not None:
+        common["head_dropout"] = _check_fraction("head_dropout", common["head_dropout"], 0, 1, True, False,
+                                                 "the rate of the dropout before the classifier (0.25 in ResNet-RS).")  # fmt: skip
+    else:
+        common.pop("head_dropout", None)
     return common
 
 
@@ -688,8 +829,9 @@ def survival_probs(num_blocks, stochastic_depth):
 
 def _resnet_blocks(
     family_name, family, depth, in_channels, *, block=None, variant="v1", shortcut="B", cardinality=1,
-    bottleneck_width=None, widen=1, stochastic_depth=None, zero_init_residual=None, use_bias=False, dropout=0.0,
-    stride_position="first",
+    bottleneck_width=None, widen=1, stochastic_depth=None, stochastic_depth_scale="test", zero_init_residual=None, use_bias=False, dropout=0.0,
+    stride_position="first", stem_type=None, stem_width=None, stem_pool=None, avg_down=False, attention=None,
+    se_ratio=None, blur=False,
 ):
     block_type, counts = _stage_counts(family_name, family, depth, block)
     cardinality, widen = _check_int("cardinality", cardinality), _check_int("widen", widen)
@@ -716,10 +858,23 @@ def _resnet_blocks(
     dropout = _check_fraction("dropout", dropout, 0, 1, True, False, "the rate of a dropout between a block's convolutions.")
     if not isinstance(use_bias, bool):
         raise ValueError(f"use_bias={use_bias!r} must be True or False.")
+    stem = _resnet_stem(family_name, family, use_bias, stem_type, stem_width, stem_pool, blur)
+    for option, value in (("avg_down", avg_down), ("blur", blur)):
+        if not isinstance(value, bool):
+            raise ValueError(f"{option}={value!r} must be True or False.")
+    if avg_down and shortcut not in ("B", "C"):
+        raise ValueError(f"avg_down pools before a projection shortcut, but shortcut={shortcut!r} has none: use shortcut='B' or 'C'.")
+    if blur and family.preact:
+        raise ValueError(f"blur follows a strided convolution's activation, which {family_name}'s pre-activation blocks do not have: use a v1 family.")
+    _check_choice("attention", attention, ATTENTIONS)
+    _check_choice("stochastic_depth_scale", stochastic_depth_scale, ("test", "train"))
+    if se_ratio is not None and attention != "se":
+        raise ValueError(f"se_ratio={se_ratio!r} sets the SE module's width: pass attention='se' too.")
+    ratio = SE_RATIO if se_ratio is None else _check_fraction("se_ratio", se_ratio, 0, 1, False, True, "the SE module's reduction (1/16).")
     base = family.widths[0]
     group_width = bottleneck_width if bottleneck_width is not None else base
     probs = iter(survival_probs(sum(counts), stochastic_depth))
-    blocks, channels = [], base
+    blocks, channels = [], stem.filters
     for stage, (count, filters) in enumerate(zip(counts, family.widths), start=1):
         for index in range(1, count + 1):
             if stride_position == "first":
@@ -736,14 +891,38 @@ def _resnet_blocks(
                 name=f"stage{stage}_block{index}", kind=block_type, stage=stage, index=index, in_channels=channels,
                 out_channels=out, strides=strides, filters=filters_k, width=width, groups=cardinality,
                 stride_in="3x3" if family.preact else VARIANTS[variant], shortcut=shortcut, preact=family.preact,
-                survival_prob=next(probs), zero_init=zero_init, use_bias=use_bias, dropout=dropout,
+                survival_prob=next(probs), survival_scale=stochastic_depth_scale, zero_init=zero_init, use_bias=use_bias, dropout=dropout, attention=attention,
+                se_channels=se_channels(out, ratio) if attention == "se" else 0,
+                eca_kernel=eca_kernel(out) if attention == "eca" else 0, avg_down=avg_down, blur=blur,
             ))  # fmt: skip
             channels = out
     options = dict(block=block_type, variant=variant, shortcut=shortcut, cardinality=cardinality,
                    bottleneck_width=bottleneck_width, widen=widen, stochastic_depth=stochastic_depth,
-                   zero_init_residual=zero_init, use_bias=use_bias, dropout=dropout, stride_position=stride_position)  # fmt: skip
-    stem = Stem(family.stem, base, normalize=not family.preact, use_bias=use_bias)
+                   stochastic_depth_scale=stochastic_depth_scale, zero_init_residual=zero_init, use_bias=use_bias, dropout=dropout, stride_position=stride_position,
+                   stem_type=stem_type, stem_width=stem.width or None, stem_pool=stem.pool, avg_down=avg_down,
+                   attention=attention, se_ratio=ratio if attention == "se" else None, blur=blur)  # fmt: skip
     return stem, tuple(blocks), family.preact, options
+
+
+def _resnet_stem(family_name, family, use_bias, stem_type, stem_width, stem_pool, blur):
+    """The `Stem` of a ResNet family with the stem options, each checked against the family's stem."""
+    _check_choice("stem_type", stem_type, STEM_TYPES)
+    _check_choice("stem_pool", stem_pool, STEM_POOLS)
+    base, normalize = family.widths[0], not family.preact
+    if family.stem == "cifar":
+        if stem_type is not None or stem_pool is not None:
+            raise ValueError(
+                f"stem_type and stem_pool change an ImageNet stem, but {family_name} has the CIFAR stem (one 3x3 "
+                "convolution, no pooling): leave them out, or use an ImageNet family such as 'resnet'."
+            )
+        return Stem("cifar", base, normalize=normalize, use_bias=use_bias, pool="none")
+    pool = stem_pool or "max"
+    if stem_type is None:
+        if stem_width is not None:
+            raise ValueError(f"stem_width={stem_width!r} sets the deep stem's width: pass stem_type='deep' too.")
+        return Stem("imagenet", base, normalize=normalize, use_bias=use_bias, pool=pool, blur=blur)
+    width = 32 if stem_width is None else _check_int("stem_width", stem_width)
+    return Stem("deep", 2 * width, normalize=normalize, use_bias=use_bias, width=width, pool=pool, blur=blur)
 
 
 def _densenet_blocks(family_name, family, depth, in_channels, *, block=None, growth_rate=32, compression=0.5):
@@ -766,7 +945,7 @@ def _densenet_blocks(family_name, family, depth, in_channels, *, block=None, gro
                                 compression=compression))  # fmt: skip
             channels = kept
     # The CIFAR stem is normalised by the first layer's BN-ReLU.
-    stem = Stem(family.stem, 2 * growth_rate, normalize=family.stem == "imagenet")
+    stem = Stem(family.stem, 2 * growth_rate, normalize=family.stem == "imagenet", pool="max" if family.stem == "imagenet" else "none")
     options = dict(block=block_type, growth_rate=growth_rate, compression=compression)
     return stem, tuple(blocks), True, options
 
@@ -786,6 +965,12 @@ def unknown_name(name, known):
     """
     # Same words in another order ("resnet_cifar") first: with many "res*" families, difflib alone misses it.
     words = lambda text: sorted(str(text).lower().split("_"))  # noqa: E731
-    matches = [k for k in known if words(k) == words(name)] or difflib.get_close_matches(str(name), known, n=3, cutoff=0.5)
+    # Then the same name with the nearest depth ("ResNet150" -> ResNet152): difflib ranks ResNet50 first.
+    split = lambda text: re.fullmatch(r"([A-Za-z]+)(\d+)(.*)", str(text))  # noqa: E731
+    asked = split(name)
+    near = sorted((abs(int(found[2]) - int(asked[2])), key) for key in known
+                  if asked and (found := split(key)) and found[1] == asked[1] and found[3] == asked[3])  # fmt: skip
+    matches = ([k for k in known if words(k) == words(name)] or [key for _, key in near[:2]]
+               or difflib.get_close_matches(str(name), known, n=3, cutoff=0.5))  # fmt: skip
     hint = f" Did you mean {', '.join(matches)}?" if matches else ""
     return ValueError(f"Unknown model {name!r}.{hint} keras_resnet.available_models() lists every name.")

@@ -36,8 +36,26 @@ FAMILY_KNOBS = {
     "wide_resnet": ("widen",),
     "cifar_wide_resnet": ("widen",),
 }
-# Choices of each family-only knob when the caller gives none: the values of the ResNeXt and WRN papers.
+# The refinements' knobs: every family of the ResNet builder takes a channel attention, those with an
+# ImageNet stem the deep stem too. Their choices are names ("none" and "default" for the option's None).
+for _name, _family in specs.FAMILIES.items():
+    if _family.builder == "resnet":
+        FAMILY_KNOBS[_name] = (*FAMILY_KNOBS.get(_name, ()), "attention", *(("stem_type",) if _family.stem == "imagenet" else ()))
+UNSET = {"attention": "none", "stem_type": "default"}  # the choice that means the option's None
+# Choices of each family-only knob when the caller gives none: the values of the ResNeXt and WRN papers (the
+# refinements are searched only when asked: `attentions=["none", "se", "eca"]`). NAMED_CHOICES: smallest first.
 KNOB_CHOICES = {"cardinality": (1, 2, 4, 8, 16, 32), "bottleneck_width": (4, 16, 64), "widen": (1, 2, 4, 8, 10)}
+NAMED_CHOICES = {"attention": ("none", "eca", "se"), "stem_type": ("default", "deep")}
+
+
+def _option(knob, value):
+    """The build option of a knob's choice ("none" -> None)."""
+    return None if UNSET.get(knob) == value else value
+
+
+def _smallest(knob, values):
+    """The choice of a knob that gives the smallest model."""
+    return min(values, key=NAMED_CHOICES[knob].index) if knob in NAMED_CHOICES else min(values)
 TUNERS = {  # keys: keras_resnet.recipes.TUNERS, which the command line offers
     "random": keras_tuner.RandomSearch,
     "bayesian": keras_tuner.BayesianOptimization,
@@ -75,6 +93,8 @@ class ResNetHyperModel(keras_tuner.HyperModel):
             29 = 9n+2 is a bottleneck depth for cifar_resnet), and a family that keeps none is an error.
         cardinalities, bottleneck_widths: ResNeXt choices (default `KNOB_CHOICES`); only for ResNeXt families.
         widens: wide-ResNet widen factors (default `KNOB_CHOICES`); only for wide-ResNet families.
+        attentions: channel attentions to try among "none", "se" and "eca" (default "none"); ResNet families.
+        stem_types: stems to try among "default" and "deep" (ResNet-C; default "default"); ImageNet-stem families.
         stochastic_depths: values of the models' `stochastic_depth`, the last block's survival probability
             p_L of Huang et al. (1.0: no stochastic depth). `survival_probs=` is its deprecated name.
         lrs, weight_decays: learning rates and weight decays to try (None: the recipe's).
@@ -99,6 +119,8 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         cardinalities=None,
         bottleneck_widths=None,
         widens=None,
+        attentions=None,
+        stem_types=None,
         stochastic_depths=(1.0,),
         lrs=None,
         weight_decays=None,
@@ -122,8 +144,15 @@ class ResNetHyperModel(keras_tuner.HyperModel):
             raise ValueError(f"families {unknown} are not known; choose among {sorted(specs.FAMILIES)}")
         self.recipe_name, self.overrides = recipe, overrides
         chosen = recipes.get_recipe(recipe, **overrides)
-        given = {"cardinality": cardinalities, "bottleneck_width": bottleneck_widths, "widen": widens}
-        used = {knob for family in self.families for knob in FAMILY_KNOBS.get(family, ())}
+        given = {"cardinality": cardinalities, "bottleneck_width": bottleneck_widths, "widen": widens,
+                 "attention": attentions, "stem_type": stem_types}  # fmt: skip
+        for knob, choices in NAMED_CHOICES.items():
+            unknown = sorted(set(given[knob] or ()) - set(choices))
+            if unknown:
+                raise ValueError(f"{knob} choices {unknown} are not known; choose among {list(choices)}")
+        # The refinements are searched only when asked for: a search left at its defaults keeps its old space.
+        used = {knob for family in self.families for knob in FAMILY_KNOBS.get(family, ())
+                if knob not in NAMED_CHOICES or given[knob] is not None}  # fmt: skip
         for knob, values in given.items():
             if values is not None and knob not in used:
                 owners = sorted(f for f, knobs in FAMILY_KNOBS.items() if knob in knobs)
@@ -155,7 +184,7 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         Read from plans: nothing is built."""
         valid, options, smallest = {}, {}, (math.inf, math.inf)
         for family in self.families:
-            small_knobs = {k: min(self.knobs[k]) for k in FAMILY_KNOBS.get(family, ())}
+            small_knobs = {k: _option(k, _smallest(k, self.knobs[k])) for k in FAMILY_KNOBS.get(family, ()) if k in self.knobs}
             errors = []
             for depth in depths:
                 # The family's own block first, then its other block types (e.g. 9n+2 bottleneck depths).
@@ -192,8 +221,8 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         for knob, values in self.knobs.items():
             with hp.conditional_scope("family", [f for f in self.families if knob in FAMILY_KNOBS.get(f, ())]):
                 value = _choose(hp, knob, values)
-            if knob in FAMILY_KNOBS.get(family, ()):
-                options[knob] = value
+            if knob in FAMILY_KNOBS.get(family, ()) and _option(knob, value) is not None:
+                options[knob] = _option(knob, value)
         stochastic_depth = _choose(hp, "stochastic_depth", self.stochastic_depths)
         if stochastic_depth < 1.0:
             options["stochastic_depth"] = stochastic_depth

@@ -78,15 +78,27 @@ NAMES = {
             "predictions": "predictions",
         },
     },
-    # torchvision's and timm's ResNet state dicts share these keys.
+    # torchvision's and timm's ResNet state dicts share these keys; timm's deep stem is the Sequential conv1
+    # (conv, BN, ReLU, conv, BN, ReLU, conv), its ResNet-RS stem pool the Sequential maxpool (conv, BN, ReLU)
+    # and its SE / ECA module each block's "se".
     "torch": {
         "resnet": {
             "stem_conv": "conv1",
             "stem_bn": "bn1",
+            "stem_conv1": "conv1.0",
+            "stem_bn1": "conv1.1",
+            "stem_conv2": "conv1.3",
+            "stem_bn2": "conv1.4",
+            "stem_conv3": "conv1.6",
+            "stem_pool_conv": "maxpool.0",
+            "stem_pool_bn": "maxpool.1",
             "conv": "layer{s}.{B}.conv{n}",
             "bn": "layer{s}.{B}.bn{n}",
             "shortcut/conv": "layer{s}.{B}.downsample.0",
             "shortcut/bn": "layer{s}.{B}.downsample.1",
+            "attention/fc1": "layer{s}.{B}.se.fc1",
+            "attention/fc2": "layer{s}.{B}.se.fc2",
+            "attention/conv": "layer{s}.{B}.se.conv",
             "predictions": "fc",
         },
         "densenet": {
@@ -103,6 +115,13 @@ NAMES = {
 }
 # torchvision's ResNeXt and wide ResNets are its ResNet with grouped or wider 3x3s: the same keys.
 NAMES["torch"].update(dict.fromkeys(("resnext", "wide_resnet"), NAMES["torch"]["resnet"]))
+
+# Rows that replace a family's where an option moves the source's modules: timm's ResNet-D shortcut is
+# (AvgPool2d, conv, BN), and a blurred ResNet-RS stem pool is (conv, blur, BN, ReLU).
+OPTION_NAMES = {
+    ("torch", "avg_down"): {"shortcut/conv": "layer{s}.{B}.downsample.1", "shortcut/bn": "layer{s}.{B}.downsample.2"},
+    ("torch", "blur"): {"stem_pool_bn": "maxpool.2"},
+}
 
 # Builder options the target needs to compute what the source computes, checked before converting.
 LAYOUTS = {
@@ -295,8 +314,11 @@ def load_foreign(model, path, plan):
     names = NAMES[source].get(family_name)
     if names is None:
         raise ValueError(f"{label} cannot be converted to {family_name}: conversions exist for {sorted(NAMES[source])}.")
+    for (option_source, option), rows in OPTION_NAMES.items():
+        if option_source == source and plan.options.get(option):
+            names = {**names, **rows}
     check_layout(plan, LAYOUTS.get((source, family_name), {}), label)
-    arrays = read_torch(path) if source == "torch" else read_keras(path, plan, label)
+    arrays = read_torch(path, plan.bn_epsilon) if source == "torch" else read_keras(path, plan, label)
     values = match(model, arrays, names, label, fold=not specs.FAMILIES[family_name].preact)
     for variable in model.weights:
         variable.assign(values[variable.path])
@@ -426,11 +448,12 @@ def _keys(model):
     return keys
 
 
-def read_torch(path):
+def read_torch(path, bn_epsilon=BN_EPSILON):
     """Read a torchvision/timm state dict.
 
     Args:
         path: a `.safetensors` file, or a `.pth`/`.pt`/`.bin` file (needs torch).
+        bn_epsilon: the epsilon of the BatchNormalization layers the arrays are for (see `torch_to_keras`).
 
     Returns:
         `{torch layer: {Keras variable name: array}}`, transposed to Keras' layouts (see `torch_to_keras`).
@@ -461,24 +484,25 @@ def read_torch(path):
         key = re.sub(r"(denselayer\d+\.(?:norm|conv))\.([12])\.", r"\1\2.", key)
         layer, _, variable = key.rpartition(".")
         layers.setdefault(layer, {})[variable] = np.asarray(value)
-    return {layer: torch_to_keras(layer, variables) for layer, variables in layers.items()}
+    return {layer: torch_to_keras(layer, variables, bn_epsilon) for layer, variables in layers.items()}
 
 
-def torch_to_keras(layer, variables):
+def torch_to_keras(layer, variables, bn_epsilon=BN_EPSILON):
     """One torch layer's tensors under Keras' names and layouts.
 
     Args:
         layer: the torch layer's name (for messages).
         variables: `{torch tensor name: array}`, e.g. `weight`, `bias`, `running_mean`, `running_var`.
+        bn_epsilon: the epsilon of the Keras BatchNormalization the arrays are for.
 
     Returns:
-        `{Keras variable name: array}`: kernels transposed from (out, in, kh, kw) to (kh, kw, in, out), BN
-        variances moved by the difference of the two epsilons.
+        `{Keras variable name: array}`: kernels transposed from (out, in, kh, kw) to (kh, kw, in, out) (a
+        Conv1d's (out, in, k) to (k, in, out)), BN variances moved by the difference of the two epsilons.
     """
     if "running_mean" in variables:
-        # BN divides by sqrt(var + eps); ours has keras.applications' eps = 1.001e-5, torch's is 1e-5, so
-        # the variance moves by their difference and sqrt(var' + 1.001e-5) == sqrt(var + 1e-5).
-        variance = variables["running_var"].astype(np.float64) + (TORCH_BN_EPSILON - BN_EPSILON)
+        # BN divides by sqrt(var + eps); ours has keras.applications' eps = 1.001e-5 unless built with torch's
+        # 1e-5, so the variance moves by their difference and sqrt(var' + bn_epsilon) == sqrt(var + 1e-5).
+        variance = variables["running_var"].astype(np.float64) + (TORCH_BN_EPSILON - bn_epsilon)
         return {
             "gamma": variables["weight"],
             "beta": variables["bias"],
@@ -486,13 +510,42 @@ def torch_to_keras(layer, variables):
             "moving_variance": variance.astype(variables["running_var"].dtype),
         }
     weight = variables["weight"]
-    if weight.ndim not in (2, 4):
+    if weight.ndim not in (2, 3, 4):
         raise ValueError(f"state dict layer {layer!r} has a {weight.ndim}-D weight: only convolutions, linear and BN layers convert.")
-    # torch: conv (out, in/groups, kh, kw) and linear (out, in); Keras: (kh, kw, in/groups, out) and (in, out).
-    converted = {"kernel": weight.transpose(2, 3, 1, 0) if weight.ndim == 4 else weight.T}
+    # torch: conv (out, in/groups, kh, kw), conv1d (out, in, k) and linear (out, in); Keras: (kh, kw, in/groups,
+    # out), (k, in, out) and (in, out).
+    axes = {4: (2, 3, 1, 0), 3: (2, 1, 0), 2: (1, 0)}[weight.ndim]
+    converted = {"kernel": weight.transpose(axes)}
     if "bias" in variables:
         converted["bias"] = variables["bias"]
     return converted
+
+
+# The convolutions that read the image: their kernels adapt to another channel count (`adapt_input_conv`).
+INPUT_CONVS = ("stem_conv", "stem_conv1")
+
+
+def adapt_input_conv(kernel, channels):
+    """An RGB first convolution for `channels`-channel images, by timm's `adapt_input_conv` rule.
+
+    One channel: the kernel summed over its three input channels (a grey image x then gives what the RGB
+    model gives on (x, x, x)). More: the RGB kernel repeated across the channels, cut to `channels`, and
+    scaled by 3 / channels (the response to an image of equal channels is kept).
+
+    Args:
+        kernel: a Keras kernel (kh, kw, 3, out).
+        channels: the image channels the model reads.
+
+    Returns:
+        The kernel (kh, kw, channels, out); unchanged when it already has `channels` inputs or not 3.
+    """
+    have = kernel.shape[2]
+    if have == channels or have != 3:
+        return kernel
+    if channels == 1:
+        return kernel.astype(np.float32).sum(axis=2, keepdims=True).astype(kernel.dtype)
+    repeated = np.tile(kernel.astype(np.float32), (1, 1, -(-channels // 3), 1))[:, :, :channels]
+    return (repeated * (3.0 / channels)).astype(kernel.dtype)
 
 
 def source_name(layer, names):
@@ -551,6 +604,8 @@ def match(model, source, names, label, fold):
         arrays = dict(source[name])
         for key, variable in variables.items():
             value = arrays.pop(key, np.zeros(variable.shape, "float32") if key == "bias" else None)
+            if layer in INPUT_CONVS and key == "kernel" and value is not None:
+                value = adapt_input_conv(value, variable.shape[2])
             if value is None or tuple(value.shape) != tuple(variable.shape):
                 found = "nothing" if value is None else f"shape {tuple(value.shape)}"
                 raise ValueError(

@@ -26,6 +26,31 @@ PAPERS_ROUNDED = {"DenseNetBC250": 15.3, "DenseNetBC190": 25.6, "WideResNet16_8"
 KERAS_APPLICATIONS_V2 = {"ResNet50V2": (25_568_360, 45_440), "ResNet101V2": (44_577_896, 97_664),
                          "ResNet152V2": (60_236_904, 143_744)}  # fmt: skip
 
+# timm 1.0.31 (`timm.create_model(name)`): sum(p.numel() for p in model.parameters()) and the BN buffers
+# (running_mean, running_var) of the model of the same name (resnet50d for ResNet50D...).
+TIMM = {"ResNet26": (15_995_176, 30_848), "ResNet18D": (11_708_744, 9_728), "ResNet26D": (16_014_408, 30_976),
+        "ResNet34D": (21_816_904, 17_152), "ResNet50D": (25_576_264, 53_248), "ResNet101D": (44_568_392, 105_472),
+        "ResNet152D": (60_212_040, 151_552), "ResNet200D": (64_693_064, 176_128), "ResNet50C": (25_576_264, 53_248),
+        "ResNet50S": (25_680_808, 53_504), "SEResNet50": (28_088_024, 53_120), "SEResNet101": (49_326_872, 105_344),
+        "SEResNet152": (66_821_848, 151_424), "SEResNeXt50_32x4d": (27_559_896, 68_224),
+        "SEResNeXt101_32x8d": (93_569_048, 202_880), "ECAResNet50D": (25_576_350, 53_248),
+        "ECAResNet101D": (44_568_563, 105_472), "ResNetBlur50": (25_557_032, 53_120), "ResNetRS50": (35_691_912, 53_376),
+        "ResNetRS101": (63_618_696, 105_600), "ResNetRS152": (86_621_576, 151_680), "ResNetRS200": (93_209_992, 176_256),
+        "ResNetRS270": (129_861_448, 243_072), "ResNetRS350": (163_956_168, 312_192),
+        "ResNetRS420": (191_891_656, 370_560)}  # fmt: skip
+
+# timm's published GMACs (results/benchmark-infer-amp-nchw-pt240-cu124-rtx4090.csv, infer_gmacs) at the
+# size it lists (224 where it has it): its profiler also counts BatchNormalization, ours only convolutions
+# and the classifier (the papers' convention), so ours are 0.2-0.8% lower.
+TIMM_GMACS = {"ResNet26": (224, 2.36), "ResNet18D": (224, 2.06), "ResNet26D": (224, 2.6), "ResNet34D": (224, 3.91),
+              "ResNet50D": (224, 4.35), "ResNet101D": (224, 8.08), "ResNet152D": (224, 11.8), "ResNet200D": (256, 20.0),
+              "ResNet50C": (224, 4.35), "ResNet50S": (224, 5.47), "SEResNet50": (224, 4.11), "SEResNet101": (224, 7.84),
+              "SEResNet152": (224, 11.57), "SEResNeXt50_32x4d": (224, 4.26), "SEResNeXt101_32x8d": (224, 16.48),
+              "ECAResNet50D": (224, 4.35), "ECAResNet101D": (224, 8.08), "ResNetBlur50": (224, 5.16),
+              "ResNetRS50": (224, 4.48), "ResNetRS101": (192, 6.04), "ResNetRS152": (256, 15.59),
+              "ResNetRS200": (256, 20.18), "ResNetRS270": (256, 27.06), "ResNetRS350": (288, 43.67),
+              "ResNetRS420": (320, 64.2)}  # fmt: skip
+
 # The papers' layouts, restated here so the oracle below does not read the code it checks.
 PAPER_STAGES = {18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)), 50: ("bottleneck", (3, 4, 6, 3)),
                 101: ("bottleneck", (3, 4, 23, 3)), 152: ("bottleneck", (3, 8, 36, 3)),
@@ -66,7 +91,10 @@ class Tally:
 
 
 def expected_counts(model_name, use_bias=False, classes=None):
-    """(trainable, non-trainable) of a named model, counted layer by layer from the papers' descriptions."""
+    """(trainable, non-trainable) of a named model, counted layer by layer from the papers' descriptions
+    (timm's own counts for the models named after timm's)."""
+    if model_name in TIMM and not use_bias and classes is None:
+        return TIMM[model_name]
     family_name, options = specs.MODELS[model_name]
     return paper_counts(family_name, options, use_bias, classes)
 

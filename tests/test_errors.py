@@ -12,7 +12,7 @@ import keras_resnet
         (lambda: keras_resnet.build("cifar_resnet", depth=21), r"6n\+2 .*nearest valid: 20, 26"),
         (lambda: keras_resnet.build("preact_resnet", depth=100), r"9n\+2 .*nearest valid: 92, 101"),
         (lambda: keras_resnet.build("cifar_resnet", depth=2), r"6n\+2 with n >= 1"),
-        (lambda: keras_resnet.build("resnet", depth=42), r"valid depths are 18, 34, 50, 101, 152, 200"),
+        (lambda: keras_resnet.build("resnet", depth=42), r"valid depths are 18, 26, 34, 50, 101, 152, 200, 270, 350, 420"),
         (lambda: keras_resnet.build("cifar_resnet"), r"needs depth="),
         (lambda: keras_resnet.build("ResNet56", depth=20), r"build\('cifar_resnet', depth=20\)"),
         (lambda: keras_resnet.build("ResNet5O"), r"Did you mean .*ResNet50"),

@@ -8,7 +8,10 @@ import keras_resnet
 from helpers import run_layer_test
 from keras_resnet.layers import (
     BasicBlock,
+    BlurPool,
     BottleneckBlock,
+    EfficientChannelAttention,
+    SqueezeExcite,
     DenseLayer,
     HighwayShortcut,
     IdentityShortcut,
@@ -222,6 +225,14 @@ def test_transition_compresses_and_halves(images):
          (2, 8, 8, 8), (2, 4, 4, 16), 16, 8),
         (DenseLayer, dict(growth_rate=4), (2, 8, 8, 6), (2, 8, 8, 10), 6, 4),
         (Transition, dict(compression=0.5), (2, 8, 8, 6), (2, 4, 4, 3), 3, 2),
+        (SqueezeExcite, dict(channels=8), (2, 8, 8, 16), (2, 8, 8, 16), 4, 0),
+        (EfficientChannelAttention, dict(kernel_size=3), (2, 8, 8, 16), (2, 8, 8, 16), 1, 0),
+        (BlurPool, {}, (2, 9, 9, 4), (2, 5, 5, 4), 0, 0),
+        (ProjectionShortcut, dict(filters=8, strides=2, avg_down=True), (2, 9, 9, 4), (2, 5, 5, 8), 3, 2),
+        (BottleneckBlock, dict(filters=4, width=8, strides=2, attention="se", se_channels=8, avg_down=True, blur=True),
+         (2, 9, 9, 8), (2, 5, 5, 16), 16, 8),
+        (BasicBlock, dict(filters=8, strides=2, attention="eca", eca_kernel=3, survival_prob=0.9, survival_scale="train"),
+         (2, 8, 8, 4), (2, 4, 4, 8), 10, 6),
     ],
     ids=lambda value: value.__name__ if isinstance(value, type) else None,
 )

@@ -7,16 +7,20 @@ import pytest
 import keras_resnet
 from keras_resnet import specs
 from oracle import (CIFAR, KERAS_APPLICATIONS_DENSENET, KERAS_APPLICATIONS_V1, KERAS_APPLICATIONS_V2, PAPER_STAGES,
-                    PAPERS_ROUNDED, TORCHVISION, TORCHVISION_GFLOPS, expected_counts, paper_counts)  # fmt: skip
+                    PAPERS_ROUNDED, TIMM, TORCHVISION, TORCHVISION_GFLOPS, expected_counts, paper_counts)  # fmt: skip
 
 # Models whose fit and save/load take over ~20 s on 2 cores: those two checks run in the slow suite.
 HEAVY = {"ResNet101", "ResNet152", "ResNet200", "ResNet101V2", "ResNet152V2", "ResNet200V2", "ResNet1202",
          "PreActResNet1001", "ResNeXt50_32x4d", "ResNeXt101_32x8d", "ResNeXt101_64x4d", "ResNeXt29_8x64d",
          "ResNeXt29_16x64d", "WideResNet50_2", "WideResNet101_2", "WideResNet28_10", "DenseNet121", "DenseNet161", "DenseNet169",
-         "DenseNet201", "DenseNet264", "DenseNetBC190", "DenseNetBC250"}  # fmt: skip
+         "DenseNet201", "DenseNet264", "DenseNetBC190", "DenseNetBC250", "ResNet101D", "ResNet152D", "ResNet200D",
+         "SEResNet101", "SEResNet152", "SEResNeXt101_32x8d", "ECAResNet101D", "ResNetRS101", "ResNetRS152",
+         "ResNetRS200", "ResNetRS270", "ResNetRS350", "ResNetRS420"}  # fmt: skip
 # Over ~60M parameters: initialising one twice more (forward at a small size, config round trip) takes
 # ~20-40 s on 2 cores, so their forward check joins the slow suite; their exact counts stay default.
-HUGE = {"ResNeXt101_32x8d", "ResNeXt101_64x4d", "ResNeXt29_16x64d", "WideResNet50_2", "WideResNet101_2"}
+HUGE = {"ResNeXt101_32x8d", "ResNeXt101_64x4d", "ResNeXt29_16x64d", "WideResNet50_2", "WideResNet101_2", "ResNet152D",
+        "ResNet200D", "SEResNet152", "SEResNeXt101_32x8d", "ResNetRS101", "ResNetRS152", "ResNetRS200", "ResNetRS270",
+        "ResNetRS350", "ResNetRS420"}  # fmt: skip
 
 
 def counts(model):
@@ -59,6 +63,8 @@ def test_build_and_exact_parameter_count(name):
     published = TORCHVISION.get(name) or CIFAR.get(name)
     if published:
         assert counts(model)[0] == published
+    if name in TIMM:
+        assert counts(model) == TIMM[name]
     if name in KERAS_APPLICATIONS_DENSENET:
         assert model.count_params() == KERAS_APPLICATIONS_DENSENET[name]
     if name in TORCHVISION_GFLOPS:

@@ -74,6 +74,32 @@ def test_each_family_searches_only_its_own_depths(tmp_path):
     assert not space["lr"].conditions and space["weight_decay"].get_config()["value"] == 1e-4  # the recipe's, fixed
 
 
+def test_attention_and_stem_are_hyperparameters_when_asked(tmp_path):
+    hypermodel = tuning.ResNetHyperModel((64, 64, 3), 10, families=["cifar_resnet", "resnet"], depths=[8, 18],
+                                         attentions=["none", "se", "eca"], stem_types=["default", "deep"])  # fmt: skip
+    tuner = keras_tuner.RandomSearch(hypermodel, objective="val_accuracy", max_trials=30, directory=tmp_path, seed=0)
+    space = {hp.name: hp for hp in tuner.oracle.hyperparameters.space}
+    assert space["attention"].values == ["none", "se", "eca"] and space["stem_type"].values == ["default", "deep"]
+    assert space["stem_type"].conditions[0].values == ["resnet"]  # the CIFAR stem has no deep form
+    seen = set()
+    for _ in range(30):
+        hyperparameters = tuner.oracle.hyperparameters.copy()
+        hyperparameters.values = tuner.oracle._random_values()  # a sample of the space as the oracle draws them
+        hp = hyperparameters.values
+        plan, params, _ = hypermodel.measure(hyperparameters)
+        attention = {block.attention for block in plan.blocks}
+        assert attention == {None if hp["attention"] == "none" else hp["attention"]}
+        if plan.family == "resnet":
+            assert plan.stem.kind == ("deep" if hp["stem_type"] == "deep" else "imagenet")
+        seen.add((plan.family, hp["attention"], plan.stem.kind))
+        assert params == sum(plan.parameters())
+    assert len(seen) > 6
+    with pytest.raises(ValueError, match=r"attention choices \['cbam'\] are not known"):
+        tuning.ResNetHyperModel((32, 32, 3), 10, attentions=["cbam"])
+    with pytest.raises(ValueError, match="stem_type choices were given but none of"):
+        tuning.ResNetHyperModel((32, 32, 3), 10, families=["cifar_resnet"], stem_types=["deep"])
+
+
 @pytest.mark.slow
 def test_hyperband_search_with_our_own_pipelines(tmp_path):
     tuner = hyperband(tmp_path)
@@ -93,16 +119,13 @@ def test_hyperband_search_with_our_own_pipelines(tmp_path):
     assert max(t.score for t in trials) > 0.2
 
 
-@pytest.mark.skipif(
-    not set(tuning.FAMILY_KNOBS) & set(keras_resnet.available_families()), reason="no ResNeXt or wide family is built yet"
-)
 def test_family_only_knobs_are_conditional():
-    family = sorted(set(tuning.FAMILY_KNOBS) & set(keras_resnet.available_families()))[0]
+    family = "cifar_resnext"
     hypermodel = tuning.ResNetHyperModel((32, 32, 3), 10, families=["cifar_resnet", family], depths=[11, 20, 29])
     hp = keras_tuner.HyperParameters()
     hypermodel.configure(hp)
     space = {hp.name: hp for hp in hp.space}
-    for knob in tuning.FAMILY_KNOBS[family]:
+    for knob in ("cardinality", "bottleneck_width"):
         (condition,) = space[knob].conditions
         assert condition.name == "family" and family in condition.values and "cifar_resnet" not in condition.values
 

@@ -1,5 +1,6 @@
 """Custom, serializable Keras layers of keras_resnet (registered under package "keras_resnet")."""
 
+from keras_resnet.layers.attention import EfficientChannelAttention, SqueezeExcite
 from keras_resnet.layers.blocks import (
     BasicBlock,
     BottleneckBlock,
@@ -8,17 +9,21 @@ from keras_resnet.layers.blocks import (
     ResidualBlock,
     Transition,
 )
+from keras_resnet.layers.blur import BlurPool
 from keras_resnet.layers.shortcuts import IdentityShortcut, ProjectionShortcut, ZeroPadShortcut
 from keras_resnet.layers.stochastic_depth import StochasticDepth
 
 __all__ = [
     "BasicBlock",
+    "BlurPool",
     "BottleneckBlock",
     "DenseLayer",
+    "EfficientChannelAttention",
     "HighwayShortcut",
     "IdentityShortcut",
     "ProjectionShortcut",
     "ResidualBlock",
+    "SqueezeExcite",
     "StochasticDepth",
     "Transition",
     "ZeroPadShortcut",

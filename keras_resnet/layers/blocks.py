@@ -10,6 +10,8 @@ come from `keras_resnet.specs.branch_convs`, the description plans count from to
 from keras import initializers, layers, ops
 
 from keras_resnet import specs
+from keras_resnet.layers.attention import EfficientChannelAttention, SqueezeExcite
+from keras_resnet.layers.blur import BlurPool
 from keras_resnet.layers.common import BN_EPSILON, BN_MOMENTUM, NormOptions, register
 from keras_resnet.layers.shortcuts import IdentityShortcut, ProjectionShortcut, ZeroPadShortcut
 from keras_resnet.layers.stochastic_depth import StochasticDepth
@@ -76,25 +78,38 @@ class ResidualBlock(NormOptions, layers.Layer):
             twin used in degradation experiments.
         preact: pre-activation ordering.
         survival_prob: stochastic-depth survival probability p_l of this block (1.0 disables it).
+        survival_scale: `StochasticDepth`'s `scale`: "test" (Huang et al.) or "train" (timm's drop path).
         zero_init: start the branch at zero (last BN's gamma in v1, last conv's kernel in pre-act) so the
             block begins as the identity (Goyal et al. 2017).
-        use_bias: convolutions with biases (keras.applications parity); BN follows them anyway.
+        use_bias: convolutions with biases (keras.applications parity): every one in v1 blocks (a BN follows them
+            anyway), only the last in pre-activation blocks, as keras.applications' ResNetV2.
         dropout: dropout rate between the branch's convolutions (wide ResNets).
+        attention: None, "se" (`SqueezeExcite` of `se_channels`) or "eca" (`EfficientChannelAttention` of
+            `eca_kernel`) on the branch's output, before the addition (Hu et al. 2018, Fig. 3; timm).
+        avg_down: the projection shortcut average-pools before its 1x1 (ResNet-D).
+        blur: the strided convolution runs at stride 1 and a `BlurPool` follows its activation (Zhang 2019).
         active: False removes the branch (lesion study): the block returns its shortcut only.
         bn_momentum, bn_epsilon, sync_bn: every BatchNormalization's options.
     """
 
     expansion = 1
 
-    def __init__(self, filters, strides=1, shortcut="B", preact=False, survival_prob=1.0, zero_init=False,
-                 use_bias=False, dropout=0.0, active=True, bn_momentum=BN_MOMENTUM, bn_epsilon=BN_EPSILON,
-                 sync_bn=False, **kwargs):  # fmt: skip
+    def __init__(self, filters, strides=1, shortcut="B", preact=False, survival_prob=1.0, survival_scale="test", zero_init=False,
+                 use_bias=False, dropout=0.0, attention=None, se_channels=0, eca_kernel=0, avg_down=False, blur=False,
+                 active=True, bn_momentum=BN_MOMENTUM, bn_epsilon=BN_EPSILON, sync_bn=False, **kwargs):  # fmt: skip
         super().__init__(**kwargs)
         if shortcut not in specs.SHORTCUTS:
             raise ValueError(f"shortcut={shortcut!r} is not one of {specs.SHORTCUTS}.")
+        if attention not in specs.ATTENTIONS:
+            raise ValueError(f"attention={attention!r} is not one of {specs.ATTENTIONS}.")
+        if blur and preact:
+            raise ValueError("blur needs v1 ordering (conv-BN-ReLU): a pre-activation block has no activation after its strided convolution.")
         self._norm_options(bn_momentum, bn_epsilon, sync_bn)
         self.filters, self.strides, self.shortcut, self.preact = filters, strides, shortcut, preact
         self.survival_prob, self.zero_init, self.use_bias, self.dropout = survival_prob, zero_init, use_bias, dropout
+        self.survival_scale = survival_scale
+        self.attention, self.se_channels, self.eca_kernel = attention, se_channels, eca_kernel
+        self.avg_down, self.blur = avg_down, blur
         self.active = active
 
     @property
@@ -113,7 +128,8 @@ class ResidualBlock(NormOptions, layers.Layer):
             "highway": lambda: HighwayShortcut(self.output_filters, self.strides, **named),
             # Pre-activation nets project the normalised input and need no BN of their own there.
             "projection": lambda: ProjectionShortcut(self.output_filters, self.strides, batch_norm=not self.preact,
-                                                     use_bias=self.use_bias, **self.norm_config(), **named),
+                                                     use_bias=self.use_bias, avg_down=self.avg_down,
+                                                     **self.norm_config(), **named),
             "zero_pad": lambda: ZeroPadShortcut(self.output_filters, self.strides, **named),
             "identity": lambda: IdentityShortcut(**named),
         }[kind]()  # fmt: skip
@@ -122,16 +138,19 @@ class ResidualBlock(NormOptions, layers.Layer):
         # A projection in a pre-activation block sees the normalised input (He et al. 2016, Fig. 4).
         self._shortcut_preact = self.preact and kind == "projection"
         convs = self.branch_convs()
-        self.convs, self.norms, self.pads = [], [], []
+        self.convs, self.norms, self.pads, self.blurs = [], [], [], []
         shape = tuple(input_shape)
         for number, (kernel, channels, strides, groups) in enumerate(convs, start=1):
             last = number == len(convs)
+            blur = BlurPool(strides, dtype=self.dtype_policy, name="blur") if self.blur and strides > 1 else None
+            strides = 1 if blur is not None else strides
             # Strided 3x3 convolutions pad symmetrically, as the papers' Torch code and torchvision do;
             # Keras' "same" would pad only bottom/right and shift every feature map by half a pixel.
             pad = kernel // 2 if strides > 1 and kernel > 1 else 0
             conv = layers.Conv2D(
                 channels, kernel, strides=strides, padding="valid" if pad else "same", groups=groups,
-                use_bias=self.use_bias, kernel_initializer="zeros" if self.zero_init and self.preact and last else "he_normal",
+                # keras.applications' ResNetV2 has biases only where no BN follows: a pre-activation block's last conv.
+                use_bias=self.use_bias and (not self.preact or last), kernel_initializer="zeros" if self.zero_init and self.preact and last else "he_normal",
                 dtype=self.dtype_policy, name=f"conv{number}",
             )  # fmt: skip
             norm = self.make_norm(f"bn{number}", zero=self.zero_init and not self.preact and last)
@@ -144,12 +163,24 @@ class ResidualBlock(NormOptions, layers.Layer):
             shape = conv.compute_output_shape(shape)
             if not self.preact:
                 norm.build(shape)
+            if blur is not None:
+                blur.build(shape)
+                shape = blur.compute_output_shape(shape)
             self.convs.append(conv)
             self.norms.append(norm)
             self.pads.append(pad)
+            self.blurs.append(blur)
+        named = dict(dtype=self.dtype_policy, name="attention")
+        self.attention_layer = {
+            None: lambda: None,
+            "se": lambda: SqueezeExcite(self.se_channels, **named),
+            "eca": lambda: EfficientChannelAttention(self.eca_kernel, **named),
+        }[self.attention]()  # fmt: skip
+        if self.attention_layer is not None:
+            self.attention_layer.build(shape)
         self.drop = layers.Dropout(self.dropout, dtype=self.dtype_policy, name="dropout") if self.dropout else None
         self.drop_path = (
-            StochasticDepth(self.survival_prob, dtype=self.dtype_policy, name="stochastic_depth")
+            StochasticDepth(self.survival_prob, scale=self.survival_scale, dtype=self.dtype_policy, name="stochastic_depth")
             if self.survival_prob < 1.0 else None
         )  # fmt: skip
         super().build(input_shape)
@@ -172,8 +203,9 @@ class ResidualBlock(NormOptions, layers.Layer):
                 x = self.norms[number](self._conv(number, x), training=training)
                 if number < last:
                     x = ops.relu(x)
+                    x = self.blurs[number](x) if self.blurs[number] is not None else x
                     x = self.drop(x, training=training) if self.drop is not None else x
-        return x
+        return x if self.attention_layer is None else self.attention_layer(x)
 
     def parts(self, inputs, training=None):
         """The block before its addition: `(shortcut, branch_fn)`.
@@ -229,7 +261,10 @@ class ResidualBlock(NormOptions, layers.Layer):
         return {
             **super().get_config(), **self.norm_config(), "filters": self.filters, "strides": self.strides,
             "shortcut": self.shortcut, "preact": self.preact, "survival_prob": self.survival_prob,
-            "zero_init": self.zero_init, "use_bias": self.use_bias, "dropout": self.dropout, "active": self.active,
+            "survival_scale": self.survival_scale,
+            "zero_init": self.zero_init, "use_bias": self.use_bias, "dropout": self.dropout, "attention": self.attention,
+            "se_channels": self.se_channels, "eca_kernel": self.eca_kernel, "avg_down": self.avg_down, "blur": self.blur,
+            "active": self.active,
         }  # fmt: skip
 
 

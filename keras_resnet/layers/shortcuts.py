@@ -67,25 +67,35 @@ class ProjectionShortcut(NormOptions, layers.Layer):
         strides: spatial subsampling factor.
         batch_norm: whether a BatchNormalization follows the convolution.
         use_bias: whether the convolution has a bias (keras.applications parity).
+        avg_down: average-pool (`strides` x `strides`, windows cut at the border averaging what they hold)
+            and convolve at stride 1, instead of a strided 1x1 that reads one pixel in four (ResNet-D, He et
+            al. 2019; timm's `avg_down`).
         bn_momentum, bn_epsilon, sync_bn: the BatchNormalization's options.
     """
 
-    def __init__(self, filters, strides=1, batch_norm=True, use_bias=False, bn_momentum=BN_MOMENTUM,
+    def __init__(self, filters, strides=1, batch_norm=True, use_bias=False, avg_down=False, bn_momentum=BN_MOMENTUM,
                  bn_epsilon=BN_EPSILON, sync_bn=False, **kwargs):  # fmt: skip
         super().__init__(**kwargs)
         self._norm_options(bn_momentum, bn_epsilon, sync_bn)
         self.filters, self.strides, self.batch_norm, self.use_bias = filters, strides, batch_norm, use_bias
+        self.avg_down = avg_down
 
     def build(self, input_shape):
-        self.conv = layers.Conv2D(self.filters, 1, strides=self.strides, use_bias=self.use_bias,
+        pooled = self.avg_down and self.strides > 1
+        # "same" average pooling counts only the pixels inside the image, as torch's ceil_mode=True,
+        # count_include_pad=False does: the two agree on odd sizes too.
+        self.pool = layers.AveragePooling2D(self.strides, self.strides, padding="same", dtype=self.dtype_policy,
+                                            name="pool") if pooled else None  # fmt: skip
+        self.conv = layers.Conv2D(self.filters, 1, strides=1 if pooled else self.strides, use_bias=self.use_bias,
                                   kernel_initializer="he_normal", dtype=self.dtype_policy, name="conv")  # fmt: skip
-        self.conv.build(input_shape)
+        shape = self.pool.compute_output_shape(input_shape) if pooled else input_shape
+        self.conv.build(shape)
         self.bn = self.make_norm("bn") if self.batch_norm else None
         if self.bn is not None:
-            self.bn.build(self.conv.compute_output_shape(input_shape))
+            self.bn.build(self.conv.compute_output_shape(shape))
 
     def call(self, inputs, training=None):
-        x = self.conv(inputs)
+        x = self.conv(inputs if self.pool is None else self.pool(inputs))
         return x if self.bn is None else self.bn(x, training=training)
 
     def compute_output_shape(self, input_shape):
@@ -94,5 +104,5 @@ class ProjectionShortcut(NormOptions, layers.Layer):
     def get_config(self):
         return {
             **super().get_config(), **self.norm_config(), "filters": self.filters, "strides": self.strides,
-            "batch_norm": self.batch_norm, "use_bias": self.use_bias,
+            "batch_norm": self.batch_norm, "use_bias": self.use_bias, "avg_down": self.avg_down,
         }  # fmt: skip

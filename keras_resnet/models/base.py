@@ -8,7 +8,8 @@ import keras
 import numpy as np
 from keras import layers
 
-from keras_resnet.layers import BasicBlock, BottleneckBlock, DenseLayer, Transition
+from keras_resnet.layers import BasicBlock, BlurPool, BottleneckBlock, DenseLayer, Transition
+from keras_resnet.models.backbone import pyramid_outputs
 
 LAYERS = {"basic": BasicBlock, "bottleneck": BottleneckBlock, "dense": DenseLayer, "transition": Transition}
 # The name of the input normalisation layer a model carries (see `preprocessing_layer`).
@@ -39,7 +40,7 @@ def build_model(plan, input_tensor=None):
 
     Stem, then one layer per block of the plan, then (pre-activation nets and DenseNets) a final BN-ReLU;
     `include_top` adds global average pooling and the classifier, otherwise `pooling` picks the pooled
-    features. Every layer gets the plan's dtype policy (the classifier computes in float32 under a mixed
+    features and the model's `pyramid_outputs` holds its feature maps by stride (`keras_resnet.features`). Every layer gets the plan's dtype policy (the classifier computes in float32 under a mixed
     policy) and BatchNormalization options. Weights are not this module's business: `keras_resnet.build`
     loads them after building.
 
@@ -78,6 +79,8 @@ def build_model(plan, input_tensor=None):
         x = layers.ReLU(dtype=dtype, name="post_relu")(x)
     if plan.include_top:
         x = layers.GlobalAveragePooling2D(dtype=dtype, name="avg_pool")(x)
+        if plan.head_dropout:
+            x = layers.Dropout(plan.head_dropout, dtype=dtype, name="head_dropout")(x)
         # Softmax and loss in float32 under a mixed policy, as Keras' mixed-precision guide advises.
         head = "float32" if dtype is not None and dtype.startswith("mixed") else dtype
         x = layers.Dense(plan.classes, activation=plan.classifier_activation, dtype=head, name="predictions")(x)
@@ -86,12 +89,17 @@ def build_model(plan, input_tensor=None):
     elif plan.pooling == "max":
         x = layers.GlobalMaxPooling2D(dtype=dtype, name="max_pool")(x)
     source = keras.utils.get_source_inputs(input_tensor) if input_tensor is not None else inputs
-    return keras.Model(source, x, name=plan.name)
+    model = keras.Model(source, x, name=plan.name)
+    if not plan.include_top:  # a backbone: its feature maps by stride, as keras-hub's backbones have them
+        model.pyramid_outputs = pyramid_outputs(model)
+    return model
 
 
 def stem(x, plan, norm, dtype=None):
-    """The stem of a plan: ImageNet 7x7/2 conv + 3x3/2 max-pool, CIFAR one 3x3 conv; BN-ReLU after the conv if
-    `plan.normalize` (pre-activation nets and CIFAR DenseNets normalise in their first block instead).
+    """The stem of a plan: ImageNet 7x7/2 conv, the deep stem's three 3x3 convs (first /2) or CIFAR's one 3x3
+    conv, BN-ReLU after it if `plan.normalize` (pre-activation nets and CIFAR DenseNets normalise in their
+    first block instead), then the pool: 3x3/2 max-pool or 3x3/2 conv-BN-ReLU, at stride 1 followed by a
+    stride-2 blur where `plan.blur`.
 
     Args:
         x: the input tensor.
@@ -102,19 +110,34 @@ def stem(x, plan, norm, dtype=None):
     Returns:
         The stem's output tensor.
     """
-    conv = dict(use_bias=plan.use_bias, kernel_initializer="he_normal", dtype=dtype, name="stem_conv")
+    conv = lambda filters, kernel, name, strides=1, bias=plan.use_bias: layers.Conv2D(  # noqa: E731
+        filters, kernel, strides=strides, padding="valid" if strides > 1 else "same", use_bias=bias,
+        kernel_initializer="he_normal", dtype=dtype, name=name)  # fmt: skip
+    bn = lambda name: layers.BatchNormalization(momentum=norm["bn_momentum"], epsilon=norm["bn_epsilon"],  # noqa: E731
+                                                synchronized=norm["sync_bn"], dtype=dtype, name=name)  # fmt: skip
+    # Strided convolutions and the max-pool pad symmetrically (torch's padding=k//2), not Keras' "same".
+    pad = lambda x, size, name: layers.ZeroPadding2D(size, dtype=dtype, name=name)(x)  # noqa: E731
     if plan.kind == "imagenet":
-        x = layers.ZeroPadding2D(3, dtype=dtype, name="stem_pad")(x)
-        x = layers.Conv2D(plan.filters, 7, strides=2, **conv)(x)
+        x = conv(plan.filters, 7, "stem_conv", strides=2)(pad(x, 3, "stem_pad"))
+    elif plan.kind == "deep":
+        x = conv(plan.width, 3, "stem_conv1", strides=2)(pad(x, 1, "stem_pad"))
+        x = layers.ReLU(dtype=dtype, name="stem_relu1")(bn("stem_bn1")(x))
+        x = layers.ReLU(dtype=dtype, name="stem_relu2")(bn("stem_bn2")(conv(plan.width, 3, "stem_conv2")(x)))
+        x = conv(plan.filters, 3, "stem_conv3")(x)
     else:
-        x = layers.Conv2D(plan.filters, 3, padding="same", **conv)(x)
+        x = conv(plan.filters, 3, "stem_conv")(x)
     if plan.normalize:
-        x = layers.BatchNormalization(momentum=norm["bn_momentum"], epsilon=norm["bn_epsilon"], synchronized=norm["sync_bn"],
-                                      dtype=dtype, name="stem_bn")(x)  # fmt: skip
-        x = layers.ReLU(dtype=dtype, name="stem_relu")(x)
-    if plan.kind == "imagenet":
-        x = layers.ZeroPadding2D(1, dtype=dtype, name="stem_pool_pad")(x)
-        x = layers.MaxPooling2D(3, strides=2, dtype=dtype, name="stem_pool")(x)
+        x = layers.ReLU(dtype=dtype, name="stem_relu")(bn("stem_bn")(x))
+    strides = 1 if plan.blur else 2
+    if plan.pool == "max":
+        # Zero padding equals torch's -inf padding here: the max-pool reads ReLU outputs, all >= 0.
+        x = layers.MaxPooling2D(3, strides=strides, dtype=dtype, name="stem_pool")(pad(x, 1, "stem_pool_pad"))
+    elif plan.pool == "conv":
+        x = conv(plan.filters, 3, "stem_pool_conv", strides=strides, bias=False)(pad(x, 1, "stem_pool_pad") if strides > 1 else x)
+    if plan.blur and plan.pool != "none":
+        x = BlurPool(2, dtype=dtype, name="stem_blur")(x)
+    if plan.pool == "conv":
+        x = layers.ReLU(dtype=dtype, name="stem_pool_relu")(bn("stem_pool_bn")(x))
     return x
 
 
