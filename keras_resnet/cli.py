@@ -135,7 +135,7 @@ def _train(args):
 
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(recipes.Recipe)}
     settings = {k: v for k, v in vars(args).items() if k not in overrides and k not in ("command", "run")}
-    output = settings.pop("output") or f"runs/{args.model}-{pathlib.Path(args.dataset).name}"
+    output = settings.pop("output") or f"runs/{pathlib.Path(args.model).stem}-{pathlib.Path(args.dataset).name}"
     history = training.train(settings.pop("model"), settings.pop("dataset"), output=output, **settings, **overrides)
     print(f"test accuracy {history.test['accuracy']:.4f} (loss {history.test['loss']:.4f}); files in {output}")
     return 0
@@ -154,7 +154,11 @@ def add_train(commands):
         "last.keras, final.keras, TensorBoard logs (logs/), history.csv, curves.png, config.json and "
         "results.json; an interrupted run resumes from its last backup when the same command is run again.",
     )
-    train.add_argument("--model", required=True, help="a name from `keras-resnet models`, e.g. ResNet20")
+    train.add_argument("--model", required=True, help="a name from `keras-resnet models`, e.g. ResNet20, or a .keras file to fine-tune "
+                       "(e.g. an earlier run's final.keras; its classes must match the data's)")
+    train.add_argument("--freeze", metavar="PART", help="keep the stem and stages up to PART fixed: 'stem' or 'stage1', 'stage2', ...")
+    train.add_argument("--freeze-batchnorm", default="frozen", choices=("frozen", "train"),
+                       help="the frozen part's BatchNormalization: 'frozen' (inference mode, statistics kept; default) or 'train' (statistics updated)")
     train.add_argument(
         "--dataset", required=True,
         help="'digits' (scikit-learn's bundled 8x8 digits), a folder with one sub-folder per class "
@@ -231,6 +235,10 @@ def add_tune(commands):
     tune.add_argument("--cardinality", dest="cardinalities", type=int, nargs="+", help="ResNeXt cardinalities (ResNeXt families only)")
     tune.add_argument("--bottleneck-width", dest="bottleneck_widths", type=int, nargs="+", help="ResNeXt bottleneck widths (ResNeXt families only)")
     tune.add_argument("--widen", dest="widens", type=int, nargs="+", help="widen factors (wide-ResNet families only)")
+    tune.add_argument("--attention", dest="attentions", nargs="+", choices=("none", "se", "eca"),
+                      help="channel attentions to try: none, se (squeeze-and-excitation), eca (default none)")
+    tune.add_argument("--stem-type", dest="stem_types", nargs="+", choices=("default", "deep"),
+                      help="stems to try: default, deep (ResNet-C; ImageNet-stem families only; default default)")
     tune.add_argument("--stochastic-depth", dest="stochastic_depths", type=float, nargs="+", help="stochastic depth's last-block survival probabilities; 1 = off (default 1)")
     tune.add_argument("--lr", dest="lrs", type=float, nargs="+", help="learning rates to try (default: the recipe's)")
     tune.add_argument("--weight-decay", dest="weight_decays", type=float, nargs="+", help="weight decays to try (default: the recipe's)")

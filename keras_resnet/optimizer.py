@@ -53,9 +53,10 @@ def add_weight_decay(model, weight_decay):
         weight_decay: the papers' weight decay (1e-4 for the CIFAR ResNets); 0 or None removes the penalty.
     """
     penalty = keras.regularizers.L2(weight_decay / 2) if weight_decay else None
-    for variable in model.trainable_weights:
+    trainable = {id(variable) for variable in model.trainable_weights}
+    for variable in model.weights:  # a kernel frozen since an earlier compile loses its penalty too
         if variable.name == "kernel":
-            variable.regularizer = penalty
+            variable.regularizer = penalty if id(variable) in trainable else None
 
 
 def compile_model(model, recipe, steps_per_epoch, global_batch, epochs=None, jit_compile=False):

@@ -424,6 +424,8 @@ def train(
     backup_every=None,
     seed=0,
     verbose=1,
+    freeze=None,
+    freeze_batchnorm="frozen",
     **overrides,
 ):
     """Train `model` on `dataset` with a paper's recipe under a distribution strategy.
@@ -434,8 +436,9 @@ def train(
 
     Args:
         model: a name for `keras_resnet.build` (built for the data's image shape and classes inside
-            the strategy's scope) or a `keras.Model` (copied into the scope by `rebuild`, the normalisation
-            spliced in after its input unless it has a "preprocessing" layer).
+            the strategy's scope), a `keras.Model` or the path of a `.keras` file (fine-tuning; copied into
+            the scope by `rebuild`, the normalisation spliced in after its input unless it has a
+            "preprocessing" layer).
         dataset: anything `keras_resnet.data.load` takes: `"digits"`, a folder, arrays or a tfds name.
         recipe: a name in `keras_resnet.recipes.RECIPES`.
         output: directory for checkpoints, logs, history, curves, config and samples (None: nothing is
@@ -453,6 +456,9 @@ def train(
         seed: seed of weights, shuffling and augmentation.
         verbose: one line saying what the run does, then Keras' progress bar (1), one line per epoch (2),
             or silence (0).
+        freeze: "stem" or "stage{s}": keep the stem and stages 1..s fixed (`keras_resnet.freeze`); their weights
+            get no update and no weight decay.
+        freeze_batchnorm: the frozen part's BatchNormalization layers: "frozen" (inference mode) or "train".
         **overrides: `Recipe` fields replacing the recipe's (`epochs=5`, `lr=0.05`, ...).
 
     Returns:
@@ -462,6 +468,10 @@ def train(
     checks.check_all(steps_per_epoch=steps_per_epoch, backup_every=backup_every, cpu_devices=cpu_devices, seed=seed,
                      verbose=verbose)  # fmt: skip
     chosen = recipes.get_recipe(recipe, **overrides)
+    if isinstance(model, (str, os.PathLike)) and str(model).endswith(".keras"):
+        model = models.load_model_file(model)  # one sentence naming the file if it is missing or broken
+    if freeze is not None and freeze != "stem" and not re.fullmatch(r"stage\d+", str(freeze)):
+        raise ValueError(f"freeze={freeze!r} must be 'stem' or 'stage1', 'stage2', ... (the stem and the stages up to it).")
     if cpu_devices:
         configure_cpu_devices(cpu_devices)
     strategy_object = make_strategy(strategy)
@@ -486,7 +496,7 @@ def train(
     config = dict(
         model=_describe(model), dataset=_describe(dataset), recipe=recipe, **dataclasses.asdict(chosen),
         strategy=strategy, replicas=replicas, mixed_precision=mixed_precision, jit_compile=jit_compile,
-        steps_per_epoch=steps, backup_every=backup_every, seed=seed,
+        steps_per_epoch=steps, backup_every=backup_every, seed=seed, freeze=freeze, freeze_batchnorm=freeze_batchnorm,
     )
     config["milestones"] = list(config["milestones"])
 
@@ -501,6 +511,8 @@ def train(
             source = dataclasses.replace(source, image_shape=tuple(train_data.element_spec[0].shape[1:]))
         with strategy_object.scope():
             net = _build(model, source, stats, mixed_precision, chosen.sync_batchnorm)
+            if freeze is not None:  # before compiling: the optimizer and the weight decay see only what trains
+                models.freeze(net, freeze, freeze_batchnorm)
             optimizer.compile_model(net, chosen, steps, global_batch, jit_compile=jit_compile)
         if verbose:
             shape = "x".join(map(str, source.image_shape))

@@ -10,6 +10,7 @@ the model; none of those modules imports this one. `applications.py` holds one `
 import os
 
 from keras_resnet import files, models, specs
+from keras_resnet.models import feature_info, features, freeze, pyramid_outputs  # noqa: F401  (public API)
 from keras_resnet.weights import TRAINED, imagenet_file, trained_card, trained_options
 from keras_resnet.weights import load as load_weights
 

@@ -39,6 +39,7 @@ WRITES = {
         for png in ("degradation.png", "lesion.png", "paths_resnet110.png", "gradients.png")
     ],
     "06_cifar10_results": [],  # reads the shipped weights and committed results; writes nothing
+    "07_fine_tuning": ["fine_tuning.png", "runs/07_pretrain/final.keras", "runs/07_fine_tuned_frozen/final.keras"],
 }
 
 

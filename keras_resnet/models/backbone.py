@@ -1,0 +1,148 @@
+"""A built model as a backbone: its feature maps by stride (keras-hub's `pyramid_outputs`, timm's
+`feature_info`), and freezing what fine-tuning keeps fixed.
+
+Both read the model itself, not its plan, so they work on a model loaded from a `.keras` file too: the
+layers are a chain (stem -> blocks -> head) whose output sizes `compute_output_shape` gives on a probe size,
+and layer names say the stage (`stage3_block2`; everything before the first block is the stem).
+"""
+
+import dataclasses
+import math
+import re
+
+import keras
+
+# A probe input side: 2^10 divides by every stride a residual net has (at most 32), so each level's size
+# is exact; shapes only, nothing is computed.
+PROBE = 1024
+BATCHNORM_MODES = ("frozen", "train")
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureInfo:
+    """One level of a backbone's feature pyramid (timm's `feature_info` entries).
+
+    Attributes:
+        level: "P{k}", the output at stride 2^k (keras-hub's names; CIFAR nets start at "P0").
+        stride: the total subsampling, 2^k.
+        channels: channels of the feature map.
+        layer: the name of the layer whose output it is: the last layer at that stride.
+    """
+
+    level: str
+    stride: int
+    channels: int
+    layer: str
+
+
+def feature_info(model):
+    """The levels of `model`'s feature pyramid, from its layers' output sizes.
+
+    Args:
+        model: a keras_resnet model (built or loaded), with or without its top.
+
+    Returns:
+        A list of `FeatureInfo`, finest first, e.g. P1 (stride 2, the stem), P2 ... P5 for ImageNet nets.
+        The last layer at a stride is its level: a stage's last block, the stem's ReLU, the final BN-ReLU
+        of pre-activation nets and DenseNets.
+    """
+    shape = (1, PROBE, PROBE, model.input_shape[-1])
+    found = {}
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        shape = tuple(layer.compute_output_shape(shape))
+        if len(shape) != 4:
+            break  # pooled: the head begins
+        size = shape[1]
+        if PROBE % size == 0:  # padding layers (1030 px, ...) are not a level
+            stride = PROBE // size
+            found[stride] = FeatureInfo(f"P{int(math.log2(stride))}", stride, shape[-1], layer.name)
+    return [found[stride] for stride in sorted(found)]
+
+
+def pyramid_outputs(model):
+    """`{level: tensor}` of every level of `model` (keras-hub's `Backbone.pyramid_outputs`), symbolic tensors
+    of the model's graph."""
+    return {info.level: model.get_layer(info.layer).output for info in feature_info(model)}
+
+
+def features(model, levels=None):
+    """A `keras.Model` that returns `model`'s feature maps by stride, for a detector or a segmenter.
+
+    Args:
+        model: a keras_resnet model (its top, if any, is not used).
+        levels: the levels to return, e.g. ("P3", "P4", "P5"); None: all of them (see `feature_info`).
+
+    Returns:
+        A functional `keras.Model` sharing `model`'s layers and weights, whose output is `{level: tensor}`;
+        its `feature_info` attribute lists the levels returned, with stride and channels.
+
+    Raises:
+        ValueError: a level the model does not have; the message lists those it has.
+
+    Example: `keras_resnet.features(keras_resnet.ResNet50(include_top=False), levels=("P3", "P4", "P5"))`.
+    """
+    available = {info.level: info for info in feature_info(model)}
+    levels = list(available) if levels is None else list(levels)
+    missing = [level for level in levels if level not in available]
+    if missing:
+        raise ValueError(f"{model.name} has no level {', '.join(map(repr, missing))}: its levels are {', '.join(available)}.")
+    outputs = {level: model.get_layer(available[level].layer).output for level in levels}
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs  # a lone tensor, as the model takes
+    extractor = keras.Model(inputs, outputs, name=f"{model.name}_features")
+    extractor.feature_info = [available[level] for level in levels]
+    return extractor
+
+
+def stage_of(layer_name):
+    """The stage a layer belongs to: 0 for the stem (and the input normalisation), s for `stage{s}_...`,
+    None for what follows the blocks (the final BN-ReLU, pooling, the classifier)."""
+    found = re.match(r"stage(\d+)_", layer_name)
+    if found:
+        return int(found[1])
+    return 0 if layer_name.startswith("stem") or layer_name in ("image", "preprocessing") else None
+
+
+def freeze(model, until, batchnorm="frozen"):
+    """Freeze the stem and the stages up to `until`, for fine-tuning; the rest keeps training.
+
+    Frozen layers are not trainable, so the optimizer and the recipe's weight decay skip their weights
+    (compile after freezing, as Keras requires). `batchnorm="frozen"` also puts their BatchNormalization
+    layers in inference mode: they normalise with the moving statistics they came with and never update
+    them (what keras#9214 asks for; Keras does this for any layer with `trainable = False`). `"train"`
+    leaves those BatchNormalizations normalising with each batch's statistics and updating their moving
+    averages, their scale and offset fixed with the rest (in memory: re-apply after loading a model).
+
+    Args:
+        model: a keras_resnet model.
+        until: "stem", or "stage{s}" (the stem and stages 1..s frozen).
+        batchnorm: "frozen" or "train", for the BatchNormalization layers of the frozen part.
+
+    Returns:
+        The same model, frozen in place.
+
+    Raises:
+        ValueError: `until` names no stage of the model, or an unknown `batchnorm`.
+
+    Example: `keras_resnet.freeze(model, until="stage3")`.
+    """
+    stages = sorted({stage_of(layer.name) for layer in model.layers} - {None, 0})
+    valid = ["stem", *(f"stage{s}" for s in stages)]
+    if until not in valid:
+        raise ValueError(f"until={until!r} is not a part of {model.name}: use one of {', '.join(valid)}.")
+    if batchnorm not in BATCHNORM_MODES:
+        raise ValueError(f"batchnorm={batchnorm!r} must be 'frozen' (inference mode, statistics kept) or 'train'.")
+    last = 0 if until == "stem" else int(until[5:])
+    for layer in model.layers:
+        stage = stage_of(layer.name)
+        if stage is None or stage > last:
+            continue
+        layer.trainable = False
+        if batchnorm == "train":
+            for sublayer in layer._flatten_layers(include_self=True):
+                if isinstance(sublayer, keras.layers.BatchNormalization):
+                    sublayer.trainable = True  # batch statistics in training, moving averages updated
+                    # gamma and beta stay fixed (setting `trainable = True` on the layer later frees them again)
+                    sublayer.gamma.trainable = sublayer.beta.trainable = False
+    return model
