@@ -221,3 +221,13 @@ def test_train_fine_tunes_a_run_with_a_frozen_part(tmp_path, capsys):
     tuned = snapshot(before, ["stage3_block3", "predictions"])
     assert any(not np.array_equal(snapshot(after, ["stage3_block3", "predictions"])[path], value) for path, value in tuned.items())
     assert json.loads((second / "config.json").read_text())["freeze"] == "stage2"
+
+
+def test_a_keras_hub_retinanet_backbone_takes_ours():
+    # keras-hub's RetinaNetBackbone takes any keras.Model with pyramid_outputs as its image encoder.
+    keras_hub = pytest.importorskip("keras_hub")
+    encoder = keras_resnet.ResNet50D(include_top=False)
+    backbone = keras_hub.models.RetinaNetBackbone(image_encoder=encoder, min_level=3, max_level=7, use_p5=False)
+    out = backbone(np.zeros((1, 128, 128, 3), "float32"))
+    assert {level: tuple(value.shape) for level, value in out.items()} == {
+        "P3": (1, 16, 16, 256), "P4": (1, 8, 8, 256), "P5": (1, 4, 4, 256), "P6": (1, 2, 2, 256), "P7": (1, 1, 1, 256)}  # fmt: skip
