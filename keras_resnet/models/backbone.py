@@ -62,8 +62,14 @@ def feature_info(model):
 
 
 def pyramid_outputs(model):
-    """`{level: tensor}` of every level of `model` (keras-hub's `Backbone.pyramid_outputs`), symbolic tensors
-    of the model's graph."""
+    """Every level of `model`'s feature pyramid, as keras-hub's `Backbone.pyramid_outputs`.
+
+    Args:
+        model: a keras_resnet model (built or loaded).
+
+    Returns:
+        `{level: tensor}`, symbolic tensors of the model's graph, finest level first.
+    """
     return {info.level: model.get_layer(info.layer).output for info in feature_info(model)}
 
 
