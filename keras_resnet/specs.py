@@ -899,7 +899,8 @@ def _resnet_blocks(
     options = dict(block=block_type, variant=variant, shortcut=shortcut, cardinality=cardinality,
                    bottleneck_width=bottleneck_width, widen=widen, stochastic_depth=stochastic_depth,
                    stochastic_depth_scale=stochastic_depth_scale, zero_init_residual=zero_init, use_bias=use_bias, dropout=dropout, stride_position=stride_position,
-                   stem_type=stem_type, stem_width=stem.width or None, stem_pool=stem.pool, avg_down=avg_down,
+                   stem_type=stem_type, stem_width=stem.width or None,
+                   stem_pool=None if stem.pool == "none" else stem.pool, avg_down=avg_down,
                    attention=attention, se_ratio=ratio if attention == "se" else None, blur=blur)  # fmt: skip
     return stem, tuple(blocks), family.preact, options
 

@@ -185,3 +185,23 @@ def test_modern_model_exports_and_serves(tmp_path):
     path = export.export_saved_model(model, tmp_path / "served", version=1)
     served = tf.saved_model.load(path).signatures["serving_default"](tf.constant(x))
     np.testing.assert_allclose(served["probabilities"].numpy(), numpy(model(x, training=False)), atol=1e-5)
+
+
+def test_a_saved_refined_model_loads_in_a_fresh_process(tmp_path):
+    # The new layers (SqueezeExcite, EfficientChannelAttention, BlurPool, avg_down shortcuts) are registered
+    # by `import keras_resnet` alone: a fresh process loads the file and gives the same answers.
+    import subprocess
+    import sys
+
+    x = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    for number, options in enumerate([dict(attention="se", blur=True), dict(attention="eca", stochastic_depth=0.8, stochastic_depth_scale="train")]):
+        model = keras_resnet.build("cifar_resnet", depth=8, shortcut="B", avg_down=True, classes=3, **options)
+        path = tmp_path / f"refined{number}.keras"
+        model.save(path)
+        np.save(tmp_path / f"expected{number}.npy", numpy(model(x, training=False)))
+        code = (f"import keras, keras_resnet, numpy as np; m = keras.saving.load_model({str(path)!r}); "
+                f"d = np.abs(np.asarray(m(np.load({str(tmp_path / 'x.npy')!r}), training=False)) - np.load({str(tmp_path / f'expected{number}.npy')!r})).max(); "
+                "print(d); assert d < 1e-5")  # fmt: skip
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]

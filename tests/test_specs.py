@@ -71,3 +71,11 @@ def test_options_are_documented_and_follow_the_resolvers_signatures():
         assert set(options) <= set(specs.OPTIONS), family
         assert set(specs.COMMON) <= set(options)
     assert "growth_rate" in specs.family_options("densenet") and "shortcut" not in specs.family_options("densenet")
+
+
+@pytest.mark.parametrize("name", sorted(specs.MODELS))
+def test_a_plans_options_resolve_to_the_same_plan(name):
+    # `Plan.options` holds every option's resolved value: handed back to resolve, they give the same network.
+    plan = specs.resolve(name)
+    again = specs.resolve(plan.family, depth=plan.depth, **plan.options)
+    assert again.stem == plan.stem and again.blocks == plan.blocks and again.parameters() == plan.parameters()
