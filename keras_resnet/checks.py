@@ -84,7 +84,7 @@ LIMITS = {
     "max_params": COUNT,
     "max_flops": COUNT,
     "validation_split": FRACTION,
-    "workers": COUNT,
+    "workers": INDEX,  # 0: every trial in the searching process
     "lrs": dataclasses.replace(POSITIVE, each=True),
     "weight_decays": dataclasses.replace(NON_NEGATIVE, each=True),
     "stochastic_depths": dataclasses.replace(PROBABILITY, each=True),

@@ -128,6 +128,14 @@ def add_paths(commands):
 
 
 
+def recipe_help(what):
+    """`--recipe`'s help: `what`, then each recipe with what it does."""
+    from keras_resnet import recipes
+
+    listed = "; ".join(f"{name}: {recipes.describe(name)}" for name in sorted(recipes.RECIPES))
+    return f"{what} (default cifar). {listed}".replace("%", "%%")  # argparse formats help with %
+
+
 def _train(args):
     import dataclasses
 
@@ -168,7 +176,7 @@ def add_train(commands):
     train.add_argument("--manual-dir", help="folder with the data set's official files, prepared into --data-dir offline")
     train.add_argument("--output", help="run directory (default runs/<model>-<dataset>)")
     train.add_argument("--overwrite", action="store_true", help="replace an output directory that holds a different run")
-    train.add_argument("--recipe", default="cifar", choices=sorted(recipes.RECIPES), help="paper settings to start from (default cifar)")
+    train.add_argument("--recipe", default="cifar", choices=sorted(recipes.RECIPES), help=recipe_help("paper settings to start from"))
     recipe = train.add_argument_group("recipe settings (each replaces the recipe's value; see keras_resnet.recipes.RECIPES)")
     for field in dataclasses.fields(recipes.Recipe):
         kind = field.metadata["type"]
@@ -199,6 +207,9 @@ def _tune(args):
 
     settings = {k: v for k, v in vars(args).items() if k not in ("command", "run") and v is not None}
     summary = tuning.search(settings.pop("dataset"), settings.pop("output"), **settings)
+    if "worker" in summary:  # a worker of a chief elsewhere: the chief writes the results
+        print(f"{summary['worker']} ran {len(summary['trials'])} trials; the chief writes the results")
+        return 0
     print(f"{len(summary['rows'])} trials, {summary['over_budget']} over budget (not trained); table in {summary['results']}")
     if "best" not in summary:
         print("no trial completed: nothing to save", file=sys.stderr)
@@ -221,7 +232,11 @@ def add_tune(commands):
         "with the recipe (a held-out part of the training split scores it). The output directory receives "
         "keras-tuner's state (search/), TensorBoard logs (logs/), results.csv, results.png (score against "
         "parameters and FLOPs) and best.keras; a killed search resumes without re-running finished trials "
-        "when the same command is run again.",
+        "when the same command is run again. Each trial trains in a fresh process (--workers of them at a "
+        "time; keras-tuner's distributed mode on 127.0.0.1), so that its memory is returned when it ends. "
+        "On a cluster, run the same command on every machine with keras-tuner's KERASTUNER_TUNER_ID "
+        "('chief' on one machine, a unique name on each other), KERASTUNER_ORACLE_IP and "
+        "KERASTUNER_ORACLE_PORT (the chief's address), and --output on a shared file system.",
     )
     tune.add_argument("--dataset", required=True, help="'digits', a folder of class sub-folders, or a tfds name prepared in --data-dir")
     tune.add_argument("--data-dir", help="tfds data directory holding a prepared copy of --dataset")
@@ -229,12 +244,16 @@ def add_tune(commands):
     tune.add_argument("--output", required=True, help="search directory (resumed when it holds the same search)")
     tune.add_argument("--overwrite", action="store_true", help="start again in an output that holds a different search")
     tune.add_argument("--tuner", default="random", choices=recipes.TUNERS, help="search algorithm (default random)")
+    tune.add_argument("--workers", type=int, help="trials trained at a time, each in its own process (default 1; 0: "
+                      "every trial in this process; on a cluster's chief: local workers besides the remote ones)")
     tune.add_argument("--max-trials", type=int, help="trials to run, for random and bayesian (default 10)")
-    tune.add_argument("--family", dest="families", nargs="+", help="families to search (default cifar_resnet; see keras_resnet.available_families())")
-    tune.add_argument("--depth", dest="depths", type=int, nargs="+", help="depths to try; each family keeps those it builds (default 20 29 56)")
-    tune.add_argument("--cardinality", dest="cardinalities", type=int, nargs="+", help="ResNeXt cardinalities (ResNeXt families only)")
-    tune.add_argument("--bottleneck-width", dest="bottleneck_widths", type=int, nargs="+", help="ResNeXt bottleneck widths (ResNeXt families only)")
-    tune.add_argument("--widen", dest="widens", type=int, nargs="+", help="widen factors (wide-ResNet families only)")
+    tune.add_argument("--family", dest="families", nargs="+", help="families to search (default cifar_resnet; see keras_resnet.available_families()); "
+                      "an ImageNet family is searched in its CIFAR form on images under 64 pixels")
+    tune.add_argument("--depth", dest="depths", type=int, nargs="+", help="depths to try; each family keeps those it builds "
+                      "(default: each family's named depths, at most three, e.g. 20 32 44 for cifar_resnet)")
+    tune.add_argument("--cardinality", dest="cardinalities", type=int, nargs="+", help="ResNeXt cardinalities (ResNeXt families only; default: the named models', 8 16 for cifar_resnext)")
+    tune.add_argument("--bottleneck-width", dest="bottleneck_widths", type=int, nargs="+", help="ResNeXt bottleneck widths (ResNeXt families only; default: the named models')")
+    tune.add_argument("--widen", dest="widens", type=int, nargs="+", help="widen factors (wide-ResNet families only; default: the named models')")
     tune.add_argument("--attention", dest="attentions", nargs="+", choices=("none", "se", "eca"),
                       help="channel attentions to try: none, se (squeeze-and-excitation), eca (default none)")
     tune.add_argument("--stem-type", dest="stem_types", nargs="+", choices=("default", "deep"),
@@ -244,12 +263,13 @@ def add_tune(commands):
     tune.add_argument("--weight-decay", dest="weight_decays", type=float, nargs="+", help="weight decays to try (default: the recipe's)")
     tune.add_argument("--max-params", type=int, help="reject (do not train) models with more parameters")
     tune.add_argument("--max-flops", type=int, help="reject (do not train) models with more multiply-adds per image")
-    tune.add_argument("--recipe", default="cifar", choices=sorted(recipes.RECIPES), help="training recipe of every trial (default cifar)")
+    tune.add_argument("--recipe", default="cifar", choices=sorted(recipes.RECIPES), help=recipe_help("training recipe of every trial"))
     tune.add_argument("--epochs", type=int, help="epochs per trial, Hyperband's maximum (default: the recipe's)")
     tune.add_argument("--batch-size", type=int, help="images per replica and step (default: the recipe's)")
     tune.add_argument("--steps-per-epoch", type=int, help="steps per epoch (default: one pass over the training part)")
     tune.add_argument("--validation-split", type=float, help="fraction of the training split that scores trials (default 0.1)")
     tune.add_argument("--strategy", default="auto", choices=recipes.STRATEGIES, help="distribution strategy of every trial (default auto)")
+    tune.add_argument("--cpu-devices", type=int, help="split the CPU into this many logical devices in each trial (mirrored on a CPU)")
     tune.add_argument("--seed", type=int, default=0, help="seed of the search, the weights and the data (default 0)")
     tune.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="Keras' progress: 1 bar, 2 a line per epoch, 0 quiet")
     tune.set_defaults(run=_tune)

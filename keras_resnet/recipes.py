@@ -86,6 +86,23 @@ RECIPES = {
 }
 
 
+def describe(name):
+    """One line of what recipe `name` does, from its fields ("164 epochs, batch 128, lr 0.1, step at 50%, 75%").
+
+    Args:
+        name: a key of `RECIPES`.
+
+    Returns:
+        A string.
+    """
+    recipe = RECIPES[name]
+    schedule = f"step at {', '.join(f'{m:.0%}' for m in recipe.milestones)}" if recipe.schedule == "step" else recipe.schedule
+    extras = [label for label, on in (("warm-up", recipe.warmup_epochs), ("Nesterov", recipe.nesterov),
+                                      ("label smoothing", recipe.label_smoothing), ("cached", recipe.cache)) if on]  # fmt: skip
+    return ", ".join([f"{recipe.epochs} epochs", f"batch {recipe.batch_size}", f"lr {recipe.lr:g}", schedule,
+                      f"wd {recipe.weight_decay:g}", f"{recipe.augment} augmentation", *extras])  # fmt: skip
+
+
 def get_recipe(name="cifar", **overrides):
     """The recipe `name` from `RECIPES` with `overrides` applied, every value checked.
 

@@ -188,6 +188,11 @@ FAMILIES = {
         paper="Huang et al. 2017, Densely Connected Convolutional Networks (CIFAR)",
     ),
 }
+# The same paper's network for small images (32x32), where an ImageNet stem and five downsamplings would
+# leave a 1x1 map: He et al. 2015 sec. 4.2, He et al. 2016 (pre-activation), Xie et al. 2017, Zagoruyko &
+# Komodakis 2016, Huang et al. 2017 each give one.
+CIFAR_FORMS = {"resnet": "cifar_resnet", "resnet_v2": "preact_resnet", "resnext": "cifar_resnext",
+               "wide_resnet": "cifar_wide_resnet", "densenet": "cifar_densenet"}  # fmt: skip
 
 # timm's ResNets (its resnet.py, v1.0) stride in the 3x3 and keep torch's BN epsilon, so its weights convert
 # to these rows exactly. He et al. 2019 ("Bag of Tricks"): ResNet-C is the deep stem (three 3x3 convs, the

@@ -13,6 +13,7 @@ a results CSV and a PNG of score against parameters and FLOPs.
     tuner.search(train_ds, validation_data=val_ds, epochs=30, steps_per_epoch=390)
 """
 
+import collections
 import csv
 import dataclasses
 import errno
@@ -21,7 +22,13 @@ import json
 import math
 import os
 import pathlib
+import resource
+import subprocess
+import sys
+import threading
+import time
 import warnings
+from concurrent import futures
 
 import keras
 import keras_tuner
@@ -42,10 +49,48 @@ for _name, _family in specs.FAMILIES.items():
     if _family.builder == "resnet":
         FAMILY_KNOBS[_name] = (*FAMILY_KNOBS.get(_name, ()), "attention", *(("stem_type",) if _family.stem == "imagenet" else ()))
 UNSET = {"attention": "none", "stem_type": "default"}  # the choice that means the option's None
-# Choices of each family-only knob when the caller gives none: the values of the ResNeXt and WRN papers (the
-# refinements are searched only when asked: `attentions=["none", "se", "eca"]`). NAMED_CHOICES: smallest first.
-KNOB_CHOICES = {"cardinality": (1, 2, 4, 8, 16, 32), "bottleneck_width": (4, 16, 64), "widen": (1, 2, 4, 8, 10)}
+# The refinements are searched only when asked (`attentions=["none", "se", "eca"]`); smallest first.
 NAMED_CHOICES = {"attention": ("none", "eca", "se"), "stem_type": ("default", "deep")}
+# Where the caller gives no depths (or cardinalities, widths, widen factors), each family searches those of
+# its named models (`specs.MODELS`: ResNeXt29_8x64d and _16x64d for cifar_resnext), at most this many depths,
+# smallest first and below 1000 layers (the 1000-layer nets are depth studies, not search candidates).
+DEFAULT_DEPTHS = 3
+# Images smaller than this on a side search an ImageNet family in its CIFAR form (`specs.CIFAR_FORMS`).
+SMALL_IMAGES = 64
+
+
+def named_values(family, option):
+    """The values of an option among the named models of a family (`specs.MODELS`), smallest first.
+
+    Args:
+        family: a family name, e.g. "cifar_resnext".
+        option: a build option, e.g. "depth" or "cardinality".
+
+    Returns:
+        A sorted list (empty when no named model of the family sets it).
+    """
+    return sorted({options[option] for owner, options in specs.MODELS.values() if owner == family and option in options})
+
+
+def fit_families(families, input_shape):
+    """The families to search on images of `input_shape`: an ImageNet family's CIFAR form where they are small.
+
+    Args:
+        families: family names.
+        input_shape: (height, width, channels) of the images.
+
+    Returns:
+        `(families, note)`: the names to search, and one sentence saying what was replaced ("" for nothing).
+    """
+    if max(input_shape[:2]) >= SMALL_IMAGES:
+        return tuple(families), ""
+    swapped = {f: specs.CIFAR_FORMS[f] for f in families if f in specs.CIFAR_FORMS}
+    fitted = tuple(dict.fromkeys(swapped.get(f, f) for f in families))
+    if not swapped:
+        return fitted, ""
+    names = ", ".join(f"{cifar} for {family}" for family, cifar in swapped.items())
+    return fitted, (f"{input_shape[0]}x{input_shape[1]} images are small for an ImageNet stem: searching {names} "
+                    "(the papers' CIFAR form)")  # fmt: skip
 
 
 def _option(knob, value):
@@ -56,11 +101,8 @@ def _option(knob, value):
 def _smallest(knob, values):
     """The choice of a knob that gives the smallest model."""
     return min(values, key=NAMED_CHOICES[knob].index) if knob in NAMED_CHOICES else min(values)
-TUNERS = {  # keys: keras_resnet.recipes.TUNERS, which the command line offers
-    "random": keras_tuner.RandomSearch,
-    "bayesian": keras_tuner.BayesianOptimization,
-    "hyperband": keras_tuner.Hyperband,
-}
+
+
 # A trial whose model is over max_params / max_flops fails with this message before it trains.
 OVER_BUDGET = "over budget"
 # What a search writes in its output folder besides config.json: `--overwrite` removes these and nothing else.
@@ -89,10 +131,14 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         input_shape: (height, width, channels) of the images.
         classes: number of classes.
         families: family names from `keras_resnet.available_families()` to choose among.
+            On images smaller than `SMALL_IMAGES` an ImageNet family is searched in its CIFAR form
+            (`fit_families`; `self.note` says so).
         depths: depths to try; each family keeps those it can build (trying its other block types, e.g.
             29 = 9n+2 is a bottleneck depth for cifar_resnet), and a family that keeps none is an error.
-        cardinalities, bottleneck_widths: ResNeXt choices (default `KNOB_CHOICES`); only for ResNeXt families.
-        widens: wide-ResNet widen factors (default `KNOB_CHOICES`); only for wide-ResNet families.
+            None: each family's named depths (`named_values`, at most `DEFAULT_DEPTHS`).
+        cardinalities, bottleneck_widths: ResNeXt choices (default: those of the families' named models); only
+            for ResNeXt families.
+        widens: wide-ResNet widen factors (default: those of the named models); only for wide-ResNet families.
         attentions: channel attentions to try among "none", "se" and "eca" (default "none"); ResNet families.
         stem_types: stems to try among "default" and "deep" (ResNet-C; default "default"); ImageNet-stem families.
         stochastic_depths: values of the models' `stochastic_depth`, the last block's survival probability
@@ -115,7 +161,7 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         input_shape,
         classes,
         families=("cifar_resnet",),
-        depths=(20, 29, 56),
+        depths=None,
         cardinalities=None,
         bottleneck_widths=None,
         widens=None,
@@ -138,10 +184,11 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         checks.check_all(max_params=max_params, max_flops=max_flops)
         self.preprocessing = preprocessing
         self.input_shape, self.classes = tuple(input_shape), classes
-        self.families = _choices("families", families)
-        unknown = sorted(set(self.families) - set(specs.FAMILIES))
+        families = _choices("families", families)
+        unknown = sorted(set(families) - set(specs.FAMILIES))
         if unknown:
             raise ValueError(f"families {unknown} are not known; choose among {sorted(specs.FAMILIES)}")
+        self.families, self.note = fit_families(families, self.input_shape)
         self.recipe_name, self.overrides = recipe, overrides
         chosen = recipes.get_recipe(recipe, **overrides)
         given = {"cardinality": cardinalities, "bottleneck_width": bottleneck_widths, "widen": widens,
@@ -157,7 +204,7 @@ class ResNetHyperModel(keras_tuner.HyperModel):
             if values is not None and knob not in used:
                 owners = sorted(f for f, knobs in FAMILY_KNOBS.items() if knob in knobs)
                 raise ValueError(f"{knob} choices were given but none of families={list(self.families)} has it; add one of {owners}")
-        self.knobs = {k: _choices(k + "s", given[k] if given[k] is not None else KNOB_CHOICES[k]) for k in sorted(used)}
+        self.knobs = {k: _choices(k + "s", given[k] if given[k] is not None else self._named(k)) for k in sorted(used)}
         self.stochastic_depths = checks.check("stochastic_depths", _choices("stochastic_depths", stochastic_depths))
         self.lrs = _choices("lrs", lrs if lrs is not None else [chosen.lr])
         self.weight_decays = _choices("weight_decays", weight_decays if weight_decays is not None else [chosen.weight_decay])
@@ -165,7 +212,9 @@ class ResNetHyperModel(keras_tuner.HyperModel):
             if not (isinstance(value, (int, float)) and value >= 0 and math.isfinite(value)):
                 raise ValueError(f"learning rates and weight decays must be finite numbers >= 0, not {value!r}")
         self.max_params, self.max_flops = max_params, max_flops
-        self.depths, self.options, smallest = self._valid_depths(_choices("depths", depths))
+        if depths is not None:
+            depths = checks.check("depths", _choices("depths", depths))
+        self.depths, self.options, smallest = self._valid_depths(depths)
         if self.over_budget(*smallest):
             raise ValueError(
                 f"every configuration is over budget: the smallest has {smallest[0]:,} parameters and "
@@ -178,15 +227,20 @@ class ResNetHyperModel(keras_tuner.HyperModel):
             self.max_flops is not None and multiply_adds > self.max_flops
         )
 
-    def _valid_depths(self, depths):
-        """Each family's buildable depths, the extra options each needs, and the smallest (params, flops).
+    def _named(self, knob):
+        """A family-only knob's choices where none are given: those of the searched families' named models."""
+        values = sorted({v for f in self.families if knob in FAMILY_KNOBS.get(f, ()) for v in named_values(f, knob)})
+        return values or NAMED_CHOICES[knob]
 
-        Read from plans: nothing is built."""
+    def _valid_depths(self, depths):
+        """Each family's buildable depths (of `depths`, or None: its named ones), the extra options each needs,
+        and the smallest (params, flops). Read from plans: nothing is built."""
         valid, options, smallest = {}, {}, (math.inf, math.inf)
         for family in self.families:
             small_knobs = {k: _option(k, _smallest(k, self.knobs[k])) for k in FAMILY_KNOBS.get(family, ()) if k in self.knobs}
             errors = []
-            for depth in depths:
+            tried = depths or [d for d in named_values(family, "depth") if d < 1000][:DEFAULT_DEPTHS]
+            for depth in tried:
                 # The family's own block first, then its other block types (e.g. 9n+2 bottleneck depths).
                 for extra in [{}] + [{"block": b} for b in specs.FAMILIES[family].blocks]:
                     try:
@@ -199,7 +253,7 @@ class ResNetHyperModel(keras_tuner.HyperModel):
                     smallest = min(smallest, (sum(plan.parameters()), plan.flops()))
                     break
             if family not in valid:
-                raise ValueError(f"none of depths={list(depths)} builds a {family} for {self.input_shape}: {errors[0]}")
+                raise ValueError(f"none of depths={list(tried)} builds a {family} for {self.input_shape}: {errors[0]}")
         return valid, options, smallest
 
     def plan(self, family, depth, options):
@@ -290,7 +344,47 @@ class DiskGuard(keras.callbacks.Callback):
             raise SearchDiskFull(self.folder, f"a trial checkpoint needs about {files.megabytes(needs)}", errno.ENOSPC)
 
 
-def make_tuner(hypermodel, tuner="random", *, directory, project_name="search", max_trials=10, epochs=10, seed=0, overwrite=False, distribution_strategy=None):
+def peak_rss_mb():
+    """This process's peak resident memory so far.
+
+    Returns:
+        Megabytes (the kernel's high-water mark, `ru_maxrss`).
+    """
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
+
+
+class _TrialDone(Exception):
+    """A trial process has run its one trial: leave keras-tuner's search loop."""
+
+
+class RecordedTuner:
+    """Mixed into each keras-tuner tuner: each trial's folder gets `RECORD` (the worker that ran it, its pid,
+    and once it is done the process's peak resident memory); with `one_trial` the search stops after one."""
+
+    one_trial = False
+
+    def run_trial(self, trial, *args, **kwargs):
+        record = pathlib.Path(self.get_trial_dir(trial.trial_id)) / RECORD
+        who = dict(worker=self.tuner_id, pid=os.getpid())
+        files.write_json(record, who)
+        result = super().run_trial(trial, *args, **kwargs)
+        files.write_json(record, {**who, "peak_rss_mb": round(peak_rss_mb(), 1)})
+        return result
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)  # reports the trial to the oracle and saves this tuner's state
+        if self.one_trial:
+            raise _TrialDone
+
+
+# keys: keras_resnet.recipes.TUNERS, which the command line offers
+TUNERS = {name: type(tuner.__name__, (RecordedTuner, tuner), {}) for name, tuner in {
+    "random": keras_tuner.RandomSearch, "bayesian": keras_tuner.BayesianOptimization, "hyperband": keras_tuner.Hyperband,
+}.items()}  # fmt: skip
+
+
+def make_tuner(hypermodel, tuner="random", *, directory, project_name="search", max_trials=10, epochs=10, seed=0, overwrite=False, distribution_strategy=None, one_trial=False):
     """A keras-tuner tuner on val_accuracy for `hypermodel`.
 
     Over-budget trials fail on purpose, so any number of them in a row is allowed.
@@ -304,19 +398,22 @@ def make_tuner(hypermodel, tuner="random", *, directory, project_name="search", 
         seed: the tuner's random seed.
         overwrite: start again; with False an existing `directory/project_name` resumes from its oracle.
         distribution_strategy: a `tf.distribute` strategy each trial trains under (None: the default).
+        one_trial: stop its `search(...)` after one trial (raising `_TrialDone`): a process per trial.
 
     Returns:
-        The tuner; call its `search(...)`.
+        The tuner (a `RecordedTuner`); call its `search(...)`.
 
     Raises:
         ValueError: an unknown tuner or a max_trials that is not a positive integer.
     """
     _check_tuner(tuner, max_trials)
     budget = {"max_epochs": epochs} if tuner == "hyperband" else {"max_trials": max_trials}
-    return TUNERS[tuner](
+    searcher = TUNERS[tuner](
         hypermodel, objective="val_accuracy", seed=seed, directory=directory, project_name=project_name,
         overwrite=overwrite, distribution_strategy=distribution_strategy, max_consecutive_failed_trials=10**9, **budget,
     )
+    searcher.one_trial = one_trial
+    return searcher
 
 
 def _check_tuner(tuner, max_trials):
@@ -334,7 +431,9 @@ def results(tuner):
 
     Returns:
         A list of dicts: `trial`, `family`, `depth`, the other hyperparameters, `status` ("completed",
-        "over budget", "failed"...), `params`, `flops` and `val_accuracy` (None unless completed).
+        "over budget", "failed"...), `params`, `flops`, `val_accuracy` (None unless completed), `worker`
+        (keras-tuner's tuner id: "tuner0" in one process, "worker0"... for worker processes) and `peak_rss_mb`
+        (the peak resident memory of the process that ran it; None for a trial that did not finish).
     """
     rows = []
     for trial_id in tuner.oracle.start_order:
@@ -343,15 +442,19 @@ def results(tuner):
             params, multiply_adds = tuner.hypermodel.measure(trial.hyperparameters.copy())[1:]
         except keras_tuner.errors.FailedTrialError:
             params = multiply_adds = None
-        message = trial.message or ""
         values = dict(trial.hyperparameters.values)
         family = values.pop("family")
         values = dict(family=family, depth=values.pop(f"{family}_depth"), **values)
-        status = OVER_BUDGET if OVER_BUDGET in message else str(trial.status).lower()
+        # Judged from the plan: a worker's trial comes back over gRPC without its message.
+        rejected = params is not None and tuner.hypermodel.over_budget(params, multiply_adds)
+        status = OVER_BUDGET if rejected and trial.status == "FAILED" else str(trial.status).lower()
+        record = pathlib.Path(tuner.project_dir) / f"trial_{trial_id}" / RECORD
+        record = files.read_json(record, "") if record.exists() else {}
         rows.append(
             dict(
                 trial=trial_id, **values, status=status, params=params, flops=multiply_adds,
                 val_accuracy=float(trial.score) if status == "completed" else None,
+                worker=record.get("worker"), peak_rss_mb=record.get("peak_rss_mb"),
             )
         )
     return rows
@@ -376,8 +479,34 @@ def write_results(rows, path):
     return path
 
 
+# How results.png labels each searched knob beside its point ("20 c8 w64": depth 20, cardinality 8, width 64).
+LABELS = {"depth": "", "cardinality": "c", "bottleneck_width": "w", "widen": "x", "attention": "", "stem_type": "",
+          "stochastic_depth": "p", "lr": "lr", "weight_decay": "wd"}  # fmt: skip
+
+
+def _searched(rows):
+    """The knobs of `LABELS` that `rows` (as `results()` returns) vary, depth always first."""
+    return [k for k in LABELS if k == "depth" or len({row.get(k) for row in rows}) > 1]
+
+
+def point_labels(rows):
+    """Each row's label in results.png: the values of every knob the search varied ("29 c8 lr0.1").
+
+    Args:
+        rows: a list of dicts, as `results()` returns.
+
+    Returns:
+        A list of strings, one per row.
+    """
+    knobs = _searched(rows)
+    return [" ".join(f"{LABELS[k]}{row[k]:g}" if isinstance(row[k], float) else f"{LABELS[k]}{row[k]}"
+                     for k in knobs if row.get(k) is not None) for row in rows]  # fmt: skip
+
+
 def plot_results(rows, path, max_params=None, max_flops=None):
     """A PNG of validation accuracy against parameters and FLOPs, one colour per family; x marks over-budget trials.
+
+    Each point is labelled by every knob the search varied (depth always; `LABELS` gives the prefixes).
 
     Args:
         rows: a list of dicts, as `results()` returns.
@@ -387,13 +516,14 @@ def plot_results(rows, path, max_params=None, max_flops=None):
     Returns:
         `path`.
     """
+    knobs, labels = _searched(rows), dict(zip(map(id, rows), point_labels(rows)))
     pyplot, figure, axes = plots.figure(2, width=5.5, sharey=True)
     for axis, size, limit in zip(axes, ("params", "flops"), (max_params, max_flops)):
         for family in dict.fromkeys(row["family"] for row in rows):
             done = [r for r in rows if r["family"] == family and r["val_accuracy"] is not None]
             points = axis.scatter([r[size] for r in done], [r["val_accuracy"] for r in done], label=family)
             for row in done:
-                axis.annotate(str(row["depth"]), (row[size], row["val_accuracy"]), fontsize="small")
+                axis.annotate(labels[id(row)], (row[size], row["val_accuracy"]), fontsize="small")
             rejected = [r[size] for r in rows if r["family"] == family and r["status"] == OVER_BUDGET]
             axis.scatter(rejected, [0.0] * len(rejected), marker="x", color=points.get_facecolor())
         if limit:
@@ -401,6 +531,9 @@ def plot_results(rows, path, max_params=None, max_flops=None):
         axis.set(xscale="log", xlabel="parameters" if size == "params" else "FLOPs (multiply-adds)")
         axis.grid(alpha=0.3)
     axes[0].set(ylabel="validation accuracy (x: over budget, not trained)")
+    prefixes = ", ".join(f"{LABELS[k]}: {k}" for k in knobs if LABELS[k])
+    if prefixes:
+        figure.suptitle(f"labels: depth, {prefixes}", fontsize="small")
     axes[0].legend(fontsize="small")
     return plots.save(pyplot, figure, path, dpi=100)
 
@@ -409,12 +542,14 @@ def search(
     dataset,
     output,
     *,
+    workers=1,
     tuner="random",
     max_trials=10,
     recipe="cifar",
     validation_split=0.1,
     steps_per_epoch=None,
     strategy="auto",
+    cpu_devices=None,
     data_dir=None,
     manual_dir=None,
     overwrite=False,
@@ -424,10 +559,23 @@ def search(
 ):
     """Search the residual design space on `dataset`; re-running the same call resumes a killed search.
 
+    Each trial trains in a fresh Python process (`workers` of them at a time), so that a trial's memory goes
+    back to the operating system when it ends: this process is keras-tuner's chief, serving the oracle to
+    its workers over gRPC on 127.0.0.1 (keras-tuner's distributed mode). A worker's process that dies loses
+    its trial only: the trial runs again in a new process, and is marked failed after `TRIAL_RUNS` deaths.
+
+    On a cluster the same call joins keras-tuner's distributed search from its environment variables:
+    with `KERASTUNER_TUNER_ID=chief`, `KERASTUNER_ORACLE_IP` and `KERASTUNER_ORACLE_PORT` this process serves
+    the oracle there (and starts `workers` local workers, which may be 0); with another
+    `KERASTUNER_TUNER_ID` it is a worker of that chief, running its trials one process each until the search
+    is over. Every machine needs `output` on a shared file system, as keras-tuner's own distributed mode.
+
     Args:
-        dataset: anything `keras_resnet.data.load` takes (`"digits"`, a folder, arrays, a tfds name).
+        dataset: anything `keras_resnet.data.load` takes (`"digits"`, a folder, a tfds name; arrays only with
+            `workers=0`, since worker processes load the data set by name).
         output: directory for keras-tuner's state (`search/`), TensorBoard logs (`logs/`), `best.keras`,
             `results.csv`, `results.png` and `config.json`.
+        workers: trials trained at a time, each in its own process; 0 trains every trial in this process.
         tuner: "random", "bayesian" or "hyperband".
         max_trials: trials to run (random and bayesian; Hyperband's count follows from the epochs).
         recipe: training recipe of every trial, a name in `keras_resnet.training.RECIPES`.
@@ -435,6 +583,8 @@ def search(
             only used once, for the best model).
         steps_per_epoch: steps per epoch (default: one pass over the rest of the training split).
         strategy: `keras_resnet.training.make_strategy` name, given to keras-tuner as its distribution_strategy.
+        cpu_devices: split the CPU into this many logical devices in every trial's process (with
+            `strategy="mirrored"`, a MirroredStrategy on a CPU).
         data_dir, manual_dir: passed to `keras_resnet.data.load`.
         overwrite: start again in an `output` that holds a different search instead of refusing.
         seed: seed of the data split, the pipelines, the weights and the tuner.
@@ -444,44 +594,44 @@ def search(
 
     Returns:
         A dict: `rows` (see `results()`), `best` (the best row), `test_accuracy` of the best model,
-        `over_budget` (how many trials were rejected) and the paths of the written files.
+        `over_budget` (how many trials were rejected) and the paths of the written files. A worker of a
+        cluster's chief returns `{"worker": its id, "trials": the trial ids it ran}`.
     """
-    fields = {field.name for field in dataclasses.fields(recipes.Recipe)}
-    chosen = recipes.get_recipe(recipe, **{k: v for k, v in settings.items() if k in fields})
-    _check_tuner(tuner, max_trials)
-    checks.check_all(validation_split=validation_split, steps_per_epoch=steps_per_epoch, seed=seed, verbose=verbose)
-    distribution = training.make_strategy(strategy)
+    checks.check_all(workers=workers)
+    if workers and not isinstance(dataset, (str, os.PathLike)):
+        raise ValueError(
+            "worker processes load the data set by name: pass a name or a folder, or workers=0 to train every "
+            "trial in this process"
+        )
+    job = dict(dataset=str(dataset) if workers else dataset, output=str(output), tuner=tuner, max_trials=max_trials,
+               recipe=recipe, validation_split=validation_split, steps_per_epoch=steps_per_epoch, strategy=strategy,
+               cpu_devices=cpu_devices, data_dir=data_dir and str(data_dir), manual_dir=manual_dir and str(manual_dir),
+               seed=seed, verbose=verbose, **settings)  # fmt: skip
+    role = os.environ.get("KERASTUNER_TUNER_ID") if "KERASTUNER_ORACLE_IP" in os.environ else None
+    if role is not None and "chief" not in role:  # keras-tuner's own test for the chief (dist_utils.is_chief_oracle)
+        return _work(role, json.loads(json.dumps(job, default=list)))
+    setup = _Setup(**job)
     output = pathlib.Path(output)
-    files.check_writable(output)
-    source = data.load(dataset, data_dir=data_dir, manual_dir=manual_dir, seed=seed)
-    if source.image_shape[0] is None and chosen.augment != "imagenet":
-        raise ValueError(f"{source.name} has images of different sizes: use augment='imagenet' to resize them")
-    held_out = max(1, round(source.train_size * validation_split))
-    global_batch = chosen.batch_size * distribution.num_replicas_in_sync
-    steps = steps_per_epoch or math.ceil((source.train_size - held_out) / global_batch)
-    options = dict(batch_size=global_batch, **data.recipe_options(chosen, source, seed))
-    train_data = data.pipeline(source.train.skip(held_out), training=True, **options)
-    val_data = data.pipeline(source.train.take(held_out), training=False, **options)
-    test_data = data.pipeline(source.test, training=False, **options)
-    mean, std = source.stats()
-    hypermodel = ResNetHyperModel(tuple(train_data.element_spec[0].shape[1:]), source.num_classes, recipe=recipe,
-                                  preprocessing={"mean": mean.tolist(), "std": std.tolist()}, **settings)  # fmt: skip
     config = json.loads(json.dumps(dict(
         dataset=str(dataset) if isinstance(dataset, (str, os.PathLike)) else "arrays", tuner=tuner,
-        max_trials=max_trials, recipe=recipe, validation_split=validation_split, steps_per_epoch=steps, seed=seed,
+        max_trials=max_trials, recipe=recipe, validation_split=validation_split, steps_per_epoch=setup.steps, seed=seed,
         **settings,
-    ), default=list))
+    ), default=list))  # fmt: skip
     with files.claim(output, "tune", config, SEARCH_FILES, overwrite):
+        hypermodel = setup.hypermodel
         if verbose:
-            print(f"tune: {tuner} search of up to {max_trials} trials over {list(hypermodel.families)} on {source.name} "
-                  f"({source.train_size - held_out:,} training, {held_out:,} validation images), {chosen.epochs} epochs "
-                  f"of {steps} steps per trial; files in {output}", flush=True)  # fmt: skip
-        keras.utils.set_random_seed(seed)
-        searcher = make_tuner(hypermodel, tuner, directory=output, max_trials=max_trials, epochs=chosen.epochs,
-                              seed=seed, distribution_strategy=distribution)  # fmt: skip
-        searcher.search(train_data, validation_data=val_data, epochs=chosen.epochs, steps_per_epoch=steps,
-                        callbacks=[DiskGuard(output / "search"), keras.callbacks.TensorBoard(output / "logs")],
-                        verbose=verbose)  # fmt: skip
+            where = (f"{workers} worker process{'es' if workers > 1 else ''}, a process per trial" if workers
+                     else "this process") if role is None else f"workers of the chief on {os.environ['KERASTUNER_ORACLE_IP']}"  # fmt: skip
+            print(f"tune: {tuner} search of up to {max_trials} trials over {list(hypermodel.families)} on {setup.source.name} "
+                  f"({setup.train_size:,} training, {setup.held_out:,} validation images), {setup.recipe.epochs} epochs "
+                  f"of {setup.steps} steps per trial in {where}; files in {output}", flush=True)  # fmt: skip
+            if hypermodel.note:
+                print(f"tune: {hypermodel.note}", flush=True)
+        searcher = setup.tuner()
+        if workers or role is not None:
+            _serve(searcher, workers, json.loads(json.dumps(job, default=list)), verbose)
+        else:
+            setup.run(searcher)
         rows = results(searcher)
         done = [row for row in rows if row["val_accuracy"] is not None]
         summary = dict(rows=rows, over_budget=sum(row["status"] == OVER_BUDGET for row in rows),
@@ -490,10 +640,235 @@ def search(
         if done:
             best = max(done, key=lambda row: row["val_accuracy"])
             model = searcher.load_model(searcher.oracle.trials[best["trial"]])
-            optimizer.compile_model(model, chosen, steps, global_batch)  # the recipe's loss, to evaluate
-            summary.update(best=best, test_accuracy=float(model.evaluate(test_data, verbose=0)[1]))
+            with setup.distribution.scope():  # keras-tuner built the model under it
+                optimizer.compile_model(model, setup.recipe, setup.steps, setup.global_batch)  # the recipe's loss, to evaluate
+            summary.update(best=best, test_accuracy=float(model.evaluate(setup.test_data, verbose=0)[1]))
             training.save_model(model, output / "best.keras")
-            training.write_samples(model, source.test, output / "samples.npz")
+            training.write_samples(model, setup.source.test, output / "samples.npz")
             files.write_json(output / "results.json", {"test": {"accuracy": summary["test_accuracy"]}, "best": best})
             summary["model"] = output / "best.keras"
     return summary
+
+
+class _Setup:
+    """What every process of a search builds the same way from its arguments: the data, the pipelines, the
+    hypermodel and the tuner (see `search` for the arguments)."""
+
+    def __init__(self, dataset, output, *, tuner, max_trials, recipe, validation_split, steps_per_epoch, strategy,
+                 cpu_devices, data_dir, manual_dir, seed, verbose, **settings):  # fmt: skip
+        fields = {field.name for field in dataclasses.fields(recipes.Recipe)}
+        self.recipe = recipes.get_recipe(recipe, **{k: v for k, v in settings.items() if k in fields})
+        _check_tuner(tuner, max_trials)
+        checks.check_all(validation_split=validation_split, steps_per_epoch=steps_per_epoch, cpu_devices=cpu_devices,
+                         seed=seed, verbose=verbose)  # fmt: skip
+        if cpu_devices:
+            training.configure_cpu_devices(cpu_devices)
+        self.distribution = training.make_strategy(strategy)
+        self.output, self.name, self.max_trials, self.seed, self.verbose = pathlib.Path(output), tuner, max_trials, seed, verbose
+        files.check_writable(self.output)
+        source = self.source = data.load(dataset, data_dir=data_dir, manual_dir=manual_dir, seed=seed)
+        if source.image_shape[0] is None and self.recipe.augment != "imagenet":
+            raise ValueError(f"{source.name} has images of different sizes: use augment='imagenet' to resize them")
+        self.held_out = max(1, round(source.train_size * validation_split))
+        self.train_size = source.train_size - self.held_out
+        self.global_batch = self.recipe.batch_size * self.distribution.num_replicas_in_sync
+        self.steps = steps_per_epoch or math.ceil(self.train_size / self.global_batch)
+        options = dict(batch_size=self.global_batch, **data.recipe_options(self.recipe, source, seed))
+        self.train_data = data.pipeline(source.train.skip(self.held_out), training=True, **options)
+        self.val_data = data.pipeline(source.train.take(self.held_out), training=False, **options)
+        self.test_data = data.pipeline(source.test, training=False, **options)
+        mean, std = source.stats()
+        self.hypermodel = ResNetHyperModel(tuple(self.train_data.element_spec[0].shape[1:]), source.num_classes,
+                                           recipe=recipe, preprocessing={"mean": mean.tolist(), "std": std.tolist()},
+                                           **settings)  # fmt: skip
+
+    def tuner(self, one_trial=False):
+        """The search's keras-tuner tuner (resumed from `output/search` when it is there)."""
+        keras.utils.set_random_seed(self.seed)
+        return make_tuner(self.hypermodel, self.name, directory=self.output, max_trials=self.max_trials,
+                          epochs=self.recipe.epochs, seed=self.seed, distribution_strategy=self.distribution,
+                          one_trial=one_trial)  # fmt: skip
+
+    def run(self, searcher):
+        """Run `searcher`'s trials in this process (all of them, or one with `one_trial`)."""
+        callbacks = [DiskGuard(self.output / "search"), keras.callbacks.TensorBoard(self.output / "logs")]
+        try:
+            searcher.search(self.train_data, validation_data=self.val_data, epochs=self.recipe.epochs,
+                            steps_per_epoch=self.steps, callbacks=callbacks, verbose=self.verbose)  # fmt: skip
+        except _TrialDone:
+            pass
+
+
+# Worker processes: each runs one trial (`run_trial_process`), started by a `Worker` once the oracle has given
+# it the trial. A trial whose process dies TRIAL_RUNS times (a crash, the out-of-memory killer) is marked failed.
+TRIAL_RUNS = 2
+RECORD = "worker.json"  # in each trial's folder: the worker that ran it, its pid and its process's peak memory
+STOPPED_SEARCH = 3  # a trial process's exit status when it stopped the whole search (a full disk)
+_PROCESS = "import sys; from keras_resnet import tuning; sys.exit(tuning.run_trial_process(*sys.argv[1:]))"
+
+
+def run_trial_process(job, report, parent):
+    """Run one trial of a search as a keras-tuner worker, in this fresh process; what a `Worker` starts.
+
+    The worker's `KERASTUNER_*` variables name the chief. The process ends when its parent does (a killed
+    chief leaves no worker behind).
+
+    Args:
+        job: the search's arguments as JSON (see `search`).
+        report: a file descriptor that receives, as JSON, an error that stops the whole search.
+        parent: the pid of the process that started this one (it may have died while this one started up).
+
+    Returns:
+        The exit status: 0 when the trial ran (whatever its outcome), `STOPPED_SEARCH` when it stopped the search.
+    """
+    report, parent = int(report), int(parent)
+
+    def follow_parent():
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=follow_parent, daemon=True).start()
+    try:
+        setup = _Setup(**json.loads(job))
+        setup.run(setup.tuner(one_trial=True))
+    except (keras_tuner.errors.FatalError, OSError, ValueError) as error:
+        kind = "OSError" if isinstance(error, OSError) else "ValueError" if isinstance(error, ValueError) else "RuntimeError"
+        os.write(report, json.dumps({"kind": kind, "message": str(error)}).encode())
+        return STOPPED_SEARCH
+    return 0
+
+
+class Worker:
+    """One worker of a search: its trials one at a time, each in a fresh Python process.
+
+    The chief runs one for each local worker (`oracle` is the search's own); `keras-resnet tune` on another
+    machine runs one for itself (`oracle` a keras-tuner client of the chief). The oracle gives the worker its
+    next trial before the process starts (so that no process starts only to hear that the search is over).
+
+    Args:
+        oracle: the search's keras-tuner oracle, or a client of it.
+        tuner_id: the worker's keras-tuner id (`KERASTUNER_TUNER_ID`).
+        job: the search's arguments, JSON-serialisable (see `search`).
+        environment: variables the trial processes get besides this process's (the chief's address).
+        verbose: 0 to start processes without saying so.
+    """
+
+    def __init__(self, oracle, tuner_id, job, environment, verbose=1):
+        self.oracle, self.tuner_id, self.job, self.verbose = oracle, tuner_id, json.dumps(job), verbose
+        self.environment = {**os.environ, **environment, "KERASTUNER_TUNER_ID": tuner_id}
+        self.process = self.trial = self.report = None
+        self.deaths, self.ran, self.done = collections.Counter(), [], False
+
+    def poll(self):
+        """Start the next trial's process once the last one has ended.
+
+        Returns:
+            False once the oracle has no more trials for this worker.
+
+        Raises:
+            OSError, ValueError: a trial process stopped the search (a full disk); its error.
+        """
+        if self.process is not None:
+            status = self.process.poll()
+            if status is None:
+                return True
+            self._ended(status)
+        if self.done:
+            return False
+        trial = self.oracle.create_trial(self.tuner_id)
+        if trial.status == keras_tuner.engine.trial.TrialStatus.STOPPED:
+            self.done = True
+        elif trial.status == keras_tuner.engine.trial.TrialStatus.RUNNING:
+            self._start(trial)
+        return not self.done  # IDLE: the oracle waits for other trials to end (Hyperband); ask again later
+
+    def _start(self, trial):
+        read, write = os.pipe()
+        command = [sys.executable, "-c", _PROCESS, self.job, str(write), str(os.getpid())]
+        self.process = subprocess.Popen(command, env=self.environment, pass_fds=(write,))
+        os.close(write)
+        self.trial, self.report = trial, read
+        if self.verbose:
+            print(f"tune: trial {trial.trial_id} on {self.tuner_id} (pid {self.process.pid})", flush=True)
+
+    def _ended(self, status):
+        with os.fdopen(self.report, "rb") as report:
+            stopped = report.read()
+        trial, self.process = self.trial, None
+        if status == 0:
+            self.ran.append(trial.trial_id)
+            return
+        if status == STOPPED_SEARCH and stopped:
+            error = json.loads(stopped)
+            raise (ValueError if error["kind"] == "ValueError" else OSError)(error["message"])
+        self.deaths[trial.trial_id] += 1
+        died = f"the process running trial {trial.trial_id} on {self.tuner_id} ended with exit status {status}"
+        if self.deaths[trial.trial_id] >= TRIAL_RUNS:
+            trial.status = keras_tuner.engine.trial.TrialStatus.FAILED
+            trial.message = f"{died}, {TRIAL_RUNS} times: marked failed"
+            self.oracle.end_trial(trial)
+            print(f"tune: {trial.message}", file=sys.stderr, flush=True)
+        else:
+            print(f"tune: {died}; it runs again in a new process", file=sys.stderr, flush=True)
+
+    def stop(self):
+        """Kill the running trial process, if any (its trial runs again when the search resumes)."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            os.close(self.report)
+            self.process = None
+
+
+def _serve(searcher, workers, job, verbose):
+    """Serve `searcher`'s oracle over gRPC to `workers` local worker processes (and any remote ones) until the
+    search is over. keras-tuner's own `oracle_chief.start_server` polls every 20 s and watches no process."""
+    import grpc
+    from keras_tuner.src import protos  # keras-tuner's distributed mode is public only through its environment
+    from keras_tuner.src.distribute import oracle_chief
+
+    oracle = searcher.oracle
+    oracle.verbose = verbose
+    searcher.save()  # as keras-tuner's chief does: a re-run then resumes ("Reloading Tuner")
+    host = os.environ.get("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    servicer = oracle_chief.OracleServicer(oracle)
+    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    address = f"{host}:{os.environ.get('KERASTUNER_ORACLE_PORT', 0)}"
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError:
+        port = 0
+    if not port:
+        raise OSError(f"the search's chief cannot listen on {address}: choose a free KERASTUNER_ORACLE_PORT")
+    server.start()
+    environment = {"KERASTUNER_ORACLE_IP": host, "KERASTUNER_ORACLE_PORT": str(port)}
+    local = [Worker(oracle, f"worker{i}", job, environment, verbose) for i in range(workers)]
+    try:
+        while True:
+            busy = [worker.poll() for worker in local]
+            asked = servicer.stop_triggered or any(worker.done for worker in local)
+            if asked and not any(busy) and oracle_chief.exit_chief(oracle):
+                break
+            time.sleep(0.2)
+    finally:
+        for worker in local:
+            worker.stop()
+        server.stop(0)
+
+
+def _work(tuner_id, job):
+    """A worker of a chief elsewhere (`KERASTUNER_ORACLE_IP`/`_PORT`): its trials, a process each, until the end."""
+    from keras_tuner.src.distribute import oracle_client
+
+    worker = Worker(oracle_client.OracleClient(None), tuner_id, job, {}, job["verbose"])
+    if job["verbose"]:
+        print(f"tune: {tuner_id}, a worker of the chief on {os.environ['KERASTUNER_ORACLE_IP']}:"
+              f"{os.environ['KERASTUNER_ORACLE_PORT']}, a process per trial", flush=True)  # fmt: skip
+    try:
+        while worker.poll():
+            time.sleep(1)
+    finally:
+        worker.stop()
+    return {"worker": tuner_id, "trials": worker.ran}
