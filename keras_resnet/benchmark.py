@@ -1,14 +1,16 @@
 """Side-by-side benchmarks behind `keras-resnet bench` (TensorFlow-only module).
 
-Every speed claim is a ratio of medians measured in one process against what a user would otherwise
-pick (keras.applications, or the same network as a flat functional graph) on the same machine: the
-compared variants take turns (ABAB...), every measurement is repeated, and each row keeps its
-min / median / max. Peak memory is measured for each variant in a fresh process: on a CPU the growth
-of the peak resident set above the process's own after imports, on a GPU TensorFlow's peak allocation.
-Where a GPU is visible the same code trains under `training.make_strategy("auto")` and its mixed
-precision is float16 (bfloat16 on a CPU).
+Every speed claim is a ratio of medians measured against what a user would otherwise pick
+(keras.applications, or the same network as a flat functional graph, `keras_resnet.baselines`) on the
+same machine: the compared variants take turns (ABAB...), every measurement is repeated, and each row
+keeps its min / median / max. Most sections measure in one process; peak memory and the first_step
+section measure each variant in a fresh process (first_step: a fresh process per measurement, also of a
+JAX interpreter when one is given). Peak memory: on a CPU the growth of the peak resident set above the
+process's own after imports, on a GPU TensorFlow's peak allocation. Where a GPU is visible the same code
+trains under `training.make_strategy("auto")` and its mixed precision is float16 (bfloat16 on a CPU).
 
     report = keras_resnet.benchmark.run(["train", "build"], repeats=3, output="bench-results")
+    keras_resnet.benchmark.run(["first_step"], jax_python=".venv-jax/bin/python")  # TF and JAX, in turns
 """
 
 import dataclasses
@@ -22,21 +24,41 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 import keras
 import numpy as np
 import tensorflow as tf
-from keras import layers
 
-from keras_resnet import data, export, specs, training, zoo
-from keras_resnet.layers import ZeroPadShortcut
-from keras_resnet.specs import BN_EPSILON, BN_MOMENTUM
+from keras_resnet import baselines, data, export, specs, training
+from keras_resnet.baselines import baseline_name, build_model, flat_twin
 
-SECTIONS = ("train", "inference", "build", "stochastic_depth", "pipeline", "startup")
+SECTIONS = ("train", "inference", "build", "first_step", "stochastic_depth", "pipeline", "startup")
 # (row label, XLA, mixed precision): explicit, because Keras' jit_compile="auto" turns XLA on for GPUs.
 CONFIGS = {"float32": (False, False), "XLA": (True, False), "mixed precision": (False, True)}
+BUILD_WHY = (
+    "TensorFlow variable creation and Keras sublayer construction, the same in both builds, are about 75% of the "
+    "time; grouping layers into blocks saves only the functional graph's per-node bookkeeping"
+)
+# The backends whose fresh processes the first_step section times: Keras' backend name and `jit_compile`,
+# explicit as everywhere in the suite: TensorFlow's graph with Grappler (Keras' own choice on a CPU; on a GPU
+# it would pick XLA), and jax.jit, JAX's one compiled mode.
+FIRST_STEP_BACKENDS = {"TensorFlow": ("tensorflow", False), "JAX": ("jax", True)}
+TRACE_WHY = (
+    "the training graph has the same ops in both (13,274 for ResNet-110 at batch 8): Python tracing of the "
+    "forward pass, its gradient and the optimizer (traced twice: Keras creates the optimizer's slots inside the "
+    "first trace) is ~70% of a TensorFlow first step and Grappler ~20%, both per op; blocks as layers shrink "
+    "only the functional graph's node count"
+)
+# (model, phase) -> (target ratio to the baseline, why a miss): the goals of the first_step section.
+FIRST_STEP_TARGETS = {
+    ("ResNet50", "build"): (1.0, "He-normal initialisation (the paper's truncated normal) costs ~3.4x per weight "
+                                 "what keras.applications' Glorot-uniform does"),
+    ("ResNet50", "to first train step"): (1.0, TRACE_WHY),
+    ("ResNet1202", "build"): (0.5, BUILD_WHY),
+    ("ResNet1202", "to first train step"): (0.25, TRACE_WHY),
+    ("PreActResNet1001", "to first train step"): (0.25, TRACE_WHY),
+}  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +70,7 @@ class Settings:
     build: tuple  # models whose build and first training step are timed
     first_step_batch: int  # the first step is tracing and compiling; a small batch keeps compute out of it
     first_step_repeats: int  # at most this many first steps per model (a 1000-layer net's takes minutes)
+    first_step: tuple  # (model, most repeats) whose phases up to the first step are timed in fresh processes
     stochastic_depth: tuple  # (model, batch, steps per "epoch")
     pipeline: tuple  # (model, images in memory, batch, timed batches, timed training steps)
     startup: tuple  # CLI commands (argument lists) whose start-up is timed against `import tensorflow`
@@ -59,6 +82,7 @@ FULL = Settings(
     build=("ResNet50", "ResNet152", "ResNet1202", "PreActResNet1001"),
     first_step_batch=8,
     first_step_repeats=1,
+    first_step=(("ResNet50", 3), ("ResNet110", 3), ("ResNet1202", 1), ("PreActResNet1001", 1)),
     # 20 steps: how many blocks one step keeps is itself random (~3 of 54 blocks' spread), so a few
     # steps' time measures the draws as much as the layer.
     stochastic_depth=("ResNet110", 128, 20),
@@ -71,6 +95,7 @@ QUICK = Settings(
     build=("ResNet20",),
     first_step_batch=2,
     first_step_repeats=1,
+    first_step=(("ResNet20", 1),),  # one fresh process per variant: each imports TensorFlow (~5 s)
     stochastic_depth=("ResNet20", 16, 3),
     pipeline=("ResNet20", 2000, 16, 10, 2),
     startup=(("--help",),),
@@ -131,52 +156,6 @@ def describe(info):
     )
 
 
-def flat_cifar_resnet(depth, classes=10, input_shape=(32, 32, 3)):
-    """The naive baseline: a CIFAR ResNet (option-A shortcuts) as a flat functional graph.
-
-    Every convolution, batch norm, ReLU and addition is its own node, as a hand-written Keras model would
-    be; the layers and parameters are those of `keras_resnet.build("cifar_resnet", depth=depth)`.
-    """
-    n = (depth - 2) // 6
-    inputs = keras.Input(input_shape)
-    bn = lambda: layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM)  # noqa: E731
-    x = layers.ReLU()(bn()(layers.Conv2D(16, 3, padding="same", use_bias=False)(inputs)))
-    for stage, filters in enumerate((16, 32, 64)):
-        for index in range(n):
-            strides = 2 if stage and not index else 1
-            shortcut = ZeroPadShortcut(filters, strides)(x) if strides > 1 else x
-            y = layers.ZeroPadding2D(1)(x) if strides > 1 else x
-            y = layers.Conv2D(filters, 3, strides=strides, padding="valid" if strides > 1 else "same", use_bias=False)(y)
-            y = layers.ReLU()(bn()(y))
-            y = bn()(layers.Conv2D(filters, 3, padding="same", use_bias=False)(y))
-            x = layers.ReLU()(layers.Add()([shortcut, y]))
-    x = layers.GlobalAveragePooling2D()(x)
-    return keras.Model(inputs, layers.Dense(classes, activation="softmax", name="predictions")(x))
-
-
-def _is_cifar(name):
-    """A CIFAR ResNet of He et al. 2015, which has a flat functional twin."""
-    return specs.MODELS[name][0] == "cifar_resnet"
-
-
-def _side(name):
-    return specs.resolve(name).input_shape[0]
-
-
-def build_model(name, variant, side, **options):
-    """`variant` "ours" (keras_resnet) or "baseline" (keras.applications, or the flat build of a CIFAR net)."""
-    shape = (side, side, 3)
-    if variant == "ours":
-        return zoo.build(name, input_shape=shape, **options)
-    if _is_cifar(name):
-        return flat_cifar_resnet(specs.MODELS[name][1]["depth"], input_shape=shape)
-    return getattr(keras.applications, name)(weights=None, input_shape=shape)
-
-
-def baseline_name(name):
-    return f"flat functional {name}" if _is_cifar(name) else f"keras.applications.{name}"
-
-
 def compiled(name, variant, side, batch, xla=False, mixed=False, strategy=None, **options):
     """A model ready to train (SGD with momentum) under `strategy` (default: "auto") and one random batch."""
     with training.dtype_policy(mixed), (strategy or training.make_strategy("auto")).scope():
@@ -230,29 +209,47 @@ def peak_memory_mb(spec):
     return (peak() - before) / 2**20
 
 
-def _memory_in_fresh_processes(specs):
-    """{name: MB} for each spec, each in its own process (started together; memory is per process)."""
+def _child_env(backend):
+    """The environment of a fresh benchmark process: this checkout first on the path, Keras on `backend`."""
     package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = {
+    return {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])),
+        "KERAS_BACKEND": backend,
         "TF_CPP_MIN_LOG_LEVEL": "3",
-        "TF_FORCE_GPU_ALLOW_GROWTH": "true",  # two processes share a GPU; each allocates only what it uses
+        # Two processes may share a GPU: each allocates only what it uses.
+        "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+        "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
     }
-    code = "import json, sys; from keras_resnet import benchmark; print(benchmark.peak_memory_mb(json.loads(sys.argv[1])))"
-    children = {
-        name: subprocess.Popen(
-            [sys.executable, "-c", code, json.dumps(spec)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for name, spec in specs.items()
-    }
-    results = {}
-    for name, child in children.items():
-        out, err = child.communicate()
-        if child.returncode:
-            raise RuntimeError(f"memory of {name} could not be measured: {err.strip().splitlines()[-1]}")
-        results[name] = float(out.strip().splitlines()[-1])
-    return results
+
+
+def _start(function, argument, python=None, backend="tensorflow"):
+    """A fresh process of `python` (default: this interpreter) that prints `function(argument)` as JSON.
+
+    `function` is a module-level function of keras_resnet taking and returning JSON-able values; the
+    process imports only its module, with Keras on `backend`. `_answer` reads what it printed.
+    """
+    code = (
+        "import importlib, json, sys; module, name = sys.argv[1].rsplit('.', 1); "
+        "print(json.dumps(getattr(importlib.import_module(module), name)(json.loads(sys.argv[2]))))"
+    )
+    argv = [python or sys.executable, "-c", code, f"{function.__module__}.{function.__name__}", json.dumps(argument)]
+    return subprocess.Popen(argv, env=_child_env(backend), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _answer(child, what):
+    """What a `_start`ed process printed last, decoded; a RuntimeError naming `what` if it failed."""
+    out, err = child.communicate()
+    if child.returncode:
+        lines = err.strip().splitlines() or [f"exit status {child.returncode}"]
+        raise RuntimeError(f"{what} could not be measured: {lines[-1]}")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _memory_in_fresh_processes(specs):
+    """{name: MB} for each spec, each in its own process (started together; memory is per process)."""
+    children = {name: _start(peak_memory_mb, spec) for name, spec in specs.items()}
+    return {name: float(_answer(child, f"memory of {name}")) for name, child in children.items()}
 
 
 class Report:
@@ -430,14 +427,16 @@ def bench_inference(report, settings, repeats):
 
 
 def bench_build(report, settings, repeats):
-    """Build time and first-step time (compile, trace, one step) of each model; the deepest CIFAR net vs flat."""
+    """Build time and first-step time (compile, trace, one step) of each model, in this process; a net with a
+    flat twin (`baselines.flat_twin`) against it, the others against keras.applications where it has them."""
 
     def run():
         for name in settings.build:
             benchmark = f"build {name}"
             report.progress(f"{benchmark} and first step ...")
-            side = _side(name)
-            variants = ("ours", "baseline") if _is_cifar(name) or hasattr(keras.applications, name) else ("ours",)
+            side = baselines.side(name)
+            flat = flat_twin(name) is not None
+            variants = ("ours", "baseline") if flat or hasattr(keras.applications, name) else ("ours",)
             labels = {"ours": f"keras_resnet {name}", "baseline": baseline_name(name)}
             builds = {labels[v]: [] for v in variants}
             firsts = {labels[v]: [] for v in variants}
@@ -449,12 +448,9 @@ def bench_build(report, settings, repeats):
                         firsts[labels[v]].append(timed(lambda: steps(model, x, y, 1)))
                         del model
                     release()
-            flat = _is_cifar(name)
             if len(variants) == 2:
                 report.compare("build", benchmark, builds, "seconds", 0.5 if flat else None, higher_is_better=False,
-                               why="TensorFlow variable creation and Keras sublayer construction, the same in both "
-                                   "builds, are about 75% of the time; grouping layers into blocks saves only the "
-                                   "functional graph's per-node bookkeeping")  # fmt: skip
+                               why=BUILD_WHY)
                 report.compare("build", f"first step {name} batch {settings.first_step_batch}", firsts, "seconds",
                                higher_is_better=False)  # fmt: skip
             else:
@@ -462,28 +458,74 @@ def bench_build(report, settings, repeats):
                 report.add("build", f"first step {name} batch {settings.first_step_batch}", labels["ours"], "seconds",
                            firsts[labels["ours"]])  # fmt: skip
 
-    # The flat graph of a 1202-layer net recurses past Python's default limit (ours does not): run the
-    # section in a thread with a deep stack and a raised limit, restored afterwards.
-    limit = sys.getrecursionlimit()
-    errors = []
-    threading.stack_size(512 * 1024 * 1024)
-    thread = threading.Thread(target=lambda: _guarded(run, errors))
-    sys.setrecursionlimit(100_000)
-    try:
-        thread.start()
-        thread.join()
-    finally:
-        sys.setrecursionlimit(limit)
-        threading.stack_size(0)
-    if errors:
-        raise errors[0]
+    baselines.deep_call(run)
 
 
-def _guarded(function, errors):
-    try:
-        function()
-    except Exception as error:  # noqa: BLE001 - re-raised in the calling thread
-        errors.append(error)
+def bench_first_step(report, settings, repeats, jax_python=None):
+    """Seconds of each phase up to a model's first training step and prediction, every measurement a fresh
+    process (`baselines.first_step_seconds`), the variants taking turns: ours vs its baseline on TensorFlow
+    and, with `jax_python`, on JAX too, with JAX vs TensorFlow for ours.
+
+    Args:
+        report: the `Report` the rows and comparisons go to.
+        settings: `FULL` or `QUICK`; its `first_step` rows cap each model's repeats.
+        repeats: measurements of each variant (at most a row's cap).
+        jax_python: a Python interpreter with jax and keras_resnet, or None for TensorFlow only.
+    """
+    pythons = {"TensorFlow": sys.executable, **({"JAX": jax_python} if jax_python else {})}
+    batch = settings.first_step_batch
+    versions = set()
+    for name, most in settings.first_step:
+        report.progress(f"first step {name} ...")
+        labels = {"ours": f"keras_resnet {name}", "baseline": baseline_name(name),
+                  baselines.OPTIMIZER_FIRST: f"keras_resnet {name}, optimizer built at compile"}  # fmt: skip
+        # The optimizer built at compile (as keras_resnet.optimizer.compile_model does): TensorFlow's double trace.
+        variants = {b: ("ours", "baseline", *([baselines.OPTIMIZER_FIRST] if b == "TensorFlow" else [])) for b in pythons}
+        measures = {
+            (backend, variant): lambda b=backend, v=variant: _first_step(report, b, pythons[b], name, v, labels[v], batch)
+            for backend in pythons
+            for variant in variants[backend]
+        }
+        try:
+            samples = interleave(measures, min(repeats, most))
+        except Exception as error:  # noqa: BLE001 - e.g. a child out of memory; the other models still run
+            report.failed("first_step", f"{name} batch {batch}, fresh process", error)
+            continue
+        seconds = lambda key, phase: [sum(m[p] for p in baselines.TOTALS.get(phase, (phase,))) for m in samples[key]]  # noqa: E731
+        phases = (*baselines.PHASES, *baselines.TOTALS)
+        for backend in pythons:
+            for phase in phases:
+                target, why = FIRST_STEP_TARGETS.get((name, phase), (None, ""))
+                pair = {labels[v]: seconds((backend, v), phase) for v in ("ours", "baseline")}
+                report.compare("first_step", f"{name} batch {batch} on {backend}, fresh process: {phase}", pair,
+                               "seconds", target, higher_is_better=False, why=why)  # fmt: skip
+        for phase in ("first train step", "to first train step"):
+            pair = {labels[v]: seconds(("TensorFlow", v), phase) for v in (baselines.OPTIMIZER_FIRST, "baseline")}
+            report.compare("first_step", f"{name} batch {batch} on TensorFlow, fresh process, optimizer built at "
+                           f"compile: {phase}", pair, "seconds", higher_is_better=False)  # fmt: skip
+        if "JAX" in pythons:
+            for phase in phases:
+                pair = {f"{labels['ours']} on {b}": seconds((b, "ours"), phase) for b in ("JAX", "TensorFlow")}
+                report.compare("first_step", f"{name} batch {batch}, JAX vs TensorFlow, fresh process: {phase}", pair,
+                               "seconds", higher_is_better=False)  # fmt: skip
+        versions |= {f"{m['backend']} {m['version']}" for series in samples.values() for m in series}
+    report.notes.append(
+        f"first_step: each measurement is a fresh process ({', '.join(f'{b}: {p}' for b, p in pythons.items())}; "
+        f"{', '.join(sorted(versions)) or 'none finished'}); imports are not timed; batch {batch}; TensorFlow "
+        "without XLA (graph + Grappler), JAX under jax.jit."
+    )
+
+
+def _first_step(report, backend, python, name, variant, label, batch):
+    """`baselines.first_step_seconds` of one variant in a fresh process of `python` on `backend`."""
+    keras_backend, xla = FIRST_STEP_BACKENDS[backend]
+    what = f"the first step of {label} on {backend}"
+    report.progress(f"  {what} ...")
+    spec = dict(name=name, variant=variant, batch=batch, xla=xla)
+    answer = _answer(_start(baselines.first_step_seconds, spec, python=python, backend=keras_backend), what)
+    if answer["backend"] != keras_backend:  # e.g. a Keras config file that overrides the environment
+        raise RuntimeError(f"{what} ran on Keras' {answer['backend']} backend, not {keras_backend}")
+    return answer
 
 
 def bench_stochastic_depth(report, settings, repeats):
@@ -547,6 +589,7 @@ BENCHMARKS = {
     "train": bench_train,
     "inference": bench_inference,
     "build": bench_build,
+    "first_step": bench_first_step,
     "stochastic_depth": bench_stochastic_depth,
     "pipeline": bench_pipeline,
     "startup": bench_startup,
@@ -558,7 +601,32 @@ def default_output():
     return os.path.join("benchmarks", "results") if os.path.isdir(os.path.join("benchmarks", "results")) else "bench-results"
 
 
-def run(sections=SECTIONS, *, repeats=3, quick=False, output=None):
+def check_jax_python(python):
+    """Refuse, in one sentence, an interpreter that cannot run keras_resnet on Keras' JAX backend.
+
+    Args:
+        python: the path of a Python interpreter (e.g. `.venv-jax/bin/python`).
+
+    Returns:
+        `python`.
+
+    Raises:
+        ValueError: it does not start, or cannot import keras_resnet with Keras on JAX.
+    """
+    probe = "import keras, keras_resnet.baselines; print(keras.backend.backend())"
+    try:
+        answer = subprocess.run([python, "-c", probe], env=_child_env("jax"), capture_output=True, text=True)
+    except OSError as error:
+        raise ValueError(f"jax_python={python!r} does not start ({error.strerror}): pass the path of a Python "
+                         "interpreter that has jax and keras_resnet, e.g. .venv-jax/bin/python.") from None  # fmt: skip
+    if answer.returncode or answer.stdout.split()[-1:] != ["jax"]:
+        reason = (answer.stderr.strip().splitlines() or [f"it runs Keras on {answer.stdout.strip()}"])[-1]
+        raise ValueError(f"jax_python={python!r} cannot run keras_resnet on JAX ({reason}): install it there with "
+                         "`pip install -e '.[jax]'`.")  # fmt: skip
+    return python
+
+
+def run(sections=SECTIONS, *, repeats=3, quick=False, output=None, jax_python=None):
     """Run `sections` of the suite and write `bench.json` and `bench.md` (`bench-quick.*` when quick).
 
     Args:
@@ -566,6 +634,9 @@ def run(sections=SECTIONS, *, repeats=3, quick=False, output=None):
         repeats: interleaved repeats of every measurement (min / median / max over them).
         quick: tiny models and sizes (every section in well under a minute), for tests and smoke runs.
         output: directory of the two files (default: `default_output()`).
+        jax_python: a Python interpreter with jax and keras_resnet (e.g. `.venv-jax/bin/python`): the
+            first_step section then also times every variant on Keras' JAX backend, in fresh processes of it
+            taking turns with the TensorFlow ones, and compares JAX with TensorFlow. None: TensorFlow only.
 
     Returns:
         The report as a dict (what `bench.json` holds).
@@ -575,18 +646,23 @@ def run(sections=SECTIONS, *, repeats=3, quick=False, output=None):
         raise ValueError(f"unknown benchmark section(s) {', '.join(unknown)}: choose from {', '.join(SECTIONS)}")
     if not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"repeats={repeats!r} must be a positive integer (3 or more gives a meaningful median)")
+    if jax_python is not None:
+        if "first_step" not in sections:
+            raise ValueError("jax_python times the first_step section only: add first_step to the sections.")
+        check_jax_python(jax_python)
     report = Report(f"`keras-resnet bench` ({'quick' if quick else 'full'})", repeats)
     report.progress(describe(report.machine))
     report.notes.append(
-        "Measured on the TensorFlow backend only: the suite times TensorFlow's tf.data, SavedModel and "
-        "tf.distribute paths. Keras' JAX backend computes a dropped stochastic-depth branch and selects "
+        f"Measured on the TensorFlow backend{' (first_step on JAX too)' if jax_python else ' only'}: the suite "
+        "times TensorFlow's tf.data, SavedModel and tf.distribute paths. Keras' JAX backend computes a dropped stochastic-depth branch and selects "
         "(see layers/stochastic_depth.py), so its stochastic-depth saving would be none."
     )
     settings = QUICK if quick else FULL
     stem = os.path.join(output or default_output(), "bench-quick" if quick else "bench")
     for section in sections:
         try:
-            BENCHMARKS[section](report, settings, repeats)
+            options = {"jax_python": jax_python} if section == "first_step" else {}
+            BENCHMARKS[section](report, settings, repeats, **options)
         except Exception as error:  # noqa: BLE001 - one section that cannot run here must not stop the others
             report.failed(section, section, error)
         report.write(stem)  # after every section: an interrupted full run keeps what it measured

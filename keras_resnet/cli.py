@@ -416,7 +416,9 @@ def _bench(args):
     from keras_resnet import benchmark
 
     sections = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else list(benchmark.SECTIONS)
-    report = benchmark.run(sections, repeats=args.repeats, quick=args.quick, output=args.output)
+    report = benchmark.run(
+        sections, repeats=args.repeats, quick=args.quick, output=args.output, jax_python=args.jax_python
+    )
     missed = [c["benchmark"] for c in report["comparisons"] if c["verdict"] in ("missed", "could not run")]
     print(f"{len(report['comparisons'])} comparisons, {len(missed)} targets missed or not measured")
     return 0
@@ -428,17 +430,25 @@ def add_bench(commands):
         help="time our models side by side with keras.applications and flat builds",
         description="Run the benchmark suite: training images/s and peak memory (ResNet-50 vs "
         "keras.applications, ResNet-56 vs a flat functional build; float32, XLA, mixed precision), inference "
-        "images/s (Keras and SavedModel, batch 1 and 32), build and first-step times, stochastic-depth epoch "
-        "time, and tf.data throughput vs training. Compared variants take turns in one process; each row is "
-        "min/median/max over the repeats, each comparison a ratio of medians against its target. Writes "
-        "bench.json and bench.md (bench-quick.* with --quick).",
+        "images/s (Keras and SavedModel, batch 1 and 32), build and first-step times, the phases up to the "
+        "first training step and prediction in fresh processes (first_step: build, compile, first "
+        "train_on_batch, first predict; ResNet-50 vs keras.applications, ResNet-110/1202 and PreActResNet-1001 "
+        "vs flat functional graphs; on JAX too with --jax-python), stochastic-depth epoch time, tf.data "
+        "throughput vs training, and CLI start-up. Compared variants take turns (in one process, or one fresh "
+        "process each for memory and first_step); each row is min/median/max over the repeats, each "
+        "comparison a ratio of medians against its target. Writes bench.json and bench.md (bench-quick.* "
+        "with --quick).",
     )
     bench.add_argument(
         "--only",
-        help="comma-separated sections to run (default: all of train,inference,build,stochastic_depth,pipeline,startup)",
+        help="comma-separated sections to run, e.g. build,first_step (default: all of train, inference, build, "
+        "first_step, stochastic_depth, pipeline, startup)",
     )
     bench.add_argument(
-        "--repeats", type=int, default=3, help="interleaved repeats of every measurement (default 3)"
+        "--repeats",
+        type=int,
+        default=3,
+        help="interleaved repeats of every measurement (default 3; first_step repeats the 1000-layer nets once)",
     )
     bench.add_argument(
         "--output",
@@ -449,6 +459,13 @@ def add_bench(commands):
         "--quick",
         action="store_true",
         help="tiny models, images and step counts: every section in well under a minute (a smoke test)",
+    )
+    bench.add_argument(
+        "--jax-python",
+        metavar="PYTHON",
+        help="a Python interpreter that has jax and keras_resnet (e.g. .venv-jax/bin/python): first_step then "
+        "also runs each variant in fresh processes of it on Keras' JAX backend, taking turns with the "
+        "TensorFlow ones, and reports JAX / TensorFlow ratios (default: TensorFlow only)",
     )
     bench.set_defaults(run=_bench)
 

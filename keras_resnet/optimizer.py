@@ -87,4 +87,8 @@ def compile_model(model, recipe, steps_per_epoch, global_batch, epochs=None, jit
     loss = (keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing) if recipe.one_hot
             else keras.losses.SparseCategoricalCrossentropy())  # fmt: skip
     model.compile(optimizer=sgd, loss=loss, metrics=["accuracy"], jit_compile=jit_compile)
+    # The optimizer's slots now, as Keras does under a tf.distribute strategy: left to the first step, they are
+    # created inside its trace and tf.function traces the whole training step twice (half of ResNet-110's
+    # first step on TensorFlow).
+    sgd.build(model.trainable_variables)
     return schedule

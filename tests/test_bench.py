@@ -2,18 +2,30 @@
 
 import json
 import math
+import pathlib
 import subprocess
 import sys
 
+import keras
+import numpy as np
 import pytest
 
-from keras_resnet import benchmark, cli
+import keras_resnet
+from keras_resnet import baselines, benchmark, cli, specs
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def test_quick_bench_writes_every_section_with_verdicts(tmp_path, capsys):
-    assert cli.main(["bench", "--quick", "--repeats", "2", "--output", str(tmp_path)]) == 0
-    report = json.loads((tmp_path / "bench-quick.json").read_text())
-    markdown = (tmp_path / "bench-quick.md").read_text()
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """The whole quick suite, run once through the command line: (report, markdown)."""
+    output = tmp_path_factory.mktemp("bench")
+    assert cli.main(["bench", "--quick", "--repeats", "2", "--output", str(output)]) == 0
+    return json.loads((output / "bench-quick.json").read_text()), (output / "bench-quick.md").read_text()
+
+
+def test_quick_bench_writes_every_section_with_verdicts(quick_run):
+    report, markdown = quick_run
 
     assert report["machine"]["cores"] >= 1 and report["machine"]["tensorflow"] and report["machine"]["cpu"]
     assert {c["section"] for c in report["comparisons"]} == set(benchmark.SECTIONS)
@@ -30,13 +42,107 @@ def test_quick_bench_writes_every_section_with_verdicts(tmp_path, capsys):
     stochastic = next(c for c in report["comparisons"] if c["section"] == "stochastic_depth")
     assert stochastic["target"] == 0.8 and 0.5 < stochastic["expected_depth_fraction"] < 1
     timed_rows = [r for r in report["rows"] if r["unit"] in ("images/s", "seconds", "seconds per epoch")]
-    assert all(r["n"] == 2 for r in timed_rows if not r["benchmark"].startswith("first step"))
+    # The first steps are capped (QUICK.first_step: one fresh process per variant).
+    assert all(r["n"] == 2 for r in timed_rows if not r["benchmark"].startswith("first step") and r["section"] != "first_step")
 
     assert markdown.startswith("Machine: ") and report["machine"]["cpu"] in markdown
     for comparison in report["comparisons"]:
         assert f"| {comparison['section']} | {comparison['benchmark']}" in markdown
         assert f"{comparison['ratio']:.2f} |" in markdown
     assert "could not run" not in markdown
+
+
+def test_quick_first_step_times_every_phase_of_both_variants_in_fresh_processes(quick_run):
+    report, _ = quick_run
+    (name, _), batch = benchmark.QUICK.first_step[0], benchmark.QUICK.first_step_batch
+    rows = {(r["benchmark"], r["variant"]): r for r in report["rows"] if r["section"] == "first_step"}
+    phases = (*baselines.PHASES, *baselines.TOTALS)
+    for phase in phases:
+        for variant in (f"keras_resnet {name}", f"flat functional {name}"):
+            row = rows[f"{name} batch {batch} on TensorFlow, fresh process: {phase}", variant]
+            assert row["unit"] == "seconds" and row["n"] == 1 and 0 < row["min"] <= row["max"] < 600
+    seconds = lambda phase, variant: rows[f"{name} batch {batch} on TensorFlow, fresh process: {phase}", variant]["median"]  # noqa: E731
+    for variant in (f"keras_resnet {name}", f"flat functional {name}"):
+        assert seconds("total", variant) == pytest.approx(sum(seconds(p, variant) for p in baselines.PHASES))
+        assert seconds("first train step", variant) > seconds("compile", variant)  # it traces; compile does not
+    comparisons = [c for c in report["comparisons"] if c["section"] == "first_step"]
+    assert len(comparisons) == len(phases) + 2 and all(c["verdict"] == "no target" for c in comparisons)
+    prebuilt = rows[f"{name} batch {batch} on TensorFlow, fresh process, optimizer built at compile: first train step",
+                    f"keras_resnet {name}, optimizer built at compile"]
+    assert 0 < prebuilt["min"] <= prebuilt["max"] < 600
+    assert any(note.startswith("first_step: each measurement is a fresh process") for note in report["notes"])
+    full = {model for model, _ in benchmark.FULL.first_step}  # the goals name models and phases the full run has
+    assert all(model in full and phase in phases and target > 0 and why
+               for (model, phase), (target, why) in benchmark.FIRST_STEP_TARGETS.items())  # fmt: skip
+
+
+@pytest.mark.parametrize("family, depth", [("cifar_resnet", 20), ("preact_resnet", 11), ("preact_resnet", 164)])
+def test_flat_twins_have_our_layers_weights_and_parameters(family, depth, images):
+    ours, flat = keras_resnet.build(family, depth=depth), baselines.FLAT_TWINS[family](depth)
+    shapes = lambda weights: sorted(tuple(w.shape) for w in weights)  # noqa: E731
+    assert flat.count_params() == ours.count_params()
+    assert shapes(flat.trainable_weights) == shapes(ours.trainable_weights)
+    assert shapes(flat.non_trainable_weights) == shapes(ours.non_trainable_weights)
+    assert flat.output_shape == ours.output_shape
+    # The same computation: every weight set from its shape alone (kernels scaled by their fan-in, BN vectors
+    # positive), so both graphs hold the same values and their pooled features agree in both modes.
+    for model in (ours, flat):
+        for w in model.weights:
+            rng = np.random.default_rng(list(w.shape))
+            fan_in = math.prod(w.shape[:-1])
+            w.assign(rng.normal(0, fan_in**-0.5, w.shape) if len(w.shape) > 1 else rng.uniform(0.5, 1.5, w.shape))
+    pooled = lambda model: keras.Model(model.input, model.get_layer(index=-2).output)  # noqa: E731
+    x = images((32, 32, 3), n=2)
+    for training in (False, True):
+        np.testing.assert_allclose(pooled(flat)(x, training=training), pooled(ours)(x, training=training), rtol=1e-5, atol=1e-6)
+
+
+def test_flat_preact_resnet_1001_has_the_parameters_of_ours():
+    # Its flat graph recurses past Python's default limit: deep_call gives it the stack it needs.
+    flat = baselines.deep_call(lambda: baselines.flat_preact_resnet(1001))
+    assert flat.count_params() == sum(specs.resolve("PreActResNet1001").parameters()) == 10_476_922
+    assert baselines.baseline_name("PreActResNet1001") == "flat functional PreActResNet1001"
+    assert baselines.baseline_name("PreActResNet110") == "keras.applications.PreActResNet110"  # basic blocks: no twin
+    assert baselines.baseline_name("ResNet50") == "keras.applications.ResNet50"
+
+
+def test_deep_call_returns_and_raises_what_the_function_does():
+    assert baselines.deep_call(lambda: sys.getrecursionlimit()) == 100_000
+    with pytest.raises(KeyError, match="inside"):
+        baselines.deep_call(lambda: {}["inside"])
+    assert sys.getrecursionlimit() < 100_000
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--only", "first_step", "--jax-python", "/nonexistent/python"], "does not start"),
+        (["--only", "first_step", "--jax-python", sys.executable], "cannot run keras_resnet on JAX"),
+        (["--only", "build", "--jax-python", sys.executable], "first_step section only"),
+    ],
+)
+def test_bench_refuses_a_jax_python_it_cannot_use_before_any_work(argv, message, tmp_path, capsys):
+    if message == "cannot run keras_resnet on JAX" and subprocess.run([sys.executable, "-c", "import jax"]).returncode == 0:
+        pytest.skip("this interpreter has jax")
+    assert cli.main(["bench", *argv, "--output", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_quick_first_step_on_jax_too(tmp_path):
+    jax_python = ROOT / ".venv-jax" / "bin" / "python"
+    if not jax_python.exists():
+        pytest.skip("no JAX environment (python3 -m venv .venv-jax && .venv-jax/bin/pip install -e '.[jax]')")
+    report = benchmark.run(["first_step"], repeats=1, quick=True, output=str(tmp_path), jax_python=str(jax_python))
+    benchmarks = {c["benchmark"] for c in report["comparisons"]}
+    assert not [c for c in report["comparisons"] if c["verdict"] == "could not run"]
+    for phase in (*baselines.PHASES, *baselines.TOTALS):
+        for where in ("on TensorFlow", "on JAX", "JAX vs TensorFlow"):
+            assert any(b.endswith(f": {phase}") and where in b for b in benchmarks), (where, phase)
+    assert all(0 < r["min"] and math.isfinite(r["max"]) for r in report["rows"])
+    assert any("JAX: " in note and "jax " in note for note in report["notes"])
 
 
 def test_bench_rejects_an_unknown_section(tmp_path, capsys):
@@ -49,7 +155,7 @@ def test_bench_rejects_an_unknown_section(tmp_path, capsys):
 def test_bench_help_explains_every_flag():
     out = subprocess.run([sys.executable, "-m", "keras_resnet", "bench", "--help"], capture_output=True, text=True)
     assert out.returncode == 0
-    for flag in ("--only", "--repeats", "--output", "--quick"):
+    for flag in ("--only", "--repeats", "--output", "--quick", "--jax-python"):
         assert flag in out.stdout
     parser = cli.parser()
     bench = parser._subparsers._group_actions[0].choices["bench"]
