@@ -29,7 +29,9 @@ def read_csv(path):
 def test_search_trains_what_fits_the_budget_and_rejects_the_rest_untrained(tmp_path):
     # Two configurations, depth 8 (75,482 parameters) and depth 14 (over the budget): the random tuner
     # tries both and then stops, since its space is exhausted.
-    summary = tuning.search("digits", tmp_path, families=["cifar_resnet"], depths=[8, 14], max_trials=3, max_params=80_000, **QUICK)
+    # In this process (workers=0): the budget logic is the same; a process per trial has its own test below.
+    summary = tuning.search("digits", tmp_path, families=["cifar_resnet"], depths=[8, 14], max_trials=3, max_params=80_000,
+                            workers=0, **QUICK)  # fmt: skip
     rows = {row["depth"]: row for row in summary["rows"]}
     assert sorted(rows) == [8, 14] and summary["over_budget"] == 1
     trained, rejected = rows[8], rows[14]
