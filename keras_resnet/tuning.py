@@ -447,9 +447,11 @@ def results(tuner):
         values = dict(family=family, depth=values.pop(f"{family}_depth"), **values)
         # Judged from the plan: a worker's trial comes back over gRPC without its message.
         rejected = params is not None and tuner.hypermodel.over_budget(params, multiply_adds)
-        status = OVER_BUDGET if rejected and trial.status == "FAILED" else str(trial.status).lower()
-        record = pathlib.Path(tuner.project_dir) / f"trial_{trial_id}" / RECORD
-        record = files.read_json(record, "") if record.exists() else {}
+        failed = trial.status == keras_tuner.engine.trial.TrialStatus.FAILED
+        status = OVER_BUDGET if rejected and failed else str(trial.status).lower()
+        record = pathlib.Path(tuner.get_trial_dir(trial_id)) / RECORD  # as RecordedTuner wrote it
+        fix = "remove it: the trial's worker and memory are then left blank"
+        record = files.read_json(record, fix) if record.exists() else {}
         rows.append(
             dict(
                 trial=trial_id, **values, status=status, params=params, flops=multiply_adds,
@@ -609,7 +611,7 @@ def search(
                seed=seed, verbose=verbose, **settings)  # fmt: skip
     role = os.environ.get("KERASTUNER_TUNER_ID") if "KERASTUNER_ORACLE_IP" in os.environ else None
     if role is not None and "chief" not in role:  # keras-tuner's own test for the chief (dist_utils.is_chief_oracle)
-        return _work(role, json.loads(json.dumps(job, default=list)))
+        return _work(role, job)
     setup = _Setup(**job)
     output = pathlib.Path(output)
     config = json.loads(json.dumps(dict(
@@ -629,7 +631,7 @@ def search(
                 print(f"tune: {hypermodel.note}", flush=True)
         searcher = setup.tuner()
         if workers or role is not None:
-            _serve(searcher, workers, json.loads(json.dumps(job, default=list)), verbose)
+            _serve(searcher, workers, job, verbose)
         else:
             setup.run(searcher)
         rows = results(searcher)
@@ -749,13 +751,13 @@ class Worker:
     Args:
         oracle: the search's keras-tuner oracle, or a client of it.
         tuner_id: the worker's keras-tuner id (`KERASTUNER_TUNER_ID`).
-        job: the search's arguments, JSON-serialisable (see `search`).
+        job: the search's arguments (see `search`), with the data set by name: the processes get it as JSON.
         environment: variables the trial processes get besides this process's (the chief's address).
         verbose: 0 to start processes without saying so.
     """
 
     def __init__(self, oracle, tuner_id, job, environment, verbose=1):
-        self.oracle, self.tuner_id, self.job, self.verbose = oracle, tuner_id, json.dumps(job), verbose
+        self.oracle, self.tuner_id, self.job, self.verbose = oracle, tuner_id, json.dumps(job, default=list), verbose
         self.environment = {**os.environ, **environment, "KERASTUNER_TUNER_ID": tuner_id}
         self.process = self.trial = self.report = None
         self.deaths, self.ran, self.done = collections.Counter(), [], False
