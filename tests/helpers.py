@@ -72,3 +72,29 @@ def run_backbone_test(name, tmp_path, input_shape, **options):
     model.save(path)
     np.testing.assert_allclose(numpy(keras.saving.load_model(path)(x, training=False)), numpy(model(x, training=False)), atol=1e-5)
     return model
+
+
+def gradients(fn, *arrays):
+    """`fn(*arrays)` (a tensor) and the gradients of `sum(fn(*arrays) ** 2)` with respect to each array, as
+    NumPy arrays, on whichever backend Keras runs."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        loss = lambda *xs: (fn(*xs) ** 2).sum()  # noqa: E731
+        return numpy(fn(*arrays)), [numpy(g) for g in jax.grad(loss, argnums=tuple(range(len(arrays))))(*arrays)]
+    if backend == "torch":
+        import torch
+
+        tensors = [torch.tensor(a, requires_grad=True) for a in arrays]
+        out = fn(*tensors)
+        (out**2).sum().backward()
+        return numpy(out.detach()), [numpy(t.grad) for t in tensors]
+    import tensorflow as tf
+
+    tensors = [tf.constant(a) for a in arrays]
+    with tf.GradientTape() as tape:
+        tape.watch(tensors)
+        out = fn(*tensors)
+        loss = tf.reduce_sum(out**2)
+    return numpy(out), [numpy(g) for g in tape.gradient(loss, tensors)]

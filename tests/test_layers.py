@@ -1,15 +1,18 @@
 """The custom layers on their own: shortcuts, stochastic depth, blocks, serialization."""
 
+import pathlib
+
 import keras
 import numpy as np
 import pytest
 
 import keras_resnet
-from helpers import run_layer_test
+from helpers import gradients, numpy, run_layer_test
 from keras_resnet.layers import (
     BasicBlock,
     BlurPool,
     BottleneckBlock,
+    Conv2D,
     EfficientChannelAttention,
     SqueezeExcite,
     DenseLayer,
@@ -238,3 +241,47 @@ def test_transition_compresses_and_halves(images):
 )
 def test_every_layer_passes_the_layer_test(cls, kwargs, shape, out, trainable, non_trainable, tmp_path):
     run_layer_test(cls, kwargs, shape, out, trainable, non_trainable, tmp_path, trains=cls is not HighwayShortcut)
+
+
+DATA = pathlib.Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize("strides, padding", [(1, "same"), (2, "valid"), (2, "same")])
+def test_grouped_conv_split_path_gives_the_native_outputs_and_gradients(strides, padding):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 9, 9, 16)).astype("float32")
+    results = {}
+    for path in ("native", "split"):
+        layer = Conv2D(24, 3, strides=strides, padding=padding, groups=4, implementation=path)
+        layer.build(x.shape)
+        he_normal = rng.normal(scale=(2 / 36) ** 0.5, size=(3, 3, 4, 24)).astype("float32")
+        kernel = he_normal if path == "native" else results["native"][2]
+        assert layer.resolved_implementation == path and tuple(layer.kernel.shape) == kernel.shape
+        layer.kernel.assign(kernel)
+        out, grads = gradients(lambda images, k: layer.convolution_op(images, k), x, kernel)
+        results[path] = (out, grads, kernel)
+    np.testing.assert_allclose(results["split"][0], results["native"][0], atol=1e-5)
+    for split, native in zip(results["split"][1], results["native"][1]):
+        np.testing.assert_allclose(split, native, atol=1e-5, rtol=1e-5)
+
+
+def test_grouped_conv_path_is_decided_by_one_documented_rule():
+    expected = "native" if keras.backend.backend() == "torch" else "split"  # these tests run on CPUs
+    assert keras_resnet.layers.grouped_conv_path() == expected
+    assert Conv2D(8, 3, groups=4).resolved_implementation == expected and Conv2D(8, 3).resolved_implementation == "native"
+    assert Conv2D.from_config(Conv2D(8, 3, groups=4, implementation="native").get_config()).resolved_implementation == "native"
+    with pytest.raises(ValueError, match="implementation='fast' is not valid: use one of 'auto', 'native', 'split'"):
+        Conv2D(8, 3, groups=4, implementation="fast")
+
+
+def test_resnext_block_files_written_with_keras_conv2d_load_into_the_grouped_path(tmp_path):
+    # Written by the code before Conv2D: two BottleneckBlocks (groups=4) whose 3x3 was keras' Conv2D,
+    # trained two steps so that the BN statistics are not their initial values.
+    saved = np.load(DATA / "resnext_conv2d.npz")
+    model = keras.saving.load_model(DATA / "resnext_conv2d.keras")
+    grouped = model.get_layer("stage1_block1").convs[1]
+    assert type(grouped) is Conv2D and grouped.resolved_implementation == keras_resnet.layers.grouped_conv_path()
+    np.testing.assert_allclose(numpy(model(saved["images"])), saved["outputs"], atol=1e-5)
+    fresh = keras.models.clone_model(model)
+    fresh.load_weights(DATA / "resnext_conv2d.weights.h5")
+    np.testing.assert_allclose(numpy(fresh(saved["images"])), saved["outputs"], atol=1e-5)

@@ -10,6 +10,7 @@ from keras_resnet.layers.blocks import (
     Transition,
 )
 from keras_resnet.layers.blur import BlurPool
+from keras_resnet.layers.conv import Conv2D, grouped_conv_path
 from keras_resnet.layers.shortcuts import IdentityShortcut, ProjectionShortcut, ZeroPadShortcut
 from keras_resnet.layers.stochastic_depth import StochasticDepth
 
@@ -17,6 +18,7 @@ __all__ = [
     "BasicBlock",
     "BlurPool",
     "BottleneckBlock",
+    "Conv2D",
     "DenseLayer",
     "EfficientChannelAttention",
     "HighwayShortcut",
@@ -27,4 +29,5 @@ __all__ = [
     "StochasticDepth",
     "Transition",
     "ZeroPadShortcut",
+    "grouped_conv_path",
 ]

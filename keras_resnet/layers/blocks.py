@@ -13,6 +13,7 @@ from keras_resnet import specs
 from keras_resnet.layers.attention import EfficientChannelAttention, SqueezeExcite
 from keras_resnet.layers.blur import BlurPool
 from keras_resnet.layers.common import BN_EPSILON, BN_MOMENTUM, NormOptions, register
+from keras_resnet.layers.conv import Conv2D
 from keras_resnet.layers.shortcuts import IdentityShortcut, ProjectionShortcut, ZeroPadShortcut
 from keras_resnet.layers.stochastic_depth import StochasticDepth
 
@@ -147,7 +148,8 @@ class ResidualBlock(NormOptions, layers.Layer):
             # Strided 3x3 convolutions pad symmetrically, as the papers' Torch code and torchvision do;
             # Keras' "same" would pad only bottom/right and shift every feature map by half a pixel.
             pad = kernel // 2 if strides > 1 and kernel > 1 else 0
-            conv = layers.Conv2D(
+            # keras_resnet's Conv2D: ResNeXt's grouped 3x3 takes the path that is fast on this device.
+            conv = Conv2D(
                 channels, kernel, strides=strides, padding="valid" if pad else "same", groups=groups,
                 # keras.applications' ResNetV2 has biases only where no BN follows: a pre-activation block's last conv.
                 use_bias=self.use_bias and (not self.preact or last), kernel_initializer="zeros" if self.zero_init and self.preact and last else "he_normal",
