@@ -30,10 +30,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_resnet import baselines, data, export, specs, training
+from keras_resnet import baselines, data, export, peers, specs, training
 from keras_resnet.baselines import baseline_name, build_model, flat_twin
 
-SECTIONS = ("train", "inference", "build", "first_step", "stochastic_depth", "pipeline", "startup")
+SECTIONS = ("train", "inference", "build", "first_step", "stochastic_depth", "pipeline", "startup", "peer")
 # (row label, XLA, mixed precision): explicit, because Keras' jit_compile="auto" turns XLA on for GPUs.
 CONFIGS = {"float32": (False, False), "XLA": (True, False), "mixed precision": (False, True)}
 BUILD_WHY = (
@@ -50,6 +50,8 @@ TRACE_WHY = (
     "first trace) is ~70% of a TensorFlow first step and Grappler ~20%, both per op; blocks as layers shrink "
     "only the functional graph's node count"
 )
+# (model, "train" or "inference") -> why ours misses timm there, from a profile: the peer section's explanations.
+PEER_WHY = {}
 # (model, phase) -> (target ratio to the baseline, why a miss): the goals of the first_step section.
 FIRST_STEP_TARGETS = {
     ("ResNet50", "build"): (1.0, "He-normal initialisation (the paper's truncated normal) costs ~3.4x per weight "
@@ -74,6 +76,7 @@ class Settings:
     stochastic_depth: tuple  # (model, batch, steps per "epoch")
     pipeline: tuple  # (model, images in memory, batch, timed batches, timed training steps)
     startup: tuple  # CLI commands (argument lists) whose start-up is timed against `import tensorflow`
+    peer: tuple  # (model of `peers.PEERS`, batch, timed training steps, timed single-image calls, bfloat16)
 
 
 FULL = Settings(
@@ -88,6 +91,13 @@ FULL = Settings(
     stochastic_depth=("ResNet110", 128, 20),
     pipeline=("ResNet20", 50000, 128, 40, 3),
     startup=(("--help",), ("models",), ("paths", "ResNet110")),
+    # One row of every family and refinement at the batch of 16 a 2-core CPU trains at; the CIFAR nets at
+    # 32x32, ResNeXt-29 (5.4 GFLOPs an image) at a smaller batch; bfloat16 rows for the two grouped/dense 50s.
+    peer=(
+        *((name, 16, 3, 5, False) for name in peers.PEERS if specs.resolve(name).input_shape[0] == 224),
+        ("ResNet50", 16, 3, 5, True), ("ResNeXt50_32x4d", 16, 3, 5, True),
+        ("ResNet56", 128, 3, 5, False), ("ResNeXt29_8x64d", 32, 3, 5, False),
+    ),
 )
 QUICK = Settings(
     train=(("ResNet20", 32, 8, 1, ("float32",), True),),
@@ -99,6 +109,7 @@ QUICK = Settings(
     stochastic_depth=("ResNet20", 16, 3),
     pipeline=("ResNet20", 2000, 16, 10, 2),
     startup=(("--help",),),
+    peer=(("ResNet20", 4, 1, 1, False),),
 )
 
 
@@ -585,6 +596,65 @@ def bench_startup(report, settings, repeats):
                        why="the command imports TensorFlow (or Keras) where it needs neither")  # fmt: skip
 
 
+def torch_ready(python):
+    """Why `python` cannot run the peer section (no torch or timm), or None where it can."""
+    probe = "import torch, timm, keras_resnet.peers"
+    answer = subprocess.run([python, "-c", probe], env=_child_env("torch"), capture_output=True, text=True)
+    if answer.returncode:
+        return (answer.stderr.strip().splitlines() or [f"exit status {answer.returncode}"])[-1]
+    return None
+
+
+def bench_peer(report, settings, repeats, torch_python=None):
+    """Ours against the peer users would otherwise pick (`keras_resnet.peers`: timm on PyTorch, or the same
+    CIFAR net in plain PyTorch), training and single-image inference, each measurement a fresh process,
+    ours and the peer taking turns. Skipped, in one line, where `torch_python` has no torch or timm.
+
+    Args:
+        report: the `Report` the rows and comparisons go to.
+        settings: `FULL` or `QUICK` (its `peer` rows).
+        repeats: fresh processes of each side per row (each times its steps and calls after a warm-up).
+        torch_python: a Python interpreter with torch, timm and keras_resnet (default: this one).
+    """
+    python = torch_python or sys.executable
+    missing = torch_ready(python)
+    if missing:
+        line = f"peer: skipped: {python} cannot run timm ({missing}); install it with `pip install -e '.[torch]' timm`"
+        report.notes.append(line)
+        report.progress(line)
+        return
+    versions = set()
+    for name, batch, count, calls, mixed in settings.peer:
+        peer = peers.PEERS[name][0]
+        precision = "bfloat16" if mixed else "float32"
+        side = specs.resolve(name).input_shape[0]
+        spec = dict(name=name, batch=batch, steps=count, calls=calls, mixed=mixed)
+        labels = {"ours": f"keras_resnet {name} ({keras.backend.backend()})", "peer": f"{peer} (PyTorch)"}
+        report.progress(f"peer {name} vs {peer}, {precision} ...")
+        measures = {
+            "ours": lambda: _answer(_start(peers.keras_seconds, spec), f"{labels['ours']}, {precision}"),
+            "peer": lambda: _answer(_start(peers.torch_seconds, spec, python=python, backend="torch"),
+                                    f"{labels['peer']}, {precision}"),
+        }  # fmt: skip
+        try:
+            samples = interleave(measures, repeats)
+        except Exception as error:  # noqa: BLE001 - e.g. out of memory; the other rows still run
+            report.failed("peer", f"{name} vs {peer}, {precision}", error)
+            continue
+        versions |= {answer["version"] for answer in samples["peer"]}
+        counts = {side: samples[side][0]["parameters"] for side in samples}
+        for kind, shape in (("train", f"batch {batch}"), ("inference", "batch 1")):
+            pair = {labels[v]: [rate for answer in samples[v] for rate in answer[kind]] for v in ("ours", "peer")}
+            report.compare("peer", f"{kind} {name} {side}x{side} {shape}, {precision}", pair, "images/s", 1.0,
+                           why=PEER_WHY.get((name, kind), ""), parameters=counts)  # fmt: skip
+    report.notes.append(
+        f"peer: {', '.join(sorted(versions)) or 'PyTorch not measured'}; every measurement a fresh process, ours and "
+        "the peer in turns; SGD with momentum on one random batch, PyTorch channels_last (torch.autocast for "
+        "bfloat16), single-image inference under torch.inference_mode and Keras' predict_on_batch; rates pooled "
+        "over every timed step of every process."
+    )
+
+
 BENCHMARKS = {
     "train": bench_train,
     "inference": bench_inference,
@@ -593,6 +663,7 @@ BENCHMARKS = {
     "stochastic_depth": bench_stochastic_depth,
     "pipeline": bench_pipeline,
     "startup": bench_startup,
+    "peer": bench_peer,
 }
 
 
@@ -626,7 +697,7 @@ def check_jax_python(python):
     return python
 
 
-def run(sections=SECTIONS, *, repeats=3, quick=False, output=None, jax_python=None):
+def run(sections=SECTIONS, *, repeats=3, quick=False, output=None, jax_python=None, torch_python=None):
     """Run `sections` of the suite and write `bench.json` and `bench.md` (`bench-quick.*` when quick).
 
     Args:
@@ -637,6 +708,8 @@ def run(sections=SECTIONS, *, repeats=3, quick=False, output=None, jax_python=No
         jax_python: a Python interpreter with jax and keras_resnet (e.g. `.venv-jax/bin/python`): the
             first_step section then also times every variant on Keras' JAX backend, in fresh processes of it
             taking turns with the TensorFlow ones, and compares JAX with TensorFlow. None: TensorFlow only.
+        torch_python: a Python interpreter with torch, timm and keras_resnet for the peer section (default:
+            this one; the section is skipped in one line where it has no torch or timm).
 
     Returns:
         The report as a dict (what `bench.json` holds).
@@ -661,7 +734,7 @@ def run(sections=SECTIONS, *, repeats=3, quick=False, output=None, jax_python=No
     stem = os.path.join(output or default_output(), "bench-quick" if quick else "bench")
     for section in sections:
         try:
-            options = {"jax_python": jax_python} if section == "first_step" else {}
+            options = {"first_step": {"jax_python": jax_python}, "peer": {"torch_python": torch_python}}.get(section, {})
             BENCHMARKS[section](report, settings, repeats, **options)
         except Exception as error:  # noqa: BLE001 - one section that cannot run here must not stop the others
             report.failed(section, section, error)

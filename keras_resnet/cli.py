@@ -417,7 +417,8 @@ def _bench(args):
 
     sections = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else list(benchmark.SECTIONS)
     report = benchmark.run(
-        sections, repeats=args.repeats, quick=args.quick, output=args.output, jax_python=args.jax_python
+        sections, repeats=args.repeats, quick=args.quick, output=args.output, jax_python=args.jax_python,
+        torch_python=args.torch_python,
     )
     missed = [c["benchmark"] for c in report["comparisons"] if c["verdict"] in ("missed", "could not run")]
     print(f"{len(report['comparisons'])} comparisons, {len(missed)} targets missed or not measured")
@@ -434,7 +435,8 @@ def add_bench(commands):
         "first training step and prediction in fresh processes (first_step: build, compile, first "
         "train_on_batch, first predict; ResNet-50 vs keras.applications, ResNet-110/1202 and PreActResNet-1001 "
         "vs flat functional graphs; on JAX too with --jax-python), stochastic-depth epoch time, tf.data "
-        "throughput vs training, and CLI start-up. Compared variants take turns (in one process, or one fresh "
+        "throughput vs training, CLI start-up, and ours against timm on PyTorch (peer: one row of every family, "
+        "training and single-image inference, fresh processes; skipped where torch and timm are not installed). Compared variants take turns (in one process, or one fresh "
         "process each for memory and first_step); each row is min/median/max over the repeats, each "
         "comparison a ratio of medians against its target. Writes bench.json and bench.md (bench-quick.* "
         "with --quick).",
@@ -442,7 +444,7 @@ def add_bench(commands):
     bench.add_argument(
         "--only",
         help="comma-separated sections to run, e.g. build,first_step (default: all of train, inference, build, "
-        "first_step, stochastic_depth, pipeline, startup)",
+        "first_step, stochastic_depth, pipeline, startup, peer)",
     )
     bench.add_argument(
         "--repeats",
@@ -466,6 +468,12 @@ def add_bench(commands):
         help="a Python interpreter that has jax and keras_resnet (e.g. .venv-jax/bin/python): first_step then "
         "also runs each variant in fresh processes of it on Keras' JAX backend, taking turns with the "
         "TensorFlow ones, and reports JAX / TensorFlow ratios (default: TensorFlow only)",
+    )
+    bench.add_argument(
+        "--torch-python",
+        metavar="PYTHON",
+        help="a Python interpreter that has torch, timm and keras_resnet (e.g. .venv-torch/bin/python) for the "
+        "peer section (default: this one)",
     )
     bench.set_defaults(run=_bench)
 

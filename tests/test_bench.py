@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import keras_resnet
-from keras_resnet import baselines, benchmark, cli, specs
+from keras_resnet import baselines, benchmark, cli, peers, specs
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -28,7 +28,9 @@ def test_quick_bench_writes_every_section_with_verdicts(quick_run):
     report, markdown = quick_run
 
     assert report["machine"]["cores"] >= 1 and report["machine"]["tensorflow"] and report["machine"]["cpu"]
-    assert {c["section"] for c in report["comparisons"]} == set(benchmark.SECTIONS)
+    # The peer section needs torch and timm, which this interpreter may lack (then it says so in one note).
+    skipped = {"peer"} if benchmark.torch_ready(sys.executable) else set()
+    assert {c["section"] for c in report["comparisons"]} == set(benchmark.SECTIONS) - skipped
     assert not [c for c in report["comparisons"] if c["verdict"] == "could not run"]
     for row in report["rows"]:
         assert row["n"] >= 1 and 0 < row["min"] <= row["median"] <= row["max"] and math.isfinite(row["max"])
@@ -145,6 +147,55 @@ def test_quick_first_step_on_jax_too(tmp_path):
     assert any("JAX: " in note and "jax " in note for note in report["notes"])
 
 
+def test_peer_section_without_torch_is_skipped_in_one_note(quick_run):
+    report, markdown = quick_run
+    missing = benchmark.torch_ready(sys.executable)
+    notes = [note for note in report["notes"] if note.startswith("peer: skipped")]
+    if missing is None:
+        pytest.skip("this interpreter has torch and timm: test_quick_peer_against_timm measures it")
+    assert len(notes) == 1 and "pip install -e '.[torch]' timm" in notes[0] and notes[0] in markdown
+
+
+def test_our_side_of_a_peer_row_trains_and_infers_the_named_model():
+    answer = peers.keras_seconds(dict(name="ResNet20", batch=4, steps=2, calls=2, mixed=False))
+    assert answer["parameters"] == 271_098 and answer["backend"] == keras.backend.backend()
+    assert len(answer["train"]) == 2 and len(answer["inference"]) == 2
+    assert all(0 < rate < math.inf for rate in answer["train"] + answer["inference"])
+
+
+TORCH_PYTHON = ROOT / ".venv-torch" / "bin" / "python"
+
+
+@pytest.mark.slow
+def test_quick_peer_against_timm(tmp_path):
+    if benchmark.torch_ready(str(TORCH_PYTHON)):
+        pytest.skip("no PyTorch environment (python3 -m venv .venv-torch && .venv-torch/bin/pip install -e '.[torch]' timm)")
+    report = benchmark.run(["peer"], repeats=1, quick=True, output=str(tmp_path), torch_python=str(TORCH_PYTHON))
+    comparisons = [c for c in report["comparisons"] if c["section"] == "peer"]
+    assert [c["benchmark"].split()[0] for c in comparisons] == ["train", "inference"]
+    assert all(c["verdict"] in ("met", "missed") and c["ratio"] > 0 for c in comparisons)
+    # the plain-PyTorch twin has our parameters, BatchNorm statistics included
+    assert len(set(comparisons[0]["parameters"].values())) == 1
+    assert any(note.startswith("peer: torch ") for note in report["notes"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["ResNet56", "ResNeXt29_8x64d", "ResNet50", "ResNeXt50_32x4d", "DenseNet121"])
+def test_each_peer_has_our_parameter_count(name):
+    if benchmark.torch_ready(str(TORCH_PYTHON)):
+        pytest.skip("no PyTorch environment")
+    peer, options = peers.PEERS[name]
+    code = (
+        "import json, sys, timm, torch; from keras_resnet import peers; p = sys.argv[1]; "
+        "m = peers.CIFAR_TWINS[p]() if p in peers.CIFAR_TWINS else timm.create_model(p); "
+        "print(sum(t.numel() for t in m.parameters()) + sum(b.numel() for n, b in m.named_buffers() "
+        "if n.endswith(('running_mean', 'running_var'))))"
+    )
+    env = {**benchmark._child_env("torch")}
+    answer = subprocess.run([str(TORCH_PYTHON), "-c", code, peer], env=env, capture_output=True, text=True, check=True)
+    assert int(answer.stdout.split()[-1]) == keras_resnet.build(name, **options).count_params()
+
+
 def test_bench_rejects_an_unknown_section(tmp_path, capsys):
     assert cli.main(["bench", "--only", "train,speed", "--output", str(tmp_path)]) == 2
     err = capsys.readouterr().err
@@ -155,7 +206,7 @@ def test_bench_rejects_an_unknown_section(tmp_path, capsys):
 def test_bench_help_explains_every_flag():
     out = subprocess.run([sys.executable, "-m", "keras_resnet", "bench", "--help"], capture_output=True, text=True)
     assert out.returncode == 0
-    for flag in ("--only", "--repeats", "--output", "--quick", "--jax-python"):
+    for flag in ("--only", "--repeats", "--output", "--quick", "--jax-python", "--torch-python"):
         assert flag in out.stdout
     parser = cli.parser()
     bench = parser._subparsers._group_actions[0].choices["bench"]

@@ -1,0 +1,186 @@
+"""The peer users would otherwise pick: timm on PyTorch, measured beside ours (no TensorFlow here).
+
+`keras-resnet bench --only peer` times every family's representative against the same network in timm
+(or, for the CIFAR nets timm lacks, written here in plain PyTorch with the same parameter count), each
+measurement a fresh process: `keras_seconds` on Keras (the backend of the benchmark), `torch_seconds` on
+PyTorch with timm, the two taking turns. Both train with SGD with momentum and cross-entropy on the same
+random batch and infer one image at a time; PyTorch runs `channels_last`, its fast CPU layout, and 16-bit
+rows use `torch.autocast` against Keras' `mixed_bfloat16` policy.
+
+    keras_resnet.peers.PEERS["ResNeXt50_32x4d"]  # ('resnext50_32x4d', {})
+"""
+
+import time
+
+import keras
+import numpy as np
+
+from keras_resnet import specs, zoo
+
+# Our model -> (timm's name, or a CIFAR twin of this module; options of ours that make it timm's network).
+# timm's resnet50 is ResNet-50 v1.5 (the stride on the 3x3), as torchvision's; keras.applications' is v1.
+PEERS = {
+    "ResNet50": ("resnet50", {"variant": "v1.5"}),
+    "ResNeXt50_32x4d": ("resnext50_32x4d", {}),
+    "SEResNet50": ("seresnet50", {}),
+    "SEResNeXt50_32x4d": ("seresnext50_32x4d", {}),
+    "ECAResNet50D": ("ecaresnet50d", {}),
+    "ResNet50D": ("resnet50d", {}),
+    "ResNetBlur50": ("resnetblur50", {}),
+    "ResNetRS50": ("resnetrs50", {}),
+    "WideResNet50_2": ("wide_resnet50_2", {}),
+    "DenseNet121": ("densenet121", {}),
+    "ResNet20": ("cifar_resnet20", {}),  # the quick run's row
+    "ResNet56": ("cifar_resnet56", {}),
+    "ResNeXt29_8x64d": ("cifar_resnext29_8x64d", {}),
+}
+
+
+def _timings(train_step, infer, steps, calls):
+    """Images/s of each of `steps` training steps and `calls` single-image inferences, after one warm-up of each."""
+    train_step(), infer()  # traces, compiles, allocates
+    trains = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        batch = train_step()
+        trains.append(batch / (time.perf_counter() - start))
+    infers = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        infer()
+        infers.append(1 / (time.perf_counter() - start))
+    return {"train": trains, "inference": infers}
+
+
+def keras_seconds(spec):
+    """Ours, in this process: `spec` holds `name` (of `PEERS`), `batch`, `steps`, `calls` and `mixed`.
+
+    Returns:
+        {"train": [images/s per step], "inference": [images/s per single-image call], "parameters": int,
+        "backend": Keras' backend}.
+    """
+    name, batch = spec["name"], spec["batch"]
+    policy = "mixed_bfloat16" if spec["mixed"] else "float32"
+    model = zoo.build(name, **PEERS[name][1], dtype=policy)
+    side = model.input_shape[1]
+    model.compile(keras.optimizers.SGD(0.1, momentum=0.9), "sparse_categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    x = rng.random((batch, side, side, 3), dtype=np.float32)
+    y = rng.integers(0, model.output_shape[-1], batch)
+
+    def train_step():
+        model.train_on_batch(x, y)  # returns the loss as a number: waits for the device
+        return batch
+
+    one = x[:1]
+    answer = _timings(train_step, lambda: model.predict_on_batch(one), spec["steps"], spec["calls"])
+    return {**answer, "parameters": model.count_params(), "backend": keras.backend.backend()}
+
+
+def torch_seconds(spec):
+    """The peer of `spec["name"]` on PyTorch, in this process (torch and timm imported here, not at module load).
+
+    Returns:
+        {"train": [...], "inference": [...], "parameters": parameters plus BatchNorm statistics (as Keras counts),
+        "version": "torch X, timm Y"}.
+    """
+    import timm
+    import torch
+
+    name, batch = spec["name"], spec["batch"]
+    peer, _ = PEERS[name]
+    model = CIFAR_TWINS[peer]() if peer in CIFAR_TWINS else timm.create_model(peer, pretrained=False)
+    model = model.to(memory_format=torch.channels_last)
+    side = specs.resolve(name).input_shape[0]
+    classes = specs.resolve(name).classes if peer not in CIFAR_TWINS else 10
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    generator = torch.Generator().manual_seed(0)
+    x = torch.rand(batch, 3, side, side, generator=generator).to(memory_format=torch.channels_last)
+    y = torch.randint(0, classes, (batch,), generator=generator)
+    autocast = lambda: torch.autocast("cpu", dtype=torch.bfloat16, enabled=spec["mixed"])  # noqa: E731
+
+    def train_step():
+        model.train()
+        optimizer.zero_grad(set_to_none=True)
+        with autocast():
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        loss.item()  # waits for the step
+        return batch
+
+    def infer():
+        model.eval()
+        with torch.inference_mode(), autocast():
+            model(x[:1]).float().numpy()
+
+    answer = _timings(train_step, infer, spec["steps"], spec["calls"])
+    counted = sum(p.numel() for p in model.parameters()) + sum(
+        b.numel() for n, b in model.named_buffers() if n.endswith(("running_mean", "running_var"))
+    )
+    return {**answer, "parameters": counted, "version": f"torch {torch.__version__}, timm {timm.__version__}"}
+
+
+def _cifar_resnet(depth):
+    """He et al.'s CIFAR ResNet in plain PyTorch: 3x3 stem of 16, 3 stages of (depth - 2) / 6 basic blocks
+    (16/32/64), option-A shortcuts (subsample, zero-pad the new channels), as `keras_resnet.ResNet56`."""
+    from torch import nn
+    from torch.nn import functional
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.conv1, self.bn1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout)
+            self.conv2, self.bn2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout)
+            self.stride, self.pad = stride, cout - cin
+
+        def forward(self, x):
+            shortcut = x[:, :, :: self.stride, :: self.stride]
+            if self.pad:
+                shortcut = functional.pad(shortcut, (0, 0, 0, 0, self.pad // 2, self.pad - self.pad // 2))
+            y = functional.relu(self.bn1(self.conv1(x)))
+            return functional.relu(shortcut + self.bn2(self.conv2(y)))
+
+    blocks, cin = [], 16
+    for stage, cout in enumerate((16, 32, 64)):
+        for index in range((depth - 2) // 6):
+            blocks.append(Block(cin, cout, 2 if stage and not index else 1))
+            cin = cout
+    stem = [nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()]
+    return nn.Sequential(*stem, *blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+
+
+def _cifar_resnext29_8x64d():
+    """Xie et al.'s CIFAR ResNeXt-29 (8x64d) in plain PyTorch: 3x3 stem of 64, 3 stages of 3 bottlenecks with a
+    grouped 3x3 of 8 groups (widths 512/1024/2048, outputs 256/512/1024, stride on the 3x3), 1x1 projections."""
+    from torch import nn
+    from torch.nn import functional
+
+    def conv_bn(cin, cout, kernel, stride=1, groups=1):
+        return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False), nn.BatchNorm2d(cout))
+
+    class Block(nn.Module):
+        def __init__(self, cin, width, cout, stride):
+            super().__init__()
+            self.conv1, self.conv2 = conv_bn(cin, width, 1), conv_bn(width, width, 3, stride, groups=8)
+            self.conv3 = conv_bn(width, cout, 1)
+            self.shortcut = conv_bn(cin, cout, 1, stride) if stride > 1 or cin != cout else nn.Identity()
+
+        def forward(self, x):
+            y = functional.relu(self.conv2(functional.relu(self.conv1(x))))
+            return functional.relu(self.shortcut(x) + self.conv3(y))
+
+    blocks, cin = [], 64
+    for stage, cout in enumerate((256, 512, 1024)):
+        for index in range(3):
+            blocks.append(Block(cin, 2 * cout, cout, 2 if stage and not index else 1))
+            cin = cout
+    stem = [conv_bn(3, 64, 3), nn.ReLU()]
+    return nn.Sequential(*stem, *blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(1024, 10))
+
+
+CIFAR_TWINS = {
+    "cifar_resnet20": lambda: _cifar_resnet(20),
+    "cifar_resnet56": lambda: _cifar_resnet(56),
+    "cifar_resnext29_8x64d": _cifar_resnext29_8x64d,
+}
