@@ -355,7 +355,7 @@ def _keras_file(found):
 def _hub_file(found):
     """timm's `model.safetensors` through `hf_hub_download`, its sha256 checked against the Hub's etag."""
     try:
-        from huggingface_hub import hf_hub_download, hf_hub_url
+        from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
         from huggingface_hub.errors import LocalEntryNotFoundError
     except ImportError:
         raise ValueError(f"weights={found.tag!r} come from the Hugging Face Hub, which needs huggingface_hub: "
@@ -364,8 +364,14 @@ def _hub_file(found):
     endpoint = os.environ.get("HF_ENDPOINT")
     cache = os.environ.get("HF_HUB_CACHE") or (os.path.join(os.environ["HF_HOME"], "hub") if "HF_HOME" in os.environ else None)
     offline = os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE")
+    url = hf_hub_url(found.location, HUB_FILE, revision=REVISION, endpoint=endpoint)
     reason = None
-    for attempt in range(ATTEMPTS):
+    if not offline:
+        try:  # one HEAD without retries: huggingface_hub itself backs off for ~25 s when the Hub is unreachable
+            get_hf_file_metadata(url)
+        except Exception as error:  # noqa: BLE001  httpx's connection errors and the Hub's HTTP errors
+            reason = str(error).splitlines()[0]
+    for attempt in range(0 if reason else ATTEMPTS):
         try:
             path = hf_hub_download(found.location, HUB_FILE, revision=REVISION, cache_dir=cache, endpoint=endpoint,
                                    force_download=attempt > 0, local_files_only=offline)  # fmt: skip
@@ -386,7 +392,6 @@ def _hub_file(found):
             continue
         return path, {"repo_id": found.location, "file": HUB_FILE, "commit": os.path.basename(os.path.dirname(path)),
                       "sha256": etag}  # fmt: skip
-    url = hf_hub_url(found.location, HUB_FILE, revision=REVISION, endpoint=endpoint)
     raise ValueError(
         f"weights={found.tag!r} for {found.model} need {HUB_FILE} of {found.location} from {url}, which could not be "
         f"fetched ({reason}): download it by hand on a machine with internet and pass its path as weights= (or "

@@ -99,7 +99,7 @@ def test_a_keras_applications_weights_file_is_converted_only_when_its_source_is_
     """A `.weights.h5` is ours unless `weights_source` says otherwise: no silent second try as another format."""
     path = str(tmp_path / "resnet50.weights.h5")
     keras_source("ResNet50", path)
-    with pytest.raises(ValueError, match=r"does not fit resnet50: .*pass weights_source='keras.applications'"):
+    with pytest.raises(ValueError, match=r"does not fit ResNet50: only part of it would load.*pass weights_source='keras.applications'"):
         keras_resnet.ResNet50(weights=path, input_shape=SIZE)
     keras_resnet.ResNet50(weights=path, input_shape=SIZE, weights_source="keras.applications")
     with pytest.raises(ValueError, match=r"weights_source='caffe' must be one of"):
