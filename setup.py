@@ -9,6 +9,9 @@ from setuptools import find_packages, setup
 # registered data set), TensorBoard for the logs (TF 2.21 no longer pulls it in), matplotlib for the
 # curves, Pillow to check folder images before training, and keras-tuner for `keras_resnet.tuning`.
 TRAINING = ["tensorflow-datasets>=4.9.10", "importlib_resources", "tensorboard", "matplotlib", "pillow", "keras-tuner>=1.4.8"]
+# Published weights by name (weights="imagenet", "timm/..."): timm's come from the Hugging Face Hub as
+# safetensors; keras.applications' files need only Keras. Part of `tf` and `cpu`, so CI's .[cpu,test] has them.
+WEIGHTS = ["huggingface_hub>=0.30", "safetensors"]
 
 setup(
     name="keras-resnet-family",
@@ -26,8 +29,9 @@ setup(
     # (`tensorflow`) and the CPU wheel (`tensorflow-cpu`) do not both get installed.
     install_requires=["keras>=3.15", "numpy", "scikit-learn", "wrapt"],
     extras_require={
-        "tf": ["tensorflow>=2.21", *TRAINING],
-        "cpu": ["tensorflow-cpu>=2.21", *TRAINING],
+        "tf": ["tensorflow>=2.21", *TRAINING, *WEIGHTS],
+        "cpu": ["tensorflow-cpu>=2.21", *TRAINING, *WEIGHTS],
+        "weights": WEIGHTS,
         "analysis": ["matplotlib"],  # the PNGs of keras_resnet.analysis
         # The model code on the JAX backend, without TensorFlow (CI's second job): JAX and what its tests need.
         "jax": ["jax[cpu]", "pytest>=8", "pytest-xdist", "pytest-timeout", "hypothesis", "h5py"],

@@ -63,9 +63,9 @@ plt.show()
 # ## Predict
 #
 # The model takes raw float images (like keras.applications' ResNets, without their preprocessing
-# function). Untrained weights give meaningless classes; `weights="imagenet"` converts
-# keras.applications' cached file when it is in Keras' cache, and otherwise says where to put it
-# (keras_resnet never downloads).
+# function). Untrained weights give meaningless classes; `weights="imagenet"` downloads
+# keras.applications' file (md5 checked), converts it once and caches it, and offline says in one
+# sentence where to place the file by hand (docs/weights.md).
 
 # %%
 photo = load_sample_image("china.jpg")  # 427x640 RGB, bundled with scikit-learn
@@ -78,6 +78,6 @@ print(f"sum {probabilities.sum():.4f}; uniform would be {1 / probabilities.size:
 # %%
 try:
     pretrained = keras_resnet.ResNet50(weights="imagenet")
-    print("loaded keras.applications' ImageNet weights from Keras' cache")
+    print("loaded keras.applications' ImageNet weights (downloaded or cached)")
 except ValueError as error:
     print(error)

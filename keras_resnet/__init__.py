@@ -21,9 +21,9 @@ __version__ = "0.1.0"
 
 # The submodules a user reaches as attributes (`keras_resnet.training`); each is imported on first use.
 SUBMODULES = ("analysis", "applications", "benchmark", "checks", "data", "export", "files", "layers", "models",
-              "optimizer", "recipes", "specs", "training", "tuning", "weights", "zoo")  # fmt: skip
-FUNCTIONS = ("build", "convert", "available_models", "available_families", "features", "feature_info", "freeze",
-             "pyramid_outputs")  # from keras_resnet.zoo
+              "optimizer", "pretrained", "recipes", "specs", "training", "tuning", "weights", "zoo")  # fmt: skip
+FUNCTIONS = ("build", "convert", "available_models", "available_families", "available_weights", "weights_card",
+             "features", "feature_info", "freeze", "pyramid_outputs")  # from keras_resnet.zoo
 
 
 def _register_saved_classes(keras):

@@ -307,7 +307,7 @@ def add_convert(commands):
     convert.add_argument("model", help="model name, e.g. ResNet50 or ResNet50V2 (see `keras-resnet models`)")
     convert.add_argument(
         "source",
-        help="'imagenet' (keras.applications' cached file under $KERAS_HOME/models), a keras.applications "
+        help="'imagenet' or a source tag (downloaded, checked and cached, see docs/weights.md), a keras.applications "
         ".h5 / .weights.h5 / .keras file, or a torchvision/timm state dict (.safetensors; .pth needs torch)",
     )
     convert.add_argument("output", help="the .keras file to write (never overwritten)")

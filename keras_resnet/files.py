@@ -217,6 +217,21 @@ def check_writable(folder):
         ) from None
 
 
+@contextlib.contextmanager
+def held(path):
+    """Hold an OS lock on `path` (created if needed) for the `with` block, waiting while another process holds it.
+
+    The kernel releases the lock when its holder dies, however it dies, so a killed process never leaves
+    the next one waiting.
+
+    Args:
+        path: the lock file.
+    """
+    with open(path, "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def _remove(entry):
     if entry.is_dir() and not entry.is_symlink():
         shutil.rmtree(entry)

@@ -8,7 +8,7 @@ or head fails with the layer's name. `LAYOUTS` says which builder options comput
 computes (shapes cannot tell a stride in the 1x1 from one in the 3x3). Adding a family is a row in each.
 
     model = keras_resnet.ResNet50(variant="v1.5", weights="resnet50-0676ba61.pth")   # torchvision
-    model = keras_resnet.ResNet50(weights="imagenet")   # keras.applications' cached file, converted
+    model = keras_resnet.ResNet50(weights="imagenet")   # keras.applications' file, downloaded (keras_resnet.pretrained)
 
 The models never load weights themselves: `keras_resnet.build` builds the plan's model, then calls `load`
 here with the plan (what the model is and how it strides, read from the plan, not from built layers).
@@ -19,7 +19,6 @@ import io
 import json
 import os
 import re
-import warnings
 import zipfile
 
 import keras
@@ -203,100 +202,106 @@ def keras_home():
     return os.path.join(home if os.access(home, os.W_OK) else "/tmp", ".keras")
 
 
-def imagenet_file(plan):
-    """The path of keras.applications' cached ImageNet weights for a model, failing at once without it.
+# What a weights file holds, as `weights_source=` names it: a file of ours (`.weights.h5`/`.keras`), a
+# keras.applications file, or a torchvision/timm state dict.
+SOURCES = ("keras_resnet", "keras.applications", "torch")
+
+
+def file_source(path, source=None):
+    """The source of a weights file: `source` when given, else by its name (a legacy `.h5` is
+    keras.applications', a state dict's suffix is torch's, `.weights.h5` and `.keras` are ours).
 
     Args:
-        plan: the model's `keras_resnet.specs.Plan` (`KERAS_APPLICATIONS` lists those with ImageNet weights;
-            with the top, it needs 1000 classes).
+        path: the file.
+        source: None or one of `SOURCES`.
 
     Returns:
-        The file's path under Keras' cache directory (`$KERAS_HOME/models`, default `~/.keras/models`).
+        One of `SOURCES`.
     """
-    family_name, depth, include_top, classes = plan.family, plan.depth, plan.include_top, plan.classes
-    name = KERAS_APPLICATIONS.get((family_name, depth))
-    if name is None:
-        known = ", ".join(f"{family}{d}" for family, d in KERAS_APPLICATIONS)
-        raise ValueError(
-            f"weights='imagenet' needs keras.applications' weights, which exist only for {known}, not "
-            f"{family_name}{depth}: pass the path of a checkpoint instead (e.g. a torchvision .pth)."
-        )
-    if include_top and classes != 1000:
-        raise ValueError(f"weights='imagenet' with include_top=True needs classes=1000, not {classes}.")
-    file_name = f"{name.lower()}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
-    folder = os.path.join(keras_home(), "models")
-    path = os.path.join(folder, file_name)
-    if not os.path.exists(path):
-        top = "" if include_top else ", include_top=False"
-        raise ValueError(
-            f"weights='imagenet' needs {file_name} in {folder}, and keras_resnet never downloads: on a machine "
-            f"with internet, keras.applications.{name}(weights='imagenet'{top}) saves it to ~/.keras/models/; "
-            f"copy it to {folder} (or set KERAS_HOME) or pass its path as weights=."
-        )
-    return path
+    if source is not None:
+        if source not in SOURCES:
+            raise ValueError(f"weights_source={source!r} must be one of {SOURCES} (None: from the file's name).")
+        return source
+    if path.endswith(TORCH_SUFFIXES):
+        return "torch"
+    return "keras.applications" if path.endswith(".h5") and not path.endswith(".weights.h5") else "keras_resnet"
 
 
-def load(model, path, plan):
+def load(model, path, plan, source=None):
     """Load weights from any file `weights=` takes into `model`, built from `plan`; nothing is assigned
     unless the whole file fits, and a file that does not fit is one sentence naming it.
 
-    Our own `.weights.h5` / `.keras` files load directly; keras.applications files (the legacy `.h5` it
-    caches, or its model saved as `.weights.h5` / `.keras`) and torchvision/timm state dicts are converted.
+    Our own `.weights.h5` / `.keras` files load directly; keras.applications files and torchvision/timm
+    state dicts are converted. Which one a file is comes from `source` or its name, never from a failed
+    attempt: a keras.applications `.weights.h5` / `.keras` file needs `source="keras.applications"`.
 
     Args:
         model: the model `keras_resnet.models.build_model(plan)` built.
         path: a `.weights.h5` / `.keras` file, a keras.applications `.h5` file or a state dict
             (`.safetensors`, or `.pth`/`.pt`/`.bin` with torch installed).
         plan: the model's `keras_resnet.specs.Plan`.
+        source: None (from the file's name) or one of `SOURCES`.
 
     Raises:
         ValueError: the file cannot be read or does not fit the model.
     """
     path = os.fspath(path)
-    legacy_h5 = path.endswith(".h5") and not path.endswith(".weights.h5")
-    if path.endswith(TORCH_SUFFIXES) or legacy_h5:
-        load_foreign(model, path, plan)
+    source = file_source(path, source)
+    if source != "keras_resnet":
+        load_foreign(model, path, plan, source)
         return
     try:
         if path.endswith(".keras"):
-            source = load_model_file(path)
-            if len(source.weights) != len(model.weights):
-                raise ValueError(f"it holds {len(source.weights)} weight arrays ({source.name}), {model.name} has {len(model.weights)}.")
-            model.set_weights(source.get_weights())
+            loaded = load_model_file(path)
+            if len(loaded.weights) != len(model.weights):
+                raise ValueError(f"it holds {len(loaded.weights)} weight arrays ({loaded.name}), {model.name} has {len(model.weights)}.")
+            model.set_weights(loaded.get_weights())
         else:
             _load_own(model, path)
     except OSError as error:  # h5py on a cut or foreign file
         raise ValueError(f"weights file {path!r} cannot be read ({error}): is it a whole .weights.h5 file?") from None
     except ValueError as error:
         reason = str(error).splitlines()[0][:300]  # Keras lists every array of a mismatch
-        foreign = ""
-        if (plan.family, plan.depth) in KERAS_APPLICATIONS:
-            try:
-                load_foreign(model, path, plan)
-                return
-            except ValueError as conversion_error:
-                foreign = f" Nor does it convert: {conversion_error}"
+        twin = (plan.family, plan.depth) in KERAS_APPLICATIONS
         raise ValueError(
             f"weights file {path!r} does not fit {model.name}: {reason} Build the model with the options "
-            f"the file was saved with (depth, classes, include_top, use_bias).{foreign}"
+            "the file was saved with (depth, classes, include_top, use_bias)"
+            + (", or pass weights_source='keras.applications' if keras.applications wrote it." if twin else ".")
         ) from None
 
 
 def _load_own(model, path):
-    """`model.load_weights(path)`, where a partial load is a mismatch: Keras' loader only warns when some
-    layers of the file have no place ("... retain their freshly-initialized weights"), as with a file of
-    another model (then converted by the caller, or refused)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model.load_weights(path)
-    partial = [w for w in caught if "freshly-initialized" in str(w.message)]
-    if partial:
-        raise ValueError(f"only part of it loads ({str(partial[0].message).split(':')[0]}).")
-    for warning in caught:
-        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    """`model.load_weights(path)` once the file is known to hold exactly the arrays this model saves, by
+    path and shape: Keras' loader leaves a layer it finds no group for freshly initialised (it only warns)
+    and ignores arrays it has no place for, so a file of another model could load in part."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        own = os.path.join(folder, "model.weights.h5")
+        model.save_weights(own)
+        expected = _h5_arrays(own)
+    found = _h5_arrays(path)
+    if found != expected:
+        missing, extra = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
+        shaped = sorted(key for key in set(found) & set(expected) if found[key] != expected[key])
+        what = (f"{len(missing)} of the model's arrays are missing (e.g. {missing[:2]})" if missing else
+                f"{len(extra)} of its arrays have no place in the model (e.g. {extra[:2]})" if extra else
+                f"{shaped[0]} has shape {found[shaped[0]]}, the model's {expected[shaped[0]]}")  # fmt: skip
+        raise ValueError(f"only part of it would load: {what}.")
+    model.load_weights(path)
 
 
-def load_foreign(model, path, plan):
+def _h5_arrays(path):
+    """`{array path: shape}` of a Keras `.weights.h5` file, an optimizer's arrays left out."""
+    import h5py
+
+    arrays = {}
+    with h5py.File(path, "r") as h5:
+        h5.visititems(lambda key, item: arrays.__setitem__(key, item.shape) if isinstance(item, h5py.Dataset) else None)
+    return {key: shape for key, shape in arrays.items() if not key.startswith("optimizer/")}
+
+
+def load_foreign(model, path, plan, source):
     """Convert a keras.applications file or a torchvision/timm state dict into `model`'s variables.
 
     Args:
@@ -305,11 +310,12 @@ def load_foreign(model, path, plan):
         path: a keras.applications weights file (`.h5`, `.weights.h5`, `.keras`) or a state dict
             (`.safetensors`, or `.pth`/`.pt`/`.bin` with torch installed).
         plan: the model's `keras_resnet.specs.Plan`.
+        source: "keras.applications" or "torch".
 
     Nothing is assigned unless the whole source fits.
     """
     family_name = plan.family
-    source = "torch" if path.endswith(TORCH_SUFFIXES) else "keras"
+    source = "torch" if source == "torch" else "keras"
     label = f"{'state dict' if source == 'torch' else 'keras.applications file'} {os.path.basename(path)!r}"
     names = NAMES[source].get(family_name)
     if names is None:

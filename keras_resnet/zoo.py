@@ -9,16 +9,20 @@ the model; none of those modules imports this one. `applications.py` holds one `
 
 import os
 
-from keras_resnet import files, models, specs
+from keras_resnet import files, models, pretrained, specs
 from keras_resnet.models import feature_info, features, freeze, pyramid_outputs  # noqa: F401  (public API)
-from keras_resnet.weights import TRAINED, imagenet_file, trained_card, trained_options
+from keras_resnet.pretrained import available_weights, weights_card  # noqa: F401  (public API)
+from keras_resnet.weights import INPUT_CONVS, TRAINED, adapt_input_conv, trained_card, trained_options
 from keras_resnet.weights import load as load_weights
 
 SIGNATURE_DOC = """include_top: add global average pooling and the `classes`-way classifier.
-        weights: None (random initialisation), "imagenet" (keras.applications' cached file, converted),
+        weights: None (random initialisation), "imagenet" (published ImageNet weights, downloaded with a
+            checked hash, converted once and cached, see docs/weights.md), a source tag of
+            `keras_resnet.available_weights(name)` ("timm/resnet50d.ra2_in1k", "torchvision/IMAGENET1K_V2"),
             "cifar10" (ResNet20: weights trained by this package, shipped with it, see README's model card), or
             a path: a `.weights.h5` / `.keras` file, a keras.applications file or a torchvision/timm state
-            dict (converted, see `keras_resnet.weights`).
+            dict (converted, see `keras_resnet.weights`; `weights_source=` names what the file is where its
+            name does not tell, e.g. "keras.applications" for its `.weights.h5`).
         input_tensor: optional tensor to use as the model's input.
         input_shape: (height, width, channels), default {input_shape}.
         pooling: without the top, None (4D feature map), "avg" or "max".
@@ -49,14 +53,16 @@ def available_families():
     return sorted(specs.FAMILIES)
 
 
-def build(name, /, *, weights=None, input_tensor=None, **kwargs):
+def build(name, /, *, weights=None, input_tensor=None, weights_source=None, **kwargs):
     """Build a model by name ("ResNet56") or by family and depth ("cifar_resnet", depth=272).
 
     Args:
         name: a name from `available_models()` or a family from `available_families()`.
-        weights: None, "imagenet", "cifar10" (shipped weights) or the path of a weights file (see the model
-            functions).
+        weights: None, "imagenet" or a source tag (`available_weights(name)`: downloaded, checked, cached),
+            "cifar10" (shipped weights) or the path of a weights file (see the model functions).
         input_tensor: optional tensor to use as the model's input.
+        weights_source: what a weights file is, where its name does not tell: None, "keras_resnet",
+            "keras.applications" or "torch" (`keras_resnet.weights.SOURCES`).
         **kwargs: `depth` (families only; a named model's depth is fixed), the keras.applications
             arguments and the family's options (`keras_resnet.specs.OPTIONS`), which override the named
             model's own.
@@ -76,17 +82,36 @@ def build(name, /, *, weights=None, input_tensor=None, **kwargs):
         kwargs["input_shape"] = tuple(input_tensor.shape[1:])
     if isinstance(weights, str) and weights in TRAINED:
         return _trained(name, weights, input_tensor, kwargs)
+    if isinstance(weights, str) and pretrained.is_name(weights) and not os.path.exists(weights):
+        return _published(name, weights, input_tensor, kwargs)
     plan = specs.resolve(name, **kwargs)
-    if isinstance(weights, str) and weights == "imagenet":
-        weights = imagenet_file(plan)  # fails before building when keras.applications' file is not cached
-    elif weights is not None and not os.path.exists(weights):
+    if weights is not None and not os.path.exists(weights):
         raise ValueError(
             f"weights={str(weights)!r} does not exist: pass None, 'imagenet', 'cifar10' (ResNet20) or the path of a .weights.h5 / .keras "
             "file, a keras.applications .h5 file or a torchvision/timm .pth / .safetensors state dict."
         )
     model = models.build_model(plan, input_tensor)
     if weights is not None:
-        load_weights(model, weights, plan)
+        load_weights(model, weights, plan, weights_source)
+    return model
+
+
+def _published(name, weights, input_tensor, kwargs):
+    # Published weights: the source's preprocessing and layout, checked before anything is downloaded.
+    if name not in specs.MODELS:
+        raise ValueError(f"weights={weights!r} are published per model: build it by name (e.g. 'ResNet50'), not as {name!r}.")
+    found = pretrained.source(name, weights)
+    kwargs = pretrained.build_options(found, kwargs)
+    plan = specs.resolve(name, **kwargs)
+    path = pretrained.fetch(found)
+    model = models.build_model(plan, input_tensor)
+    if plan.include_top and plan.input_shape[-1] == 3:
+        load_weights(model, path, plan)
+        return model
+    whole_plan = pretrained.canonical_plan(found)
+    whole = models.build_model(whole_plan)
+    load_weights(whole, path, whole_plan)
+    _copy_layers(whole, model)
     return model
 
 
@@ -99,14 +124,22 @@ def _trained(name, weights, input_tensor, kwargs):
     if plan.include_top:
         load_weights(model, card["path"], plan)
         return model
-    # Without the top: the file holds the whole classifier; every other layer takes its weights by name.
     whole_plan = specs.resolve(name, **{**kwargs, "include_top": True, "classes": card["options"]["classes"], "pooling": None})
     whole = models.build_model(whole_plan)
     load_weights(whole, card["path"], whole_plan)
+    _copy_layers(whole, model)
+    return model
+
+
+def _copy_layers(whole, model):
+    # Without the top or with other input channels: the file holds the whole model; every layer of
+    # `model` takes its weights by name, an image-reading convolution adapted to the channels.
     for layer in model.layers:
         if layer.weights:
-            layer.set_weights(whole.get_layer(layer.name).get_weights())
-    return model
+            values = whole.get_layer(layer.name).get_weights()
+            if layer.name in INPUT_CONVS:
+                values[0] = adapt_input_conv(values[0], layer.weights[0].shape[2])
+            layer.set_weights(values)
 
 
 def convert(name, source, output, **options):
@@ -114,7 +147,8 @@ def convert(name, source, output, **options):
 
     Args:
         name: a model name ("ResNet50") or family (with `depth=` in `options`), as `build`.
-        source: "imagenet", a keras.applications file or a torchvision/timm state dict.
+        source: "imagenet" or a source tag (`available_weights(name)`), a keras.applications file or a
+            torchvision/timm state dict.
         output: the `.keras` file to write; an existing file is never overwritten.
         **options: builder options the source needs (`variant="v1.5"` for torchvision ResNets;
             `use_bias=True, stride_position="last"` for keras.applications' ResNetV2) and the signature's.

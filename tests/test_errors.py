@@ -21,7 +21,7 @@ import keras_resnet
         (lambda: keras_resnet.ResNet50(input_shape=(224, 224)), r"must be \(height, width, channels\)"),
         (lambda: keras_resnet.ResNet50(input_shape=(3, 224, 224)), r"channels-first.*\(224, 224, 3\)"),
         (lambda: keras_resnet.ResNet50(input_shape=(224, 224, 0)), r"no channels"),
-        (lambda: keras_resnet.ResNet20(weights="imagenet"), r"keras.applications' weights, which exist only for"),
+        (lambda: keras_resnet.ResNet20(weights="imagenet"), r"weights='imagenet' are not published for ResNet20"),
         (lambda: keras_resnet.ResNet50V2(stride_position="middle"), r"stride_position='middle' must be 'first'"),
         (lambda: keras_resnet.ResNet50(weights="/nope/r50.weights.h5"), r"does not exist"),
         (lambda: keras_resnet.ResNet20(classes=0), r"classes=0 must be a positive integer"),

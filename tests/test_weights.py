@@ -57,41 +57,25 @@ def keras_source(name, path):
     return source
 
 
-def check_keras(name, path, images, weights=None, **options):
-    """Save a randomised keras.applications `name` to `path`, convert it (from `weights`, default `path`), compare."""
+def check_keras(name, path, images, **options):
+    """Save a randomised keras.applications `name` to `path`, convert it, compare."""
     source = keras_source(name, str(path))
-    weights = weights or str(path)
-    target = keras_resnet.build(name, weights=weights, input_shape=SIZE, classifier_activation=None, **options)
+    target = keras_resnet.build(name, weights=str(path), input_shape=SIZE, classifier_activation=None,
+                                weights_source="keras.applications", **options)  # fmt: skip
     difference = max_difference(source, target, images)
     assert difference < TOLERANCE, f"{name}: max |difference| {difference}"
     return target
-
-
-def test_imagenet_uses_the_keras_cache_and_folds_biases(tmp_path, monkeypatch, images):
-    """ResNet50(weights="imagenet") finds keras.applications' cached file under KERAS_HOME and converts it."""
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    (tmp_path / "models").mkdir()
-    target = check_keras(
-        "ResNet50", tmp_path / "models" / "resnet50_weights_tf_dim_ordering_tf_kernels.h5", images(SIZE, 2), "imagenet"
-    )
-    assert target.get_layer("stem_conv").bias is None  # bias-free: the biases went into the BN means
-
-
-def test_imagenet_without_the_file_fails_at_once(tmp_path, monkeypatch):
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    start = time.perf_counter()
-    with pytest.raises(ValueError, match="resnet101v2_weights_tf_dim_ordering_tf_kernels_notop.h5 in .*never downloads"):
-        keras_resnet.ResNet101V2(weights="imagenet", include_top=False)
-    assert time.perf_counter() - start < 1.0
 
 
 def test_keras_resnet50v2_weights_h5(tmp_path, images):
     """ResNetV2 strides in each stage's last block and has biases without a BN after them: use_bias=True."""
     check_keras("ResNet50V2", tmp_path / "v2.weights.h5", images(SIZE, 2), **KERAS_TARGET["V2"])
     with pytest.raises(ValueError, match="stride_position='last'"):
-        keras_resnet.ResNet50V2(weights=str(tmp_path / "v2.weights.h5"), input_shape=SIZE, use_bias=True)
+        keras_resnet.ResNet50V2(weights=str(tmp_path / "v2.weights.h5"), input_shape=SIZE, use_bias=True,
+                                weights_source="keras.applications")  # fmt: skip
     with pytest.raises(ValueError, match="conv1_conv.*use_bias=True"):
-        keras_resnet.ResNet50V2(weights=str(tmp_path / "v2.weights.h5"), input_shape=SIZE, stride_position="last")
+        keras_resnet.ResNet50V2(weights=str(tmp_path / "v2.weights.h5"), input_shape=SIZE, stride_position="last",
+                                weights_source="keras.applications")  # fmt: skip
 
 
 @pytest.mark.slow
@@ -109,6 +93,39 @@ def test_keras_densenet121(tmp_path, images):
 @pytest.mark.parametrize("name", ["DenseNet169", "DenseNet201"])
 def test_keras_densenet_deep(tmp_path, images, name):
     check_keras(name, tmp_path / f"{name}.h5", images(SIZE, 2))
+
+
+def test_a_keras_applications_weights_file_is_converted_only_when_its_source_is_named(tmp_path):
+    """A `.weights.h5` is ours unless `weights_source` says otherwise: no silent second try as another format."""
+    path = str(tmp_path / "resnet50.weights.h5")
+    keras_source("ResNet50", path)
+    with pytest.raises(ValueError, match=r"does not fit ResNet50: only part of it would load.*pass weights_source='keras.applications'"):
+        keras_resnet.ResNet50(weights=path, input_shape=SIZE)
+    keras_resnet.ResNet50(weights=path, input_shape=SIZE, weights_source="keras.applications")
+    with pytest.raises(ValueError, match=r"weights_source='caffe' must be one of"):
+        keras_resnet.ResNet50(weights=path, input_shape=SIZE, weights_source="caffe")
+
+
+def test_a_file_that_would_load_only_in_part_is_refused(tmp_path):
+    """Keras' loader ignores arrays it has no place for and only warns about layers it finds no group for:
+    the file's arrays are compared with the model's, by path and shape, and any warning filter is irrelevant."""
+    import warnings
+
+    model = keras_resnet.build("ResNet20", input_shape=(8, 8, 1), classes=3)
+    path = str(tmp_path / "resnet20.weights.h5")
+    model.save_weights(path)
+    with h5py.File(path, "a") as file:
+        file["layers/extra/vars/0"] = np.zeros(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match=r"only part of it would load: 1 of its arrays have no place in the model \(e.g. \['layers/extra/vars/0'\]"):
+            keras_resnet.build("ResNet20", input_shape=(8, 8, 1), classes=3, weights=path)
+    with h5py.File(path, "a") as file:
+        del file["layers/extra"]
+        group = next(key for key in file["layers"] if "block" in key)
+        file.move(f"layers/{group}", "layers/renamed")
+    with pytest.raises(ValueError, match=r"only part of it would load: \d+ of the model's arrays are missing"):
+        keras_resnet.build("ResNet20", input_shape=(8, 8, 1), classes=3, weights=path)
 
 
 def test_wrong_targets_name_the_layer(tmp_path):
@@ -153,7 +170,7 @@ def convert_from_another_process(tmp_path, name):
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # Keras' "retain their freshly-initialized weights" would fail here
             target = keras_resnet.build(name, weights=str(tmp_path / f"{name}{suffix}"), input_shape=SIZE,
-                                        classifier_activation=None, **options)  # fmt: skip
+                                        classifier_activation=None, weights_source="keras.applications", **options)  # fmt: skip
         difference = float(np.abs(np.asarray(target(reference["images"], training=False)) - reference["outputs"]).max())
         assert difference < TOLERANCE, f"{name}{suffix}: max |difference| {difference}"
 
@@ -177,15 +194,15 @@ def test_every_array_of_a_keras_applications_file_is_read_once(tmp_path):
     with h5py.File(path, "a") as file:
         for group in file["layers"].values():
             group.attrs.pop("name", None)  # as Keras 3 versions before the name attribute wrote it
-    keras_resnet.ResNet50(weights=path, input_shape=SIZE)  # placed by the layers' order
+    keras_resnet.ResNet50(weights=path, input_shape=SIZE, weights_source="keras.applications")  # placed by the layers' order
     with h5py.File(path, "a") as file:
         file["layers/conv2d/vars/extra"] = np.zeros(3)
     with pytest.raises(ValueError, match=r"1 of its arrays have no place \(e.g. \['layers/conv2d/vars/extra'\]"):
-        keras_resnet.ResNet50(weights=path, input_shape=SIZE)
+        keras_resnet.ResNet50(weights=path, input_shape=SIZE, weights_source="keras.applications")
     with h5py.File(path, "a") as file:
         del file["layers/conv2d/vars/extra"], file["layers/batch_normalization/vars/3"]
     with pytest.raises(ValueError, match="gives nothing for conv1_bn/moving_variance"):
-        keras_resnet.ResNet50(weights=path, input_shape=SIZE)
+        keras_resnet.ResNet50(weights=path, input_shape=SIZE, weights_source="keras.applications")
 
 
 def torchvision_key(layer, densenet):
