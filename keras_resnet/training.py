@@ -14,11 +14,13 @@ PNG of the curves, the run's config as JSON and sample test images with the mode
 import contextlib
 import csv
 import dataclasses
+import datetime
 import io
 import math
 import os
 import pathlib
 import re
+import time
 
 import keras
 import numpy as np
@@ -28,7 +30,7 @@ from keras_resnet import checks, data, files, models, optimizer, plots, recipes,
 
 # What a run writes in its output folder besides config.json: `--overwrite` removes these and nothing else.
 RUN_FILES = ("history.csv", "last.keras", "best.keras", "final.keras", "results.json", "samples.npz", "curves.png",
-             "logs", "backup")  # fmt: skip
+             "logs", "backup", "status.txt")  # fmt: skip
 # Test images kept with the model's answers, for `keras_resnet.export.verify` to compare served answers with.
 SAMPLES = 32
 
@@ -161,6 +163,37 @@ class ModelCheckpoint(keras.callbacks.ModelCheckpoint):
     def _save_model(self, epoch, batch, logs):
         with files.atomic_write(self.target, needs=files.model_bytes(self.model)):
             super()._save_model(epoch, batch, logs)
+
+
+class StatusLine(keras.callbacks.Callback):
+    """Keep `status.txt`, one line a person reads at a glance on a run of hours (`cat runs/x/status.txt`):
+    "epoch 12/164, accuracy 0.8113, test accuracy 0.7712 (best 0.7801 at epoch 11), 271 s an epoch, about
+    11 h 23 min left, at 2026-12-07 09:30". Epoch times are this process's own, so a resumed run's pause
+    does not count; the best accuracy comes from the whole `history.csv`."""
+
+    def __init__(self, path, history):
+        super().__init__()
+        self.path, self.history, self.seconds = pathlib.Path(path), pathlib.Path(history), []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.monotonic() - self.started)
+        logs, total = logs or {}, self.params["epochs"]
+        parts = [f"epoch {epoch + 1}/{total}"]
+        if "accuracy" in logs:
+            parts.append(f"accuracy {logs['accuracy']:.4f}")
+        if "val_accuracy" in logs:
+            # The CSV logger, before this callback, has written this epoch's row already.
+            tested = read_history(self.history).get("val_accuracy") or [logs["val_accuracy"]]
+            best = max(range(len(tested)), key=tested.__getitem__)
+            parts.append(f"test accuracy {logs['val_accuracy']:.4f} (best {tested[best]:.4f} at epoch {best + 1})")
+        per_epoch = float(np.median(self.seconds))
+        left = round(per_epoch * (total - epoch - 1) / 60)
+        parts += [f"{per_epoch:.0f} s an epoch", f"about {left // 60} h {left % 60} min left" if left else "finished"]
+        parts.append(f"at {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}")
+        files.write_text(self.path, ", ".join(parts) + "\n")
 
 
 class BackupAndRestore(keras.callbacks.BackupAndRestore):
@@ -571,6 +604,7 @@ def _fit(net, train_data, test_data, chosen, steps, output, backup_every, verbos
             ),
             keras.callbacks.CSVLogger(output / "history.csv", append=True),
             keras.callbacks.TensorBoard(output / "logs"),
+            StatusLine(output / "status.txt", output / "history.csv"),
             # Last, so that a backup is only taken once the epoch's other files are written; kept after the
             # end so that re-running a finished run resumes at its end instead of training again.
             BackupAndRestore(output / "backup", output / "history.csv", save_freq=backup_every or "epoch"),

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import re
 import os
 import pathlib
 import socket
@@ -70,7 +71,14 @@ def test_train_command_writes_every_artefact_and_resumes_or_refuses(tmp_path, ca
     for name in ("best.keras", "last.keras", "final.keras", "history.csv", "curves.png", "config.json", "results.json"):
         assert (output / name).stat().st_size > 0, name
     assert list((output / "logs").rglob("events.out.tfevents.*"))
-    assert len(training.read_history(output / "history.csv")["val_accuracy"]) == 2
+    tested = training.read_history(output / "history.csv")["val_accuracy"]
+    assert len(tested) == 2
+    # One line to read a long run at a glance: where it is, how well it does, how long it has left.
+    status = (output / "status.txt").read_text()
+    best = max(range(2), key=tested.__getitem__)
+    assert status.startswith("epoch 2/2, accuracy 0.") and status.count("\n") == 1
+    assert f"test accuracy {tested[-1]:.4f} (best {tested[best]:.4f} at epoch {best + 1})" in status
+    assert re.search(r"\d+ s an epoch, finished, at 20\d\d-\d\d-\d\d \d\d:\d\d$", status.strip())
     config = json.loads((output / "config.json").read_text())
     assert (config["model"], config["epochs"], config["lr"], config["steps_per_epoch"]) == ("ResNet20", 2, 0.1, 3)
     reloaded = keras.saving.load_model(output / "final.keras")
