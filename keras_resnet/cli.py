@@ -90,10 +90,12 @@ def add_lesion(commands):
 
 
 def _paths(args):
+    from keras_resnet import checks
     from keras_resnet import paths as path_view  # a name or a number needs no Keras
 
     target = args.model
-    if target.isdigit():
+    checks.check("mass", args.mass)  # before a model file is read
+    if target.isascii() and target.isdigit():  # str.isdigit alone accepts '²', which int() refuses
         target = int(target)
     elif target.endswith(".keras"):
         from keras_resnet import analysis

@@ -320,14 +320,6 @@ def _patch_keras_for_multiworker(net, batch):
         trainer.reduce_per_replica = local_logs
 
 
-def _describe(value):
-    if isinstance(value, keras.Model):
-        return f"{value.name} ({value.count_params()} parameters)"
-    if isinstance(value, (tuple, list)):
-        return f"arrays {[np.shape(a) for pair in value for a in (pair if isinstance(pair, (tuple, list)) else [pair])]}"
-    return str(value)
-
-
 def rebuild(model, mean=None, std=None, dtype=None, sync_bn=None):
     """A copy of `model` (same weights) with a `Normalization` "preprocessing" layer after its input, every
     layer in the dtype policy `dtype` and BatchNormalization synchronised or not, as asked.
@@ -492,6 +484,12 @@ def train(
         raise ValueError(f"{source.name} has images of different sizes: use augment='imagenet' to resize them")
     replicas = strategy_object.num_replicas_in_sync
     global_batch = chosen.batch_size * replicas
+    if global_batch > source.train_size:  # the repeated split would be copied into one batch for hours
+        raise ValueError(
+            f"batch_size={chosen.batch_size} on {replicas} replica(s) is a batch of {global_batch:,} images, more than "
+            f"the {source.train_size:,} training images of {source.name}: use --batch-size "
+            f"{max(1, source.train_size // replicas)} or less."
+        )
     steps = steps_per_epoch or math.ceil(source.train_size / global_batch)
     config = dict(
         model=_describe(model), dataset=_describe(dataset), recipe=recipe, **dataclasses.asdict(chosen),

@@ -1,0 +1,114 @@
+"""Bad inputs and faults a hostile or careless user brings (issue 34): each is refused early in one
+sentence (or bounded), never a hang, a traceback, a claimed folder or a silent score. Real processes,
+files and servers; docs/reliability.md lists each promise with its test.
+"""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import keras_resnet
+from keras_resnet import cli
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+
+
+def refused(capsys, argv, *words, code=2):
+    """Run the CLI in this process: it must exit `code` with one line on stderr holding `words`."""
+    assert cli.main(argv) == code
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and "\x1b[" not in err, err
+    assert all(word in err for word in words), err
+    return err
+
+
+@pytest.fixture(scope="module")
+def digits_model(tmp_path_factory):
+    """An untrained ResNet-20 for the 8x8 digits (10 classes), saved as a .keras file."""
+    path = tmp_path_factory.mktemp("model") / "r20.keras"
+    keras_resnet.ResNet20(input_shape=(8, 8, 1), classes=10).save(path)
+    return path
+
+
+def test_a_batch_larger_than_any_recipe_is_refused_at_once_not_a_hang(tmp_path):
+    # Before: "1 epochs of 1 steps of 100000000 images", then no progress for 11+ minutes.
+    output = tmp_path / "run"
+    run = subprocess.run(
+        [sys.executable, "-m", "keras_resnet", "train", "--model", "ResNet20", "--dataset", "digits", "--epochs", "1",
+         "--batch-size", "100000000", "--output", str(output)],
+        capture_output=True, text=True, env=ENV, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 2 and "batch_size=100000000" in run.stderr and "Traceback" not in run.stderr, run.stderr
+    assert not output.exists()
+
+
+def test_a_batch_larger_than_the_training_split_is_refused_before_the_folder_is_claimed(tmp_path, capsys):
+    output = tmp_path / "run"
+    argv = ["train", "--model", "ResNet20", "--dataset", "digits", "--epochs", "1", "--output", str(output)]
+    refused(capsys, [*argv, "--batch-size", "5000"], "1,347 training images", "--batch-size 1347 or less")
+    assert not output.exists()
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["2000"], ["blocks=2000", "[0, 1000]"]),  # before: OverflowError traceback
+        (["30000"], ["blocks=30000"]),  # before: still running after 2 minutes
+        (["ResNet20", "--mass", "7"], ["mass=7.0"]),
+        (["ResNet20", "--mass", "0"], ["mass=0.0"]),
+        (["ResNet20", "--mass", "-1"], ["mass=-1.0"]),
+        (["²"], ["Unknown model"]),  # before: int('²') traceback (str.isdigit accepts it)
+    ],
+)
+def test_paths_refuses_too_many_blocks_and_a_mass_outside_0_1(argv, words, capsys):
+    refused(capsys, ["paths", *argv], *words)
+
+
+def test_paths_of_the_deepest_allowed_net_is_quick(capsys):
+    assert cli.main(["paths", "1000"]) == 0
+    assert "2^1000 = 1.072e+301 paths" in capsys.readouterr().out
+
+
+def lesion_npz(path, x, y):
+    np.savez(path, x=x, y=y)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "case, flags, words",
+    [
+        ("nan", [], ["image at index 0 holds NaN"]),  # before: scored silently, accuracy 0.1000
+        ("labels 50-59", [], ["label 50 at index 0", "0 to 9 for 10 classes"]),  # before: accuracy 0.0000
+        ("16x16 images", [], ["(16, 16, 1)", "takes (8, 8, 1)"]),  # before: a multi-line Keras error
+        ("good", ["--batch-size", "0"], ["batch_size=0"]),  # before: accepted
+        ("good", ["--batch-size", "-5"], ["batch_size=-5"]),  # before: "Invalid value in tensor used for shape"
+        ("good", ["--draws", "-1"], ["draws=-1"]),  # before: printed nan
+    ],
+)
+def test_lesion_refuses_bad_test_data_and_numbers_in_one_sentence(case, flags, words, digits_model, tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(0, 16, (20, 8, 8, 1)).astype("float32"), np.arange(20) % 10
+    if case == "nan":
+        x[:] = np.nan
+    if case == "labels 50-59":
+        y = y + 50
+    if case == "16x16 images":
+        x = rng.uniform(0, 16, (20, 16, 16, 1)).astype("float32")
+    data = lesion_npz(tmp_path / "test.npz", x, y)
+    refused(capsys, ["lesion", str(digits_model), "--dataset", data, *flags], *words)
+
+
+def test_a_test_label_beyond_the_training_classes_is_refused_by_index():
+    from keras_resnet import training
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (30, 8, 8, 1)).astype("float32")
+    y_test = np.arange(30) % 10
+    y_test[7] = 12  # before: accepted silently (only the training split was checked)
+    with pytest.raises(ValueError, match=r"test label 12 at index 7 .* 0 to 9 for 10 classes"):
+        training.train("ResNet20", ((x, np.arange(30) % 10), (x, y_test)), epochs=1, verbose=0)
