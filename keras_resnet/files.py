@@ -245,6 +245,7 @@ def claim(output, kind, config, names, overwrite=False):
         ValueError: the folder is in use, holds something else, or holds another run without `overwrite`.
     """
     output = pathlib.Path(output)
+    created = not output.exists()
     output.mkdir(parents=True, exist_ok=True)
     config = {"written_by": f"keras_resnet {kind}", **config}
     with open(output / LOCK, "a+") as lock:
@@ -261,16 +262,27 @@ def claim(output, kind, config, names, overwrite=False):
         lock.truncate()
         lock.write(f"{os.getpid()}\n")
         lock.flush()
-        _take(output, kind, config, {CONFIG, LOCK, *names}, overwrite)
+        fresh = _take(output, kind, config, {CONFIG, LOCK, *names}, overwrite)
         write_json(output / CONFIG, config)
-        yield output
+        try:
+            yield output
+        except BaseException:
+            # A run refused before it wrote anything (a bad option found late) leaves no claim behind:
+            # otherwise the corrected command would be refused as "a different run".
+            if fresh and {entry.name for entry in output.iterdir()} <= {CONFIG, LOCK}:
+                (output / CONFIG).unlink()
+                if created:
+                    (output / LOCK).unlink()
+                    output.rmdir()
+            raise
     # Closing the file released the lock; the lock file stays (removing it would race with a next run).
 
 
 def _take(output, kind, config, names, overwrite):
+    """Make `output` this run's; True when it held nothing before (a fresh claim)."""
     entries = sorted(entry for entry in output.iterdir() if entry.name != LOCK)
     if not entries:
-        return
+        return True
     foreign = [entry.name for entry in entries if entry.name not in names and not is_partial(entry.name)]
     saved = output / CONFIG
     if foreign or not saved.exists():
@@ -287,7 +299,7 @@ def _take(output, kind, config, names, overwrite):
     if damage is None and not isinstance(previous, dict):
         previous, damage = None, f"{saved} is damaged (it holds no settings): {fix}"
     if previous == config:
-        return  # the same run: resume it
+        return False  # the same run: resume it
     if isinstance(previous, dict) and previous.get("written_by", config["written_by"]) != config["written_by"]:
         raise ValueError(
             f"output {output} holds a {previous['written_by']} run, not a {config['written_by']} one: choose "
@@ -303,3 +315,4 @@ def _take(output, kind, config, names, overwrite):
         )
     for entry in entries:
         _remove(entry)
+    return False

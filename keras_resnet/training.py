@@ -24,7 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_resnet import checks, data, files, models, optimizer, plots, recipes, zoo
+from keras_resnet import checks, data, files, models, optimizer, plots, recipes, specs, zoo
 
 # What a run writes in its output folder besides config.json: `--overwrite` removes these and nothing else.
 RUN_FILES = ("history.csv", "last.keras", "best.keras", "final.keras", "results.json", "samples.npz", "curves.png",
@@ -462,8 +462,6 @@ def train(
     chosen = recipes.get_recipe(recipe, **overrides)
     if isinstance(model, (str, os.PathLike)) and str(model).endswith(".keras"):
         model = models.load_model_file(model)  # one sentence naming the file if it is missing or broken
-    if freeze is not None and freeze != "stem" and not re.fullmatch(r"stage\d+", str(freeze)):
-        raise ValueError(f"freeze={freeze!r} must be 'stem' or 'stage1', 'stage2', ... (the stem and the stages up to it).")
     if cpu_devices:
         configure_cpu_devices(cpu_devices)
     strategy_object = make_strategy(strategy)
@@ -482,6 +480,10 @@ def train(
     )
     if source.image_shape[0] is None and chosen.augment != "imagenet":
         raise ValueError(f"{source.name} has images of different sizes: use augment='imagenet' to resize them")
+    if freeze is not None:  # before the folder is claimed: a refused run must not hold it
+        names = [layer.name for layer in model.layers] if isinstance(model, keras.Model) else [
+            block.name for block in specs.resolve(model, input_shape=source.image_shape, classes=source.num_classes).blocks]
+        models.check_freeze(freeze, names, getattr(model, "name", model), "freeze")
     replicas = strategy_object.num_replicas_in_sync
     global_batch = chosen.batch_size * replicas
     if global_batch > source.train_size:  # the repeated split would be copied into one batch for hours

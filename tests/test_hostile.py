@@ -112,3 +112,28 @@ def test_a_test_label_beyond_the_training_classes_is_refused_by_index():
     y_test[7] = 12  # before: accepted silently (only the training split was checked)
     with pytest.raises(ValueError, match=r"test label 12 at index 7 .* 0 to 9 for 10 classes"):
         training.train("ResNet20", ((x, np.arange(30) % 10), (x, y_test)), epochs=1, verbose=0)
+
+
+def test_a_run_refused_for_its_freeze_option_claims_nothing(tmp_path, capsys):
+    # Before: one clear sentence, but the folder already held the lock and config.json, so the corrected
+    # command was refused as "a different train run".
+    output = tmp_path / "run"
+    argv = ["train", "--model", "ResNet20", "--dataset", "digits", "--epochs", "1", "--output", str(output)]
+    refused(capsys, [*argv, "--freeze", "stage9"], "freeze='stage9' is not a part of ResNet20", "stage3")
+    assert not output.exists()
+
+
+def test_a_claim_whose_run_fails_before_writing_is_given_back(tmp_path):
+    from keras_resnet import files
+
+    new, used = tmp_path / "new", tmp_path / "used"
+    used.mkdir()
+    for output in (new, used):
+        with pytest.raises(ValueError, match="late"), files.claim(output, "train", {"a": 1}, ["history.csv"]):
+            raise ValueError("late")
+    assert not new.exists() and sorted(p.name for p in used.iterdir()) == [files.LOCK]
+    with files.claim(used, "train", {"a": 2}, ["history.csv"]):  # the corrected run takes the folder
+        (used / "history.csv").write_text("epoch\n")
+    with pytest.raises(ValueError, match="late"), files.claim(used, "train", {"a": 2}, ["history.csv"]):
+        raise ValueError("late")
+    assert (used / files.CONFIG).exists()  # a resumed run's claim is kept: it holds that run's files
