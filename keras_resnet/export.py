@@ -65,6 +65,8 @@ METADATA, LABELS, REFERENCE, WARMUP = (
 )
 # A TF Serving model name is one path component of the REST URL /v1/models/<name>.
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# A version folder's name: ASCII digits only (str.isdigit also accepts '²', which int() refuses).
+VERSION = re.compile(r"[0-9]+")
 CHECK_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tf_serving_check.py")
 # An encoded image announcing more pixels than this is refused before decoding (4096 x 4096).
 MAX_PIXELS = 4096 * 4096
@@ -107,7 +109,7 @@ def versions(export_dir):
     return sorted(
         int(entry)
         for entry in os.listdir(export_dir)
-        if entry.isdigit() and os.path.isdir(os.path.join(export_dir, entry))
+        if VERSION.fullmatch(entry) and os.path.isdir(os.path.join(export_dir, entry))
     )
 
 
@@ -176,6 +178,11 @@ def export_saved_model(
     checks.check_all(top_k=top_k, version=version, scale=scale, max_pixels=max_pixels)
     export_dir = os.path.normpath(os.fspath(export_dir))
     check_name(os.path.basename(export_dir))
+    if os.path.islink(export_dir):  # the export would land wherever the link points, outside the base
+        raise ValueError(
+            f"{export_dir} is a symbolic link (to {os.readlink(export_dir)}): an export writes only into a real "
+            "folder of its base; remove the link or choose another --name or --base."
+        )
     run = _run_files(model) if isinstance(model, (str, os.PathLike)) else {}
     if isinstance(model, (str, os.PathLike)):
         model = load_model(model)

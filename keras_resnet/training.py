@@ -241,7 +241,7 @@ def _history_rows(path):
     rows = list(csv.reader(complete))
     header, rows = (rows[0], rows[1:]) if rows else ([], [])
     for number, row in enumerate(rows, start=2):
-        if len(row) != len(header) or not row[0].isdigit():
+        if len(row) != len(header) or not (row[0].isascii() and row[0].isdigit()):
             raise ValueError(
                 f"{path} is damaged (line {number} is not an epoch row: {','.join(row)[:60]!r}): pass "
                 "overwrite=True (--overwrite) to train this run again"

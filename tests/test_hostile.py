@@ -137,3 +137,22 @@ def test_a_claim_whose_run_fails_before_writing_is_given_back(tmp_path):
     with pytest.raises(ValueError, match="late"), files.claim(used, "train", {"a": 2}, ["history.csv"]):
         raise ValueError("late")
     assert (used / files.CONFIG).exists()  # a resumed run's claim is kept: it holds that run's files
+
+
+def test_a_non_ascii_digit_folder_in_a_model_folder_is_not_a_version(digits_model, tmp_path, capsys):
+    from keras_resnet import export
+
+    target = tmp_path / "base" / "r20"
+    (target / "²").mkdir(parents=True)  # before: every export failed, "invalid literal for int(): '²'"
+    assert export.versions(target) == []
+    assert cli.main(["export", str(digits_model), "--base", str(tmp_path / "base"), "--name", "r20"]) == 0
+    assert export.versions(target) == [1]
+
+
+def test_an_export_never_writes_through_a_symlinked_model_folder(digits_model, tmp_path, capsys):
+    elsewhere, base = tmp_path / "elsewhere", tmp_path / "base"
+    elsewhere.mkdir()
+    base.mkdir()
+    (base / "r20").symlink_to(elsewhere)
+    refused(capsys, ["export", str(digits_model), "--base", str(base), "--name", "r20"], "symbolic link", "remove the link")
+    assert list(elsewhere.iterdir()) == []  # before: version 1 was written there, outside --base
