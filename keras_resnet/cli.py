@@ -386,7 +386,7 @@ def _verify(args):
 
     print(f"verify {args.path} as TF Serving loads it" + (f", classifying the test split of {args.dataset}" if args.dataset else ""), flush=True)
     result = export.verify(args.path, model=args.model, tolerance=args.tolerance, port=args.port, dataset=args.dataset,
-                           data_dir=args.data_dir)  # fmt: skip
+                           data_dir=args.data_dir, trusted=args.trusted)  # fmt: skip
     print(result)
     return 0 if result.ok else 1
 
@@ -401,7 +401,9 @@ def add_verify(commands):
         "stored at export (a training run's answers on real test images when the export came from a run's "
         "file), the checks, `saved_model_cli show --all` and a ready curl request. With --dataset, classify "
         "its test split through both signatures and report the served accuracy beside the run's. Exit status "
-        "1 if a check fails. verify runs the export's graph, as the server would: use it on exports you trust.",
+        "1 if a check fails. verify runs the export's graph, as the server would: an export whose signatures "
+        "hold ops that reach files, the network or other processes (WriteFile, ReadFile, PyFunc, ...) is refused "
+        "before anything runs, unless --trusted.",
     )
     verify.add_argument("path", help="a model directory (its latest version is checked) or one version directory")
     verify.add_argument("--model", help="a .keras model to compare with (default: the answers stored at export time)")
@@ -411,6 +413,8 @@ def add_verify(commands):
     verify.add_argument(
         "--port", type=int, default=8501, help="TF Serving REST port for the curl request (default 8501)"
     )
+    verify.add_argument("--trusted", action="store_true",
+                        help="run the export's graph even if it holds file, network or process ops (an export you trust)")
     verify.set_defaults(run=_verify)
 
 

@@ -70,6 +70,13 @@ VERSION = re.compile(r"[0-9]+")
 CHECK_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tf_serving_check.py")
 # An encoded image announcing more pixels than this is refused before decoding (4096 x 4096).
 MAX_PIXELS = 4096 * 4096
+# Ops that reach outside the graph: files (variables are restored by the loader's own saver, which `io_ops`
+# does not walk), the network, other processes, Python. `verify` refuses an export whose signatures or
+# initialisation use one, unless trusted: it runs that graph.
+IO_OPS = re.compile(
+    r".*(File|Save|Restore|Reader|Summary|Rpc|PyFunc|Dataset|Iterator|Collective|Nccl|Debug|Print|Checkpoint|Event"
+    r"|Sql|LMDB|Shell|ImmutableConst).*|_?(Send|Recv)"
+)
 # What a run (train or tune) leaves beside its model file: real test images and the model's answers.
 RUN_SAMPLES, RUN_RESULTS = "samples.npz", "results.json"
 
@@ -629,7 +636,7 @@ class Verification:
         return "\n".join(lines)
 
 
-def verify(path, model=None, tolerance=1e-4, port=8501, dataset=None, data_dir=None):
+def verify(path, model=None, tolerance=1e-4, port=8501, dataset=None, data_dir=None, trusted=False):
     """Load an export the way TF Serving does and compare its answers with the ones it must give.
 
     A subprocess in which importing keras or keras_resnet raises loads the version with the
@@ -638,7 +645,9 @@ def verify(path, model=None, tolerance=1e-4, port=8501, dataset=None, data_dir=N
     compared with the reference stored at export: a training run's answers on real test images when the
     export came from a run's file (a wrong preprocessing then fails here), else the Keras model's outputs.
 
-    `verify` runs the graph of the SavedModel it checks, as TF Serving would: use it on exports you trust.
+    `verify` runs the graph of the SavedModel it checks, as TF Serving would: an export whose signatures or
+    initialisation hold an op that reaches files, the network or other processes (`io_ops`) is refused
+    before anything runs, unless `trusted`.
 
     Args:
         path: a version directory, or a model directory (its latest version is checked).
@@ -649,6 +658,7 @@ def verify(path, model=None, tolerance=1e-4, port=8501, dataset=None, data_dir=N
             through both signatures; the served accuracy is reported beside the one the run recorded,
             and must be within 0.5 points of it.
         data_dir: tfds data directory for `dataset`.
+        trusted: run an export's graph even when it holds such ops.
 
     Returns:
         A `Verification`; `.ok` says whether every check passed, `str()` is the report.
@@ -664,6 +674,12 @@ def verify(path, model=None, tolerance=1e-4, port=8501, dataset=None, data_dir=N
         raise ValueError(
             f"{path} was not written by keras_resnet.export (no {EXTRA}/{METADATA}): "
             "export it with `keras-resnet export`."
+        )
+    reaching = io_ops(path)
+    if reaching and not trusted:
+        raise ValueError(
+            f"{path} holds ops that reach files, the network or other processes ({', '.join(reaching)}), which "
+            "verify would run: nothing was run; pass trusted=True (--trusted) only for an export you trust."
         )
     with open(os.path.join(extra, METADATA), encoding="utf-8") as file:
         metadata = json.load(file)
@@ -718,6 +734,48 @@ def verify(path, model=None, tolerance=1e-4, port=8501, dataset=None, data_dir=N
         (cli.stdout or cli.stderr).strip(),
         curl_request(path, np.asarray(reference["images"][0], np.uint8), port),
     )
+
+
+def io_ops(version_dir):
+    """The ops matching `IO_OPS` that the signatures or the initialisation of a SavedModel can run.
+
+    Read from `saved_model.pb` without loading it: from every signature's outputs (and the loader's init op)
+    through their inputs and the functions they call. The saver's restore of the variables is not walked.
+
+    Args:
+        version_dir: a SavedModel directory.
+
+    Returns:
+        A sorted list of op types (empty when the graph only computes).
+    """
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved = saved_model_pb2.SavedModel()
+    with open(os.path.join(version_dir, "saved_model.pb"), "rb") as file:
+        saved.ParseFromString(file.read())
+    meta = next(meta for meta in saved.meta_graphs if "serve" in meta.meta_info_def.tags)
+    graph = meta.graph_def
+    nodes = {node.name: node for node in graph.node}
+    functions = {function.signature.name: function for function in graph.library.function}
+    found, seen, todo = set(), set(), [t.name for sig in meta.signature_def.values() for t in sig.outputs.values()]
+    todo += [name for name in ("saved_model_main_op", "legacy_init_op") if name in nodes]
+
+    def called(node):
+        for value in node.attr.values():
+            yield from ([value.func.name] if value.func.name else []) + [f.name for f in value.list.func]
+
+    while todo:
+        name = todo.pop().lstrip("^").split(":")[0]
+        if name in seen or name not in nodes and name not in functions:
+            continue
+        seen.add(name)
+        body = [nodes[name]] if name in nodes else list(functions[name].node_def)
+        for node in body:
+            found.add(node.op)
+            todo += list(called(node)) + ([] if name in functions else list(node.input))
+            if node.op in functions:  # a function called as an op
+                todo.append(node.op)
+    return sorted(op for op in found if IO_OPS.fullmatch(op))
 
 
 def _test_split(dataset, data_dir, metadata):

@@ -156,3 +156,47 @@ def test_an_export_never_writes_through_a_symlinked_model_folder(digits_model, t
     (base / "r20").symlink_to(elsewhere)
     refused(capsys, ["export", str(digits_model), "--base", str(base), "--name", "r20"], "symbolic link", "remove the link")
     assert list(elsewhere.iterdir()) == []  # before: version 1 was written there, outside --base
+
+
+@pytest.mark.slow  # two searches of two trials, a process per trial: about 80 s
+def test_a_finished_search_run_again_trains_nothing_and_says_so(tmp_path):
+    # Before: "Search: Running Trial #2" again; keras-tuner saves oracle.json before it removes the ended
+    # trial from its ongoing ones, so a reload sent the last finished trial for a retry.
+    command = [sys.executable, "-m", "keras_resnet", "tune", "--dataset", "digits", "--output", str(tmp_path),
+               "--max-trials", "2", "--depth", "8", "--lr", "0.05", "0.1", "--epochs", "1", "--batch-size", "32",
+               "--steps-per-epoch", "2", "--verbose", "2"]  # fmt: skip
+    first = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=300)
+    assert first.returncode == 0, first.stdout + first.stderr
+    trials = sorted((tmp_path / "search").glob("trial_*/trial.json"))
+    before = [(path.read_bytes(), path.stat().st_mtime_ns) for path in trials]
+    second = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=300)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "Running Trial" not in second.stdout and "had finished (2 trials ended)" in second.stdout, second.stdout
+    assert '"ongoing_trials": {}' in (tmp_path / "search" / "oracle.json").read_text()
+    assert [(path.read_bytes(), path.stat().st_mtime_ns) for path in trials] == before
+
+
+def test_verify_refuses_an_export_that_writes_a_file_before_running_it(digits_model, tmp_path, capsys):
+    import shutil
+
+    import tensorflow as tf
+
+    from keras_resnet import export
+
+    real = export.export_saved_model(str(digits_model), tmp_path / "real" / "r20")
+    marker = tmp_path / "written-by-the-export"
+
+    class Hostile(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, 8, 8, 1], tf.float32, name="images")])
+        def serve(self, images):
+            with tf.control_dependencies([tf.io.write_file(str(marker), "pwned")]):
+                probabilities = tf.fill([tf.shape(images)[0], 10], 0.1)
+            return {"probabilities": probabilities, "classes": tf.argmax(probabilities, axis=-1)}
+
+    hostile = tmp_path / "base" / "r20" / "1"
+    tf.saved_model.save(Hostile(), str(hostile), signatures={"serving_default": Hostile().serve})
+    shutil.copytree(os.path.join(real, export.EXTRA), hostile / export.EXTRA)  # it passes for one of ours
+    assert export.io_ops(real) == [] and export.io_ops(hostile) == ["WriteFile"]
+    # Before: the graph ran (its "only core TF ops" check passed it) and the file was written.
+    refused(capsys, ["verify", str(hostile.parent)], "WriteFile", "nothing was run", "--trusted")
+    assert not marker.exists()
