@@ -9,6 +9,7 @@ is one sentence naming the argument, never a hang (`steps_per_epoch=-3`) or a tr
 import dataclasses
 import math
 import numbers
+import os
 
 import numpy as np
 
@@ -113,6 +114,38 @@ LIMITS = {
     # model options that are plain numbers (the rest are checked by keras_resnet.specs)
     "bn_epsilon": POSITIVE,
 }
+
+
+# Bounds that depend on the machine or on a file, applied where that is known.
+WORKERS_PER_CORE = 1  # tune: a trial process keeps a core busy; more only wait for the CPU and hold memory
+
+
+def cores():
+    """The CPU cores this process may run on (its affinity, as a container or `taskset` sets it).
+
+    Returns:
+        A count of at least 1.
+    """
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def check_batch(batch_size, replicas, images, source):
+    """Refuse a batch larger than the split it is drawn from: tf.data would repeat the split for hours to fill it.
+
+    Args:
+        batch_size: images per replica and step.
+        replicas: replicas in sync (the global batch is their product).
+        images: images in the training split.
+        source: the data set's name, for the message.
+
+    Raises:
+        ValueError: the global batch holds more images than the split.
+    """
+    if batch_size * replicas > images:
+        raise ValueError(
+            f"batch_size={batch_size} on {replicas} replica(s) is a batch of {batch_size * replicas:,} images, more "
+            f"than the {images:,} training images of {source}: use --batch-size {max(1, images // replicas)} or less."
+        )
 
 
 def check(name, value):

@@ -486,12 +486,7 @@ def train(
         models.check_freeze(freeze, names, getattr(model, "name", model), "freeze")
     replicas = strategy_object.num_replicas_in_sync
     global_batch = chosen.batch_size * replicas
-    if global_batch > source.train_size:  # the repeated split would be copied into one batch for hours
-        raise ValueError(
-            f"batch_size={chosen.batch_size} on {replicas} replica(s) is a batch of {global_batch:,} images, more than "
-            f"the {source.train_size:,} training images of {source.name}: use --batch-size "
-            f"{max(1, source.train_size // replicas)} or less."
-        )
+    checks.check_batch(chosen.batch_size, replicas, source.train_size, source.name)
     steps = steps_per_epoch or math.ceil(source.train_size / global_batch)
     config = dict(
         model=_describe(model), dataset=_describe(dataset), recipe=recipe, **dataclasses.asdict(chosen),

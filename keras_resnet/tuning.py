@@ -605,6 +605,11 @@ def search(
         cluster's chief returns `{"worker": its id, "trials": the trial ids it ran}`.
     """
     checks.check_all(workers=workers)
+    most = checks.WORKERS_PER_CORE * checks.cores()
+    if workers > most:
+        print(f"tune: workers={workers} is more than this machine's {checks.cores()} CPU core(s) allow "
+              f"({checks.WORKERS_PER_CORE} per core): {most} worker process(es) are used", flush=True)  # fmt: skip
+        workers = most
     if workers and not isinstance(dataset, (str, os.PathLike)):
         raise ValueError(
             "worker processes load the data set by name: pass a name or a folder, or workers=0 to train every "
@@ -683,6 +688,7 @@ class _Setup:
             raise ValueError(f"{source.name} has images of different sizes: use augment='imagenet' to resize them")
         self.held_out = max(1, round(source.train_size * validation_split))
         self.train_size = source.train_size - self.held_out
+        checks.check_batch(self.recipe.batch_size, self.distribution.num_replicas_in_sync, self.train_size, source.name)
         self.global_batch = self.recipe.batch_size * self.distribution.num_replicas_in_sync
         self.steps = steps_per_epoch or math.ceil(self.train_size / self.global_batch)
         options = dict(batch_size=self.global_batch, **data.recipe_options(self.recipe, source, seed))

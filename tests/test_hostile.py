@@ -200,3 +200,35 @@ def test_verify_refuses_an_export_that_writes_a_file_before_running_it(digits_mo
     # Before: the graph ran (its "only core TF ops" check passed it) and the file was written.
     refused(capsys, ["verify", str(hostile.parent)], "WriteFile", "nothing was run", "--trusted")
     assert not marker.exists()
+
+
+def test_tune_uses_no_more_worker_processes_than_cores(tmp_path):
+    import signal
+
+    from keras_resnet import checks
+
+    command = [sys.executable, "-u", "-m", "keras_resnet", "tune", "--dataset", "digits", "--output", str(tmp_path),
+               "--workers", "999", "--max-trials", "4", "--depth", "8", "--epochs", "1", "--steps-per-epoch", "1"]  # fmt: skip
+    # Before: 4 training processes at once on 2 cores, no cap and no word about it.
+    run = subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           start_new_session=True)  # fmt: skip
+    try:
+        lines = []
+        for line in run.stdout:
+            lines.append(line)
+            if line.startswith("tune: ") and "search of up to" in line:
+                break
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)  # the search and any trial process it started
+        run.wait()
+    text = "".join(lines)
+    most = checks.WORKERS_PER_CORE * checks.cores()
+    assert f"workers=999 is more than this machine's {checks.cores()} CPU core(s)" in text, text
+    assert f"in {most} worker process" in text, text
+
+
+def test_a_search_batch_larger_than_its_training_part_is_refused_before_the_folder_is_claimed(tmp_path, capsys):
+    output = tmp_path / "search"
+    refused(capsys, ["tune", "--dataset", "digits", "--output", str(output), "--batch-size", "5000", "--workers", "0"],
+            "1,212 training images", "--batch-size 1212 or less")  # fmt: skip
+    assert not output.exists()
