@@ -118,6 +118,9 @@ LIMITS = {
 
 # Bounds that depend on the machine or on a file, applied where that is known.
 WORKERS_PER_CORE = 1  # tune: a trial process keeps a core busy; more only wait for the CPU and hold memory
+# serving_bytes decodes one frame of a GIF (the first; max_pixels bounds it) and walks at most this many of
+# its blocks to find where that frame ends: 100,000 sub-blocks of up to 255 bytes hold a 25 MB first frame.
+GIF_BLOCKS = 100_000
 
 
 def cores():

@@ -35,6 +35,14 @@ def digits_model(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="module")
+def exported(digits_model, tmp_path_factory):
+    """`digits_model` exported for TF Serving: its version folder."""
+    from keras_resnet import export
+
+    return export.export_saved_model(str(digits_model), tmp_path_factory.mktemp("exported") / "r20")
+
+
 def test_a_batch_larger_than_any_recipe_is_refused_at_once_not_a_hang(tmp_path):
     # Before: "1 epochs of 1 steps of 100000000 images", then no progress for 11+ minutes.
     output = tmp_path / "run"
@@ -176,14 +184,14 @@ def test_a_finished_search_run_again_trains_nothing_and_says_so(tmp_path):
     assert [(path.read_bytes(), path.stat().st_mtime_ns) for path in trials] == before
 
 
-def test_verify_refuses_an_export_that_writes_a_file_before_running_it(digits_model, tmp_path, capsys):
+def test_verify_refuses_an_export_that_writes_a_file_before_running_it(exported, tmp_path, capsys):
     import shutil
 
     import tensorflow as tf
 
     from keras_resnet import export
 
-    real = export.export_saved_model(str(digits_model), tmp_path / "real" / "r20")
+    real = exported
     marker = tmp_path / "written-by-the-export"
 
     class Hostile(tf.Module):
@@ -232,3 +240,32 @@ def test_a_search_batch_larger_than_its_training_part_is_refused_before_the_fold
     refused(capsys, ["tune", "--dataset", "digits", "--output", str(output), "--batch-size", "5000", "--workers", "0"],
             "1,212 training images", "--batch-size 1212 or less")  # fmt: skip
     assert not output.exists()
+
+
+def many_frames_gif(path, frames, size):
+    """A real GIF of `frames` frames of `size` x `size` pixels: one PIL-encoded frame, its image block repeated."""
+    import io
+
+    from PIL import Image
+
+    one = io.BytesIO()
+    Image.new("P", (size, size), 1).save(one, format="GIF", palette=bytes(range(256)) * 3)
+    data = one.getvalue()
+    start = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)  # past the global colour table
+    path.write_bytes(data[:start] + data[start:-1] * frames + b";")
+    return path
+
+
+def test_a_gif_of_many_large_frames_decodes_one_frame_in_bounded_memory(exported, tmp_path):
+    import resource
+
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(exported).signatures["serving_bytes"]
+    big = many_frames_gif(tmp_path / "many.gif", 600, 2000)  # 2.8 MB; before: 13 s and +2.3 GB for one request
+    first = serve(image_bytes=tf.constant([many_frames_gif(tmp_path / "one.gif", 1, 2000).read_bytes()]))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    served = serve(image_bytes=tf.constant([big.read_bytes()]))
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 300, grown_mb  # this process's peak never grew by the frames' 2.3 GB
+    np.testing.assert_allclose(served["probabilities"], first["probabilities"], atol=1e-6)  # the first frame's answer
