@@ -121,6 +121,9 @@ WORKERS_PER_CORE = 1  # tune: a trial process keeps a core busy; more only wait 
 # serving_bytes decodes one frame of a GIF (the first; max_pixels bounds it) and walks at most this many of
 # its blocks to find where that frame ends: 100,000 sub-blocks of up to 255 bytes hold a 25 MB first frame.
 GIF_BLOCKS = 100_000
+# The largest model a `.keras` file may ask for, counted before it is built (it must also hold their weights):
+# 2e9 float32 parameters are 8 GB, 30x ResNet-152's 60 million.
+MAX_PARAMETERS = 2_000_000_000
 
 
 def cores():

@@ -269,3 +269,44 @@ def test_a_gif_of_many_large_frames_decodes_one_frame_in_bounded_memory(exported
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert grown_mb < 300, grown_mb  # this process's peak never grew by the frames' 2.3 GB
     np.testing.assert_allclose(served["probabilities"], first["probabilities"], atol=1e-6)  # the first frame's answer
+
+
+def crafted_keras_file(source, path, filters):
+    """A copy of the `.keras` file `source` whose stage-3 blocks ask for `filters` filters (the weights are kept)."""
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(path, "w") as crafted:
+        for entry in original.infolist():
+            data = original.read(entry)
+            if entry.filename == "config.json":
+                config = json.loads(data)
+                for layer in config["config"]["layers"]:
+                    if layer["name"].startswith("stage3_block"):
+                        layer["config"]["filters"] = filters
+                    if "build_config" in layer and layer["name"] == "predictions":  # it then takes that many channels
+                        layer["build_config"]["input_shape"] = [None, filters]
+                data = json.dumps(config).encode()
+            crafted.writestr(entry, data)
+    return path
+
+
+@pytest.mark.parametrize("filters", [12000, 10**9])
+def test_a_keras_file_asking_for_a_huge_model_is_refused_before_building(filters, digits_model, tmp_path, capsys):
+    import resource
+
+    from keras_resnet.models import load_model_file
+
+    crafted = crafted_keras_file(digits_model, tmp_path / "crafted.keras", filters)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Before: export and load_model built it: 6 GB of memory, then a TensorFlow OOM traceback.
+    with pytest.raises(ValueError, match=r"asks for a model of [\d,]+ parameters .* holds \d\.\d MB of weights"):
+        load_model_file(crafted)
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024 < 200
+    refused(capsys, ["export", str(crafted), "--base", str(tmp_path / "base")], "asks for a model of", "original file")
+    assert not (tmp_path / "base").exists()
+    load_model_file(digits_model)  # a whole file still loads, and nothing left pending is allocated later
+    import keras
+
+    with keras.StatelessScope():
+        pass
