@@ -153,13 +153,15 @@ class ModelCheckpoint(keras.callbacks.ModelCheckpoint):
 
     def __init__(self, filepath, **kwargs):
         self.target = pathlib.Path(filepath)
-        super().__init__(files.partial_name(self.target), **kwargs)
+        super().__init__(files.partial_name(self.target), **kwargs)  # each write then gets its own name
 
     def on_train_begin(self, logs=None):
-        files.partial_name(self.target).unlink(missing_ok=True)  # left by a killed run: never to be renamed in
+        for partial in files.partials(self.target):  # left by a killed run: never to be renamed in
+            partial.unlink()
 
     def _save_model(self, epoch, batch, logs):
-        with files.atomic_write(self.target, needs=files.model_bytes(self.model)):
+        with files.atomic_write(self.target, needs=files.model_bytes(self.model)) as partial:
+            self.filepath = str(partial)
             super()._save_model(epoch, batch, logs)
 
 
