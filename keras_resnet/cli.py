@@ -498,9 +498,27 @@ def parser():
     return top
 
 
+# Libraries whose errors stop a command with one line and exit status 1 (theirs is not a bad argument).
+LIBRARIES = ("tensorflow", "keras", "keras_tuner", "h5py", "numpy", "jax", "torch", "grpc", "PIL")
+
+
+def _origin(error):
+    """The top-level package whose code raised `error` (its innermost frame): "keras_resnet" for a refusal."""
+    frame = error.__traceback__
+    while frame.tb_next is not None:
+        frame = frame.tb_next
+    return frame.tb_frame.f_globals.get("__name__", "").split(".")[0]
+
+
+def _first_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0][:500] if text else type(error).__name__
+
+
 def main(argv=None):
     """Run `keras-resnet`; exit status 0 when done, 2 for a bad argument or input (one sentence on stderr,
-    nothing done), 1 when the work stopped partway (a full disk, a diverging loss: the last good files kept)."""
+    nothing done), 1 when the work failed (a full disk, a diverging loss: the last good files kept; or an error
+    inside TensorFlow, Keras or another library, told in one line)."""
     try:
         args = parser().parse_args(argv)
     except SystemExit as done:  # --help, or a usage error already printed
@@ -509,10 +527,19 @@ def main(argv=None):
     try:
         return args.run(args)
     except ValueError as error:
-        print(f"keras-resnet {args.command}: {error}", file=sys.stderr)
-        return 2
+        if _origin(error) == "keras_resnet":  # the package checked an argument or an input and refused it
+            print(f"keras-resnet {args.command}: {error}", file=sys.stderr)
+            return 2
+        print(f"keras-resnet {args.command}: failed inside {_origin(error)}: {_first_line(error)}", file=sys.stderr)
+        return 1
     except (FloatingPointError, OSError) as error:
         print(f"keras-resnet {args.command}: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:
+        if _origin(error) not in LIBRARIES:
+            raise  # a fault of this package: its traceback is what a bug report needs
+        print(f"keras-resnet {args.command}: failed inside {_origin(error)} ({type(error).__name__}): "
+              f"{_first_line(error)}", file=sys.stderr)  # fmt: skip
         return 1
 
 
