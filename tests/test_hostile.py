@@ -310,3 +310,18 @@ def test_a_keras_file_asking_for_a_huge_model_is_refused_before_building(filters
 
     with keras.StatelessScope():
         pass
+
+
+@pytest.mark.slow  # 100,000 steps of the walk: ~7 s
+def test_a_gif_whose_first_frame_takes_too_many_blocks_fails_only_its_request(exported, tmp_path):
+    import tensorflow as tf
+
+    from keras_resnet import checks
+
+    serve = tf.saved_model.load(exported).signatures["serving_bytes"]
+    good = many_frames_gif(tmp_path / "one.gif", 1, 8).read_bytes()
+    start = 13 + (3 << ((good[10] & 7) + 1) if good[10] & 0x80 else 0)
+    comment = b"\x21\xfe" + b"\x01x" * checks.GIF_BLOCKS + b"\x00"  # a comment of one-byte sub-blocks first
+    with pytest.raises(tf.errors.InvalidArgumentError, match="image too complex"):
+        serve(image_bytes=tf.constant([good[:start] + comment + good[start:]]))
+    assert serve(image_bytes=tf.constant([good]))["probabilities"].shape == (1, 10)  # it serves again
