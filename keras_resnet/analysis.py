@@ -23,7 +23,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_resnet import optimizer, paths, plots, recipes, specs, zoo
+from keras_resnet import checks, optimizer, paths, plots, recipes, specs, zoo
 from keras_resnet.paths import PathGradients, PathLengths, plot_paths  # noqa: F401  (part of this module's API)
 from keras_resnet.digits import load as load_digits
 from keras_resnet.layers import ResidualBlock
@@ -361,6 +361,15 @@ def lesion(model, data, blocks=None, max_removed=None, draws=5, seed=0, batch_si
 
     Example: `print(keras_resnet.analysis.lesion(model, (x_test, y_test)).table())`
     """
+    checks.check_all(max_removed=max_removed, draws=draws, seed=seed, batch_size=batch_size)
+    x, y = data
+    # Scored as they are, NaN images or labels the model cannot output would give a plausible accuracy.
+    checks.check_arrays(x, y, "test ", classes=model.output_shape[-1])
+    if tuple(np.shape(x)[1:]) != tuple(model.input_shape[1:]) or len(x) != len(np.reshape(y, -1)):
+        raise ValueError(
+            f"the test data holds {len(x)} images of shape {tuple(np.shape(x)[1:])} and {len(np.reshape(y, -1))} labels, "
+            f"but {model.name} takes {tuple(model.input_shape[1:])} images: give one label per image, of the model's size."
+        )
     allowed = removable_blocks(model)
     blocks = list(allowed if blocks is None else blocks)
     wrong = [name for name in blocks if name not in allowed]

@@ -3,11 +3,15 @@
 Each public function that takes such a number checks it here, at its boundary and before any work, and
 each numeric flag of `keras-resnet` is one of these names (a test keeps the two in step), so a bad value
 is one sentence naming the argument, never a hang (`steps_per_epoch=-3`) or a traceback (`lr_batch=0`).
+`check_arrays` is the same for the images and labels a user passes: finite pixels, labels a model can output.
 """
 
 import dataclasses
 import math
 import numbers
+import os
+
+import numpy as np
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,7 +57,9 @@ PROBABILITY = Rule(low=0, high=1, low_open=True)  # 0 excluded, 1 included
 LIMITS = {
     # training recipes (keras_resnet.recipes.Recipe)
     "epochs": COUNT,
-    "batch_size": COUNT,
+    # Goyal et al. 2017 and Ying et al. 2018 trained ImageNet with 8,192 and 65,536 images a step; more
+    # than that is a typo (and tf.data would repeat a small split for hours to fill one batch).
+    "batch_size": Rule(whole=True, low=1, high=65536),
     "lr": POSITIVE,
     "lr_batch": COUNT,
     "momentum": SHARE,
@@ -102,9 +108,50 @@ LIMITS = {
     "draws": COUNT,
     "max_removed": COUNT,
     "mass": PROBABILITY,
+    # paths: exact counts of 2**n paths; the deepest net of the table has 600 blocks (ResNet-1202), and
+    # beyond 1,000 the counts' table and its float ratios take seconds to minutes and overflow a float.
+    "blocks": Rule(whole=True, low=0, high=1000),
     # model options that are plain numbers (the rest are checked by keras_resnet.specs)
     "bn_epsilon": POSITIVE,
 }
+
+
+# Bounds that depend on the machine or on a file, applied where that is known.
+WORKERS_PER_CORE = 1  # tune: a trial process keeps a core busy; more only wait for the CPU and hold memory
+# serving_bytes decodes one frame of a GIF (the first; max_pixels bounds it) and walks at most this many of
+# its blocks to find where that frame ends: 100,000 sub-blocks of up to 255 bytes hold a 25 MB first frame.
+GIF_BLOCKS = 100_000
+# The largest model a `.keras` file may ask for, counted before it is built (it must also hold their weights):
+# 2e9 float32 parameters are 8 GB, 30x ResNet-152's 60 million.
+MAX_PARAMETERS = 2_000_000_000
+
+
+def cores():
+    """The CPU cores this process may run on (its affinity, as a container or `taskset` sets it).
+
+    Returns:
+        A count of at least 1.
+    """
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def check_batch(batch_size, replicas, images, source):
+    """Refuse a batch larger than the split it is drawn from: tf.data would repeat the split for hours to fill it.
+
+    Args:
+        batch_size: images per replica and step.
+        replicas: replicas in sync (the global batch is their product).
+        images: images in the training split.
+        source: the data set's name, for the message.
+
+    Raises:
+        ValueError: the global batch holds more images than the split.
+    """
+    if batch_size * replicas > images:
+        raise ValueError(
+            f"batch_size={batch_size} on {replicas} replica(s) is a batch of {batch_size * replicas:,} images, more "
+            f"than the {images:,} training images of {source}: use --batch-size {max(1, images // replicas)} or less."
+        )
 
 
 def check(name, value):
@@ -138,3 +185,32 @@ def check_all(**values):
     for name, value in values.items():
         check(name, value)
     return values
+
+
+def check_arrays(x, y, split="", classes=None):
+    """Refuse labels that are not class indices and images that are not finite, naming the first bad index.
+
+    Args:
+        x: images, an array whose first axis counts them.
+        y: their labels.
+        split: what the arrays are, the start of the message ("test ").
+        classes: how many classes the labels must fit (a model's outputs); None: any whole number from 0.
+
+    Raises:
+        ValueError: the first bad label or image, by index.
+    """
+    x, y = np.asarray(x), np.asarray(y).reshape(-1)
+    if not np.issubdtype(y.dtype, np.number):
+        raise ValueError(f"{split}labels must be class indices 0, 1, 2, ..., not {y.dtype}: map names to indices.")
+    top = np.inf if classes is None else classes
+    bad = np.flatnonzero(~np.isfinite(y) | (y < 0) | (y >= top) | (y != np.round(y)))
+    if bad.size:
+        allowed = "whole numbers from 0" if classes is None else f"0 to {classes - 1} for {classes} classes"
+        raise ValueError(f"{split}label {y[bad[0]]} at index {bad[0]} is out of range: labels must be {allowed}.")
+    if np.issubdtype(x.dtype, np.floating) and len(x):
+        finite = np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+        if not finite.all():
+            raise ValueError(
+                f"{split}image at index {np.flatnonzero(~finite)[0]} holds NaN or Inf values "
+                f"({np.sum(~finite)} such image(s)): fix or remove them."
+            )

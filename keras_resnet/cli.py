@@ -90,10 +90,12 @@ def add_lesion(commands):
 
 
 def _paths(args):
+    from keras_resnet import checks
     from keras_resnet import paths as path_view  # a name or a number needs no Keras
 
     target = args.model
-    if target.isdigit():
+    checks.check("mass", args.mass)  # before a model file is read
+    if target.isascii() and target.isdigit():  # str.isdigit alone accepts '²', which int() refuses
         target = int(target)
     elif target.endswith(".keras"):
         from keras_resnet import analysis
@@ -384,7 +386,7 @@ def _verify(args):
 
     print(f"verify {args.path} as TF Serving loads it" + (f", classifying the test split of {args.dataset}" if args.dataset else ""), flush=True)
     result = export.verify(args.path, model=args.model, tolerance=args.tolerance, port=args.port, dataset=args.dataset,
-                           data_dir=args.data_dir)  # fmt: skip
+                           data_dir=args.data_dir, trusted=args.trusted)  # fmt: skip
     print(result)
     return 0 if result.ok else 1
 
@@ -399,7 +401,9 @@ def add_verify(commands):
         "stored at export (a training run's answers on real test images when the export came from a run's "
         "file), the checks, `saved_model_cli show --all` and a ready curl request. With --dataset, classify "
         "its test split through both signatures and report the served accuracy beside the run's. Exit status "
-        "1 if a check fails. verify runs the export's graph, as the server would: use it on exports you trust.",
+        "1 if a check fails. verify runs the export's graph, as the server would: an export whose signatures "
+        "hold ops that reach files, the network or other processes (WriteFile, ReadFile, PyFunc, ...) is refused "
+        "before anything runs, unless --trusted.",
     )
     verify.add_argument("path", help="a model directory (its latest version is checked) or one version directory")
     verify.add_argument("--model", help="a .keras model to compare with (default: the answers stored at export time)")
@@ -409,6 +413,8 @@ def add_verify(commands):
     verify.add_argument(
         "--port", type=int, default=8501, help="TF Serving REST port for the curl request (default 8501)"
     )
+    verify.add_argument("--trusted", action="store_true",
+                        help="run the export's graph even if it holds file, network or process ops (an export you trust)")
     verify.set_defaults(run=_verify)
 
 
@@ -500,9 +506,27 @@ def parser():
     return top
 
 
+# Libraries whose errors stop a command with one line and exit status 1 (theirs is not a bad argument).
+LIBRARIES = ("tensorflow", "keras", "keras_tuner", "h5py", "numpy", "jax", "torch", "grpc", "PIL")
+
+
+def _origin(error):
+    """The top-level package whose code raised `error` (its innermost frame): "keras_resnet" for a refusal."""
+    frame = error.__traceback__
+    while frame.tb_next is not None:
+        frame = frame.tb_next
+    return frame.tb_frame.f_globals.get("__name__", "").split(".")[0]
+
+
+def _first_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0][:500] if text else type(error).__name__
+
+
 def main(argv=None):
     """Run `keras-resnet`; exit status 0 when done, 2 for a bad argument or input (one sentence on stderr,
-    nothing done), 1 when the work stopped partway (a full disk, a diverging loss: the last good files kept)."""
+    nothing done), 1 when the work failed (a full disk, a diverging loss: the last good files kept; or an error
+    inside TensorFlow, Keras or another library, told in one line)."""
     try:
         args = parser().parse_args(argv)
     except SystemExit as done:  # --help, or a usage error already printed
@@ -511,10 +535,19 @@ def main(argv=None):
     try:
         return args.run(args)
     except ValueError as error:
-        print(f"keras-resnet {args.command}: {error}", file=sys.stderr)
-        return 2
+        if _origin(error) == "keras_resnet":  # the package checked an argument or an input and refused it
+            print(f"keras-resnet {args.command}: {error}", file=sys.stderr)
+            return 2
+        print(f"keras-resnet {args.command}: failed inside {_origin(error)}: {_first_line(error)}", file=sys.stderr)
+        return 1
     except (FloatingPointError, OSError) as error:
         print(f"keras-resnet {args.command}: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:
+        if _origin(error) not in LIBRARIES:
+            raise  # a fault of this package: its traceback is what a bug report needs
+        print(f"keras-resnet {args.command}: failed inside {_origin(error)} ({type(error).__name__}): "
+              f"{_first_line(error)}", file=sys.stderr)  # fmt: skip
         return 1
 
 

@@ -21,7 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_resnet import digits
+from keras_resnet import checks, digits
 
 AUTOTUNE = tf.data.AUTOTUNE
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")  # what tf.io.decode_image reads
@@ -121,10 +121,13 @@ def _holdout_split(x, y, holdout, seed):
 def _from_arrays(name, arrays, holdout, seed, classes):
     if len(arrays) == 2 and all(isinstance(a, (tuple, list)) and len(a) == 2 for a in arrays):
         (x_train, y_train), (x_test, y_test) = arrays
-        _check_arrays(x_train, y_train, "train ", classes)
-        _check_arrays(x_test, y_test, "test ", classes)
+        checks.check_arrays(x_train, y_train, "train ", classes)
+        # The model has as many outputs as the training split has classes: a test label beyond them is
+        # a class it never learnt, which would be scored as always wrong.
+        learnt = classes if classes is not None or not len(y_train) else int(np.max(y_train)) + 1
+        checks.check_arrays(x_test, y_test, "test ", learnt)
     elif len(arrays) == 2:
-        _check_arrays(*arrays, "", classes)  # before the split, so that indices are the caller's
+        checks.check_arrays(*arrays, "", classes)  # before the split, so that indices are the caller's
         x_train, x_test, y_train, y_test = _holdout_split(np.asarray(arrays[0]), np.asarray(arrays[1]), holdout, seed)
     else:
         raise ValueError("arrays must be ((x_train, y_train), (x_test, y_test)) or (x, y)")
@@ -150,25 +153,6 @@ def _from_arrays(name, arrays, holdout, seed, classes):
 def _converts(mode, channels):
     """Whether decoding an image of PIL `mode` to `channels` changes it: grey made RGB, or alpha dropped."""
     return (mode in GREY and channels == 3) or mode.endswith("A")
-
-
-def _check_arrays(x, y, split, classes):
-    """Refuse labels that are not class indices and images that are not finite, naming the first bad index."""
-    x, y = np.asarray(x), np.asarray(y).reshape(-1)
-    if not np.issubdtype(y.dtype, np.number):
-        raise ValueError(f"{split}labels must be class indices 0, 1, 2, ..., not {y.dtype}: map names to indices.")
-    top = np.inf if classes is None else classes
-    bad = np.flatnonzero(~np.isfinite(y) | (y < 0) | (y >= top) | (y != np.round(y)))
-    if bad.size:
-        allowed = "whole numbers from 0" if classes is None else f"0 to {classes - 1} for {classes} classes"
-        raise ValueError(f"{split}label {y[bad[0]]} at index {bad[0]} is out of range: labels must be {allowed}.")
-    if np.issubdtype(x.dtype, np.floating) and len(x):
-        finite = np.isfinite(x.reshape(len(x), -1)).all(axis=1)
-        if not finite.all():
-            raise ValueError(
-                f"{split}image at index {np.flatnonzero(~finite)[0]} holds NaN or Inf values "
-                f"({np.sum(~finite)} such image(s)): fix or remove them."
-            )
 
 
 def _check_image(path):

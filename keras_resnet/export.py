@@ -65,9 +65,18 @@ METADATA, LABELS, REFERENCE, WARMUP = (
 )
 # A TF Serving model name is one path component of the REST URL /v1/models/<name>.
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# A version folder's name: ASCII digits only (str.isdigit also accepts '²', which int() refuses).
+VERSION = re.compile(r"[0-9]+")
 CHECK_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tf_serving_check.py")
 # An encoded image announcing more pixels than this is refused before decoding (4096 x 4096).
 MAX_PIXELS = 4096 * 4096
+# Ops that reach outside the graph: files (variables are restored by the loader's own saver, which `io_ops`
+# does not walk), the network, other processes, Python. `verify` refuses an export whose signatures or
+# initialisation use one, unless trusted: it runs that graph.
+IO_OPS = re.compile(
+    r".*(File|Save|Restore|Reader|Summary|Rpc|PyFunc|Dataset|Iterator|Collective|Nccl|Debug|Print|Checkpoint|Event"
+    r"|Sql|LMDB|Shell|ImmutableConst).*|_?(Send|Recv)"
+)
 # What a run (train or tune) leaves beside its model file: real test images and the model's answers.
 RUN_SAMPLES, RUN_RESULTS = "samples.npz", "results.json"
 
@@ -107,7 +116,7 @@ def versions(export_dir):
     return sorted(
         int(entry)
         for entry in os.listdir(export_dir)
-        if entry.isdigit() and os.path.isdir(os.path.join(export_dir, entry))
+        if VERSION.fullmatch(entry) and os.path.isdir(os.path.join(export_dir, entry))
     )
 
 
@@ -176,6 +185,11 @@ def export_saved_model(
     checks.check_all(top_k=top_k, version=version, scale=scale, max_pixels=max_pixels)
     export_dir = os.path.normpath(os.fspath(export_dir))
     check_name(os.path.basename(export_dir))
+    if os.path.islink(export_dir):  # the export would land wherever the link points, outside the base
+        raise ValueError(
+            f"{export_dir} is a symbolic link (to {os.readlink(export_dir)}): an export writes only into a real "
+            "folder of its base; remove the link or choose another --name or --base."
+        )
     run = _run_files(model) if isinstance(model, (str, os.PathLike)) else {}
     if isinstance(model, (str, os.PathLike)):
         model = load_model(model)
@@ -388,6 +402,56 @@ def header_pixels(encoded):
     )
 
 
+def first_gif_frame(encoded):
+    """A GIF cut after its first image (and given its trailer), so that decoding it decodes one frame.
+
+    `tf.io.decode_gif` decodes every frame before `decode_image(expand_animations=False)` keeps the first:
+    600 frames of 2000 x 2000 took 13 s and 2.3 GB for one request. The GIF's blocks are walked (an extension
+    or an image is a chain of sub-blocks, each led by its size) up to the end of the first image; a GIF
+    needing more than `checks.GIF_BLOCKS` steps fails its request.
+
+    Args:
+        encoded: a scalar `tf.string` holding a GIF.
+
+    Returns:
+        A scalar `tf.string`: the header, what precedes the first image, the image and a trailer.
+    """
+    length = tf.strings.length(encoded)  # int32: substr's positions
+
+    def byte(at):  # 0 past the end (a GIF cut short then fails in decode_gif)
+        read = tf.strings.substr(encoded, tf.minimum(at, length), 1)
+        return tf.reduce_sum(tf.cast(tf.io.decode_raw(read, tf.uint8), tf.int32))
+
+    def table(packed):  # a colour table's bytes, from a descriptor's packed field
+        return tf.where(packed >= 128, 3 * tf.bitwise.left_shift(tf.constant(2, tf.int32), packed % 8), 0)
+
+    # mode 0: at a block; 1: in an extension's sub-blocks; 2: in the first image's; 3: past that image.
+    def step(at, mode, steps):
+        lead = byte(at)
+        block = tf.case(
+            [(tf.equal(lead, 0x21), lambda: (at + 2, tf.constant(1, tf.int32))),
+             (tf.equal(lead, 0x2C), lambda: (at + 11 + table(byte(at + 9)), tf.constant(2, tf.int32)))],
+            default=lambda: (at, tf.constant(3, tf.int32)),  # the trailer, or not a block: decode_gif judges it
+        )  # fmt: skip
+        ended = tf.equal(lead, 0)
+        after = tf.where(tf.equal(mode, 2), tf.constant(3, tf.int32), tf.constant(0, tf.int32))
+        chain = (at + 1 + lead, tf.where(ended, after, mode))
+        at, mode = tf.cond(tf.equal(mode, 0), lambda: block, lambda: chain)
+        return at, mode, steps + 1
+
+    start = 13 + table(byte(10))  # header and logical screen descriptor, then the global colour table
+    at, mode, steps = tf.while_loop(
+        lambda at, mode, steps: tf.logical_and(tf.less(mode, 3), tf.logical_and(at < length, steps < checks.GIF_BLOCKS)),
+        step, (start, tf.constant(0, tf.int32), tf.constant(0, tf.int32)),
+    )  # fmt: skip
+    allowed = tf.debugging.assert_less(
+        steps, tf.constant(checks.GIF_BLOCKS, tf.int32),
+        message=f"image too complex: this model reads GIFs whose first frame ends within {checks.GIF_BLOCKS} blocks",
+    )  # fmt: skip
+    with tf.control_dependencies([allowed]):
+        return tf.strings.join([tf.strings.substr(encoded, 0, at), b";"])
+
+
 def _archive(model, size, channels, preprocessing, labels, top_k, max_pixels):
     """Keras' ExportArchive: it tracks the Keras 3 variables for tf.saved_model and writes only the
     endpoints we declare, as signatures whose input names come from the TensorSpec names."""
@@ -417,8 +481,10 @@ def _archive(model, size, channels, preprocessing, labels, top_k, max_pixels):
         )
         with tf.control_dependencies([allowed]):
             # GIF and BMP decode only to 3 (or 4) channels: a grey model reads them as RGB made grey.
-            # expand_animations=False gives a GIF's first frame as one 3-D image.
-            palette = tf.logical_or(tf.equal(tf.strings.substr(encoded, 0, 3), b"GIF"), tf.equal(tf.strings.substr(encoded, 0, 2), b"BM"))
+            # expand_animations=False gives a GIF's first frame as one 3-D image; only that frame is decoded.
+            gif = tf.equal(tf.strings.substr(encoded, 0, 3), b"GIF")
+            encoded = tf.cond(gif, lambda: first_gif_frame(encoded), lambda: encoded)
+            palette = tf.logical_or(gif, tf.equal(tf.strings.substr(encoded, 0, 2), b"BM"))
             if channels == 1:
                 image = tf.cond(
                     palette,
@@ -622,7 +688,7 @@ class Verification:
         return "\n".join(lines)
 
 
-def verify(path, model=None, tolerance=1e-4, port=8501, dataset=None, data_dir=None):
+def verify(path, model=None, tolerance=1e-4, port=8501, dataset=None, data_dir=None, trusted=False):
     """Load an export the way TF Serving does and compare its answers with the ones it must give.
 
     A subprocess in which importing keras or keras_resnet raises loads the version with the
@@ -631,7 +697,9 @@ def verify(path, model=None, tolerance=1e-4, port=8501, dataset=None, data_dir=N
     compared with the reference stored at export: a training run's answers on real test images when the
     export came from a run's file (a wrong preprocessing then fails here), else the Keras model's outputs.
 
-    `verify` runs the graph of the SavedModel it checks, as TF Serving would: use it on exports you trust.
+    `verify` runs the graph of the SavedModel it checks, as TF Serving would: an export whose signatures or
+    initialisation hold an op that reaches files, the network or other processes (`io_ops`) is refused
+    before anything runs, unless `trusted`.
 
     Args:
         path: a version directory, or a model directory (its latest version is checked).
@@ -642,6 +710,7 @@ def verify(path, model=None, tolerance=1e-4, port=8501, dataset=None, data_dir=N
             through both signatures; the served accuracy is reported beside the one the run recorded,
             and must be within 0.5 points of it.
         data_dir: tfds data directory for `dataset`.
+        trusted: run an export's graph even when it holds such ops.
 
     Returns:
         A `Verification`; `.ok` says whether every check passed, `str()` is the report.
@@ -657,6 +726,12 @@ def verify(path, model=None, tolerance=1e-4, port=8501, dataset=None, data_dir=N
         raise ValueError(
             f"{path} was not written by keras_resnet.export (no {EXTRA}/{METADATA}): "
             "export it with `keras-resnet export`."
+        )
+    reaching = io_ops(path)
+    if reaching and not trusted:
+        raise ValueError(
+            f"{path} holds ops that reach files, the network or other processes ({', '.join(reaching)}), which "
+            "verify would run: nothing was run; pass trusted=True (--trusted) only for an export you trust."
         )
     with open(os.path.join(extra, METADATA), encoding="utf-8") as file:
         metadata = json.load(file)
@@ -711,6 +786,48 @@ def verify(path, model=None, tolerance=1e-4, port=8501, dataset=None, data_dir=N
         (cli.stdout or cli.stderr).strip(),
         curl_request(path, np.asarray(reference["images"][0], np.uint8), port),
     )
+
+
+def io_ops(version_dir):
+    """The ops matching `IO_OPS` that the signatures or the initialisation of a SavedModel can run.
+
+    Read from `saved_model.pb` without loading it: from every signature's outputs (and the loader's init op)
+    through their inputs and the functions they call. The saver's restore of the variables is not walked.
+
+    Args:
+        version_dir: a SavedModel directory.
+
+    Returns:
+        A sorted list of op types (empty when the graph only computes).
+    """
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved = saved_model_pb2.SavedModel()
+    with open(os.path.join(version_dir, "saved_model.pb"), "rb") as file:
+        saved.ParseFromString(file.read())
+    meta = next(meta for meta in saved.meta_graphs if "serve" in meta.meta_info_def.tags)
+    graph = meta.graph_def
+    nodes = {node.name: node for node in graph.node}
+    functions = {function.signature.name: function for function in graph.library.function}
+    found, seen, todo = set(), set(), [t.name for sig in meta.signature_def.values() for t in sig.outputs.values()]
+    todo += [name for name in ("saved_model_main_op", "legacy_init_op") if name in nodes]
+
+    def called(node):
+        for value in node.attr.values():
+            yield from ([value.func.name] if value.func.name else []) + [f.name for f in value.list.func]
+
+    while todo:
+        name = todo.pop().lstrip("^").split(":")[0]
+        if name in seen or name not in nodes and name not in functions:
+            continue
+        seen.add(name)
+        body = [nodes[name]] if name in nodes else list(functions[name].node_def)
+        for node in body:
+            found.add(node.op)
+            todo += list(called(node)) + ([] if name in functions else list(node.input))
+            if node.op in functions:  # a function called as an op
+                todo.append(node.op)
+    return sorted(op for op in found if IO_OPS.fullmatch(op))
 
 
 def _test_split(dataset, data_dir, metadata):

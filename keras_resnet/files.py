@@ -16,6 +16,7 @@ import math
 import os
 import pathlib
 import shutil
+import uuid
 
 import numpy as np
 
@@ -97,17 +98,38 @@ def model_bytes(model, optimizer=True):
     return space_for(size, len(variables))
 
 
+def _partial_tail(path):
+    return f"{path.name.split('.')[0]}-partial{''.join(path.suffixes)}"
+
+
 def partial_name(path):
-    """The hidden name beside a file that a write goes to before it is renamed into place.
+    """A new hidden name beside a file, for one write that goes there before it is renamed into place.
+
+    Each call gives another name, so that two writers of one file never write into each other's.
 
     Args:
         path: the file's path.
 
     Returns:
-        The hidden path `.<stem>-partial<suffixes>` in the same folder.
+        The hidden path `.<random>.<stem>-partial<suffixes>` in the same folder (the suffixes kept, as
+        Keras and h5py read the kind of file from them).
     """
     path = pathlib.Path(path)
-    return path.with_name(f".{path.name.split('.')[0]}-partial{''.join(path.suffixes)}")
+    return path.with_name(f".{uuid.uuid4().hex[:12]}.{_partial_tail(path)}")
+
+
+def partials(path):
+    """The hidden files that writes of `path` cut short left beside it.
+
+    Args:
+        path: the file's path.
+
+    Returns:
+        A list of paths.
+    """
+    path = pathlib.Path(path)
+    tail = _partial_tail(path)
+    return [found for found in path.parent.glob(f".*{tail}") if found.name == f".{tail}" or found.name.endswith(f".{tail}")]
 
 
 def is_partial(name):
@@ -124,7 +146,7 @@ def is_partial(name):
 
 @contextlib.contextmanager
 def atomic_write(path, needs=0):
-    """Yield a hidden temporary path beside `path`; once written (if it was), rename it into place.
+    """Yield a new hidden temporary path beside `path`; once written (if it was), sync it and rename it into place.
 
     Args:
         path: the file to write.
@@ -141,13 +163,23 @@ def atomic_write(path, needs=0):
     try:
         yield partial
         if partial.exists():
+            _fsync(partial)  # its bytes on the disk before its name: a power cut leaves the old file or the new
             os.replace(partial, path)  # atomic on POSIX: a reader sees the old file or the new one
+            _fsync(path.parent)  # the rename itself
     except WriteError:
         partial.unlink(missing_ok=True)
         raise
     except OSError as error:
         partial.unlink(missing_ok=True)
         raise WriteError(path, error.strerror or str(error), error.errno) from error
+
+
+def _fsync(path):
+    descriptor = os.open(path, os.O_RDONLY)  # a folder too: its entries are what a rename changes
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def write_text(path, text):
@@ -260,6 +292,7 @@ def claim(output, kind, config, names, overwrite=False):
         ValueError: the folder is in use, holds something else, or holds another run without `overwrite`.
     """
     output = pathlib.Path(output)
+    created = not output.exists()
     output.mkdir(parents=True, exist_ok=True)
     config = {"written_by": f"keras_resnet {kind}", **config}
     with open(output / LOCK, "a+") as lock:
@@ -276,16 +309,27 @@ def claim(output, kind, config, names, overwrite=False):
         lock.truncate()
         lock.write(f"{os.getpid()}\n")
         lock.flush()
-        _take(output, kind, config, {CONFIG, LOCK, *names}, overwrite)
+        fresh = _take(output, kind, config, {CONFIG, LOCK, *names}, overwrite)
         write_json(output / CONFIG, config)
-        yield output
+        try:
+            yield output
+        except BaseException:
+            # A run refused before it wrote anything (a bad option found late) leaves no claim behind:
+            # otherwise the corrected command would be refused as "a different run".
+            if fresh and {entry.name for entry in output.iterdir()} <= {CONFIG, LOCK}:
+                (output / CONFIG).unlink()
+                if created:
+                    (output / LOCK).unlink()
+                    output.rmdir()
+            raise
     # Closing the file released the lock; the lock file stays (removing it would race with a next run).
 
 
 def _take(output, kind, config, names, overwrite):
+    """Make `output` this run's; True when it held nothing before (a fresh claim)."""
     entries = sorted(entry for entry in output.iterdir() if entry.name != LOCK)
     if not entries:
-        return
+        return True
     foreign = [entry.name for entry in entries if entry.name not in names and not is_partial(entry.name)]
     saved = output / CONFIG
     if foreign or not saved.exists():
@@ -302,7 +346,7 @@ def _take(output, kind, config, names, overwrite):
     if damage is None and not isinstance(previous, dict):
         previous, damage = None, f"{saved} is damaged (it holds no settings): {fix}"
     if previous == config:
-        return  # the same run: resume it
+        return False  # the same run: resume it
     if isinstance(previous, dict) and previous.get("written_by", config["written_by"]) != config["written_by"]:
         raise ValueError(
             f"output {output} holds a {previous['written_by']} run, not a {config['written_by']} one: choose "
@@ -318,3 +362,4 @@ def _take(output, kind, config, names, overwrite):
         )
     for entry in entries:
         _remove(entry)
+    return False

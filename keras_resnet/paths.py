@@ -7,7 +7,7 @@ per path length on a built model and reports them in a `PathGradients`.
 import dataclasses
 import math
 
-from keras_resnet import plots, specs
+from keras_resnet import checks, plots, specs
 
 
 @dataclasses.dataclass
@@ -28,6 +28,7 @@ class PathLengths:
 
     def interval(self, mass=0.95):
         """The shortest range of lengths centred on n/2 that holds at least `mass` of all paths."""
+        checks.check("mass", mass)
         centre = self.n // 2
         for half in range(self.n + 1):
             low, high = max(0, centre - half), min(self.n, centre + half + self.n % 2)
@@ -59,6 +60,7 @@ def path_lengths(model_or_n):
         n = model_or_n
     else:
         raise ValueError(f"model_or_n={model_or_n!r} must be a number of blocks >= 0 or a model name (or, in keras_resnet.analysis, a model).")
+    checks.check("blocks", n)  # exact counts of 2**n paths: bounded time, and ratios a float holds
     counts = [math.comb(n, k) for k in range(n + 1)]
     return PathLengths(n, counts, [count / 2**n for count in counts])
 

@@ -26,7 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_resnet import checks, data, files, models, optimizer, plots, recipes, zoo
+from keras_resnet import checks, data, files, models, optimizer, plots, recipes, specs, zoo
 
 # What a run writes in its output folder besides config.json: `--overwrite` removes these and nothing else.
 RUN_FILES = ("history.csv", "last.keras", "best.keras", "final.keras", "results.json", "samples.npz", "curves.png",
@@ -155,13 +155,15 @@ class ModelCheckpoint(keras.callbacks.ModelCheckpoint):
 
     def __init__(self, filepath, **kwargs):
         self.target = pathlib.Path(filepath)
-        super().__init__(files.partial_name(self.target), **kwargs)
+        super().__init__(files.partial_name(self.target), **kwargs)  # each write then gets its own name
 
     def on_train_begin(self, logs=None):
-        files.partial_name(self.target).unlink(missing_ok=True)  # left by a killed run: never to be renamed in
+        for partial in files.partials(self.target):  # left by a killed run: never to be renamed in
+            partial.unlink()
 
     def _save_model(self, epoch, batch, logs):
-        with files.atomic_write(self.target, needs=files.model_bytes(self.model)):
+        with files.atomic_write(self.target, needs=files.model_bytes(self.model)) as partial:
+            self.filepath = str(partial)
             super()._save_model(epoch, batch, logs)
 
 
@@ -274,7 +276,7 @@ def _history_rows(path):
     rows = list(csv.reader(complete))
     header, rows = (rows[0], rows[1:]) if rows else ([], [])
     for number, row in enumerate(rows, start=2):
-        if len(row) != len(header) or not row[0].isdigit():
+        if len(row) != len(header) or not (row[0].isascii() and row[0].isdigit()):
             raise ValueError(
                 f"{path} is damaged (line {number} is not an epoch row: {','.join(row)[:60]!r}): pass "
                 "overwrite=True (--overwrite) to train this run again"
@@ -351,14 +353,6 @@ def _patch_keras_for_multiworker(net, batch):
 
         local_logs.keras_resnet = True
         trainer.reduce_per_replica = local_logs
-
-
-def _describe(value):
-    if isinstance(value, keras.Model):
-        return f"{value.name} ({value.count_params()} parameters)"
-    if isinstance(value, (tuple, list)):
-        return f"arrays {[np.shape(a) for pair in value for a in (pair if isinstance(pair, (tuple, list)) else [pair])]}"
-    return str(value)
 
 
 def rebuild(model, mean=None, std=None, dtype=None, sync_bn=None):
@@ -503,8 +497,6 @@ def train(
     chosen = recipes.get_recipe(recipe, **overrides)
     if isinstance(model, (str, os.PathLike)) and str(model).endswith(".keras"):
         model = models.load_model_file(model)  # one sentence naming the file if it is missing or broken
-    if freeze is not None and freeze != "stem" and not re.fullmatch(r"stage\d+", str(freeze)):
-        raise ValueError(f"freeze={freeze!r} must be 'stem' or 'stage1', 'stage2', ... (the stem and the stages up to it).")
     if cpu_devices:
         configure_cpu_devices(cpu_devices)
     strategy_object = make_strategy(strategy)
@@ -523,8 +515,13 @@ def train(
     )
     if source.image_shape[0] is None and chosen.augment != "imagenet":
         raise ValueError(f"{source.name} has images of different sizes: use augment='imagenet' to resize them")
+    if freeze is not None:  # before the folder is claimed: a refused run must not hold it
+        names = [layer.name for layer in model.layers] if isinstance(model, keras.Model) else [
+            block.name for block in specs.resolve(model, input_shape=source.image_shape, classes=source.num_classes).blocks]
+        models.check_freeze(freeze, names, getattr(model, "name", model), "freeze")
     replicas = strategy_object.num_replicas_in_sync
     global_batch = chosen.batch_size * replicas
+    checks.check_batch(chosen.batch_size, replicas, source.train_size, source.name)
     steps = steps_per_epoch or math.ceil(source.train_size / global_batch)
     config = dict(
         model=_describe(model), dataset=_describe(dataset), recipe=recipe, **dataclasses.asdict(chosen),

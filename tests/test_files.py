@@ -95,3 +95,32 @@ def test_atomic_write_refuses_a_write_the_disk_cannot_hold_before_it_starts(tmp_
     message = str(raised.value)
     assert message.startswith(f"could not write {target} (it needs about ") and " MB free on its disk)" in message
     assert list(tmp_path.iterdir()) == []
+
+
+def test_two_writers_of_one_file_at_once_each_write_their_own_whole_file(tmp_path):
+    # Before: one fixed temporary name per target, so the second writer truncated and renamed the file the
+    # first was still writing, whose second half then landed in the target: neither writer's content.
+    import threading
+
+    target = tmp_path / "state.json"
+    first, second = b"a" * 1_000_000, b"b" * 1_000_000
+    halfway, second_done = threading.Event(), threading.Event()
+
+    def write_first():
+        with files.atomic_write(target) as partial, open(partial, "wb") as file:
+            file.write(first[:500_000])
+            file.flush()
+            halfway.set()
+            second_done.wait(timeout=60)
+            file.write(first[500_000:])
+
+    writer = threading.Thread(target=write_first)
+    writer.start()
+    halfway.wait(timeout=60)
+    with files.atomic_write(target) as partial:
+        partial.write_bytes(second)
+    assert target.read_bytes() == second
+    second_done.set()
+    writer.join()
+    assert target.read_bytes() == first  # the last rename wins, and it is a whole file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]

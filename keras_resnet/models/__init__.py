@@ -1,8 +1,8 @@
 """The builder: `build_model(plan)` turns a `keras_resnet.specs.Plan` into a `keras.Model`; model files load
 back through `load_model_file`. `keras_resnet.build` (in `keras_resnet.zoo`) resolves, builds and loads weights."""
 
-from keras_resnet.models.backbone import FeatureInfo, feature_info, features, freeze, pyramid_outputs
+from keras_resnet.models.backbone import FeatureInfo, check_freeze, feature_info, features, freeze, pyramid_outputs
 from keras_resnet.models.base import PREPROCESSING, build_model, load_model_file, preprocessing_layer, stem
 
-__all__ = ["PREPROCESSING", "FeatureInfo", "build_model", "feature_info", "features", "freeze", "load_model_file",
+__all__ = ["PREPROCESSING", "FeatureInfo", "build_model", "check_freeze", "feature_info", "features", "freeze", "load_model_file",
            "preprocessing_layer", "pyramid_outputs", "stem"]

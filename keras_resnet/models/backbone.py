@@ -110,6 +110,21 @@ def stage_of(layer_name):
     return 0 if layer_name.startswith("stem") or layer_name in ("image", "preprocessing") else None
 
 
+def check_freeze(until, names, model_name, argument="until"):
+    """Raise a ValueError unless `until` is "stem" or a stage among the layer or block `names` of a model.
+
+    Args:
+        until: what `freeze` is asked to freeze up to.
+        names: the model's layer names, or its plan's block names (a run checks before building).
+        model_name: the model's name, for the message.
+        argument: the argument's name, for the message.
+    """
+    stages = sorted({stage_of(name) for name in names} - {None, 0})
+    valid = ["stem", *(f"stage{s}" for s in stages)]
+    if until not in valid:
+        raise ValueError(f"{argument}={until!r} is not a part of {model_name}: use one of {', '.join(valid)}.")
+
+
 def freeze(model, until, batchnorm="frozen"):
     """Freeze the stem and the stages up to `until`, for fine-tuning; the rest keeps training.
 
@@ -133,10 +148,7 @@ def freeze(model, until, batchnorm="frozen"):
 
     Example: `keras_resnet.freeze(model, until="stage3")`.
     """
-    stages = sorted({stage_of(layer.name) for layer in model.layers} - {None, 0})
-    valid = ["stem", *(f"stage{s}" for s in stages)]
-    if until not in valid:
-        raise ValueError(f"until={until!r} is not a part of {model.name}: use one of {', '.join(valid)}.")
+    check_freeze(until, [layer.name for layer in model.layers], model.name)
     if batchnorm not in BATCHNORM_MODES:
         raise ValueError(f"batchnorm={batchnorm!r} must be 'frozen' (inference mode, statistics kept) or 'train'.")
     last = 0 if until == "stem" else int(until[5:])

@@ -1,6 +1,8 @@
 """The builder: a `keras_resnet.specs.Plan` becomes a functional `keras.Model` (stem -> blocks -> head), and
 the model files it writes are read back (`load_model_file`)."""
 
+import json
+import math
 import os
 import zipfile
 
@@ -8,6 +10,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from keras_resnet import checks
 from keras_resnet.layers import BasicBlock, BlurPool, BottleneckBlock, DenseLayer, Transition
 from keras_resnet.models.backbone import pyramid_outputs
 
@@ -161,11 +164,44 @@ def load_model_file(path, compile=False):
     problem = _model_file_problem(path)
     if problem:
         raise ValueError(f"model file {path!r} {problem}")
+    for step in (_check_size, lambda path: keras.saving.load_model(path, compile=compile)):
+        try:
+            model = step(path)
+        except (TypeError, ValueError, KeyError, OSError, zipfile.BadZipFile) as error:
+            reason = str(error).splitlines()[0][:300] if str(error) else type(error).__name__
+            raise ValueError(f"model file {path!r} does not load ({reason}): is it a whole file written by model.save?") from None
+        if isinstance(model, str):  # _check_size's refusal
+            raise ValueError(f"model file {path!r} {model}")
+    return model
+
+
+def _check_size(path):
+    """Why a file whose config asks for more weights than it holds, or than `checks.MAX_PARAMETERS`, is refused.
+
+    A `.keras` file's config is built before its weights are read: a 1 MB file asking for blocks of 12,000
+    filters would take 6 GB and end in an out-of-memory traceback. The variables are first made under a
+    `keras.StatelessScope` that allocates none of them, only to count them.
+    """
+    from keras.src.backend.common import global_state  # where Keras queues the variables it has not allocated
+
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+        held = sum(entry.file_size for entry in archive.infolist() if entry.filename.endswith(".h5"))
+    pending = list(global_state.get_global_attribute("uninitialized_variables") or [])
     try:
-        return keras.saving.load_model(path, compile=compile)
-    except (TypeError, ValueError, KeyError, OSError, zipfile.BadZipFile) as error:
-        reason = str(error).splitlines()[0][:300] if str(error) else type(error).__name__
-        raise ValueError(f"model file {path!r} does not load ({reason}): is it a whole file written by model.save?") from None
+        with keras.StatelessScope(initialize_variables=False):
+            model = keras.saving.deserialize_keras_object(config)
+            asked = sum(math.prod(v.shape) for v in model.weights)
+            size = sum(math.prod(v.shape) * np.dtype(v.dtype).itemsize for v in model.weights)
+    finally:
+        global_state.set_global_attribute("uninitialized_variables", pending)  # never allocated, not even later
+    if asked > checks.MAX_PARAMETERS or size > held:
+        return (
+            f"asks for a model of {asked:,} parameters ({size / 1e6:,.1f} MB) but holds {held / 1e6:,.1f} MB of "
+            f"weights (at most {checks.MAX_PARAMETERS:,} parameters are built): it is not a file that model.save "
+            "wrote for this model; use the original file."
+        )
+    return None
 
 
 def _model_file_problem(path):
