@@ -57,6 +57,12 @@ NAMED_CHOICES = {"attention": ("none", "eca", "se"), "stem_type": ("default", "d
 DEFAULT_DEPTHS = 3
 # Images smaller than this on a side search an ImageNet family in its CIFAR form (`specs.CIFAR_FORMS`).
 SMALL_IMAGES = 64
+# CIFAR's ResNeXts give each group 64 channels for 32x32 images (ResNeXt29_16x64d: 68M parameters, a minute a
+# step of 128 digits on two cores). On images smaller than CIFAR's, a search's defaults are the ImageNet
+# template's 4 channels a group (ResNeXt-50 32x4d) over Xie et al.'s range of cardinalities, so that a trial
+# takes seconds and the search is over cardinality, the paper's question.
+TINY_IMAGES = 32
+TINY_DEFAULTS = {"bottleneck_width": (4,), "cardinality": (4, 8, 16, 32)}
 
 
 def named_values(family, option):
@@ -228,7 +234,10 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         )
 
     def _named(self, knob):
-        """A family-only knob's choices where none are given: those of the searched families' named models."""
+        """A family-only knob's choices where none are given: those of the searched families' named models
+        (`TINY_DEFAULTS` on images smaller than `TINY_IMAGES`)."""
+        if knob in TINY_DEFAULTS and max(self.input_shape[:2]) < TINY_IMAGES:
+            return list(TINY_DEFAULTS[knob])
         values = sorted({v for f in self.families if knob in FAMILY_KNOBS.get(f, ()) for v in named_values(f, knob)})
         return values or NAMED_CHOICES[knob]
 

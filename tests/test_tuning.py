@@ -198,9 +198,12 @@ def test_an_imagenet_family_on_small_images_searches_its_cifar_form_with_its_nam
     assert hypermodel.families == ("cifar_resnext",)
     assert hypermodel.note == ("8x8 images are small for an ImageNet stem: searching cifar_resnext for resnext "
                                "(the papers' CIFAR form)")  # fmt: skip
-    # ResNeXt29_8x64d and ResNeXt29_16x64d are the family's named models.
+    # Depth 29, as the family's named models (ResNeXt29_8x64d, _16x64d); their 64 channels a group are sized
+    # for 32x32 images: on 8x8 ones the ImageNet template's 4 channels a group, over cardinalities 4 to 32.
     assert hypermodel.depths == {"cifar_resnext": [29]}
-    assert hypermodel.knobs == {"bottleneck_width": (64,), "cardinality": (8, 16)}
+    assert hypermodel.knobs == {"bottleneck_width": (4,), "cardinality": (4, 8, 16, 32)}
+    cifar = tuning.ResNetHyperModel((32, 32, 3), 10, families=["cifar_resnext"])
+    assert cifar.knobs == {"bottleneck_width": (64,), "cardinality": (8, 16)}
     # Each family its own named depths (at most three, none of the 1000-layer ones); large images keep the family.
     default = tuning.ResNetHyperModel((32, 32, 3), 10, families=["cifar_resnet", "preact_resnet"])
     assert default.depths == {"cifar_resnet": [20, 32, 44], "preact_resnet": [110, 164]} and default.note == ""
