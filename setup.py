@@ -37,6 +37,8 @@ setup(
         "jax": ["jax[cpu]", "pytest>=8", "pytest-xdist", "pytest-timeout", "hypothesis", "h5py"],
         # Reading torchvision/timm state dicts: .safetensors needs only safetensors, .pth needs torch.
         "torch": ["safetensors", "torch"],
+        # The docs site (mkdocs.yml): the theme, the API reference from the docstrings, the notebooks rendered.
+        "docs": ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26", "mkdocs-jupyter>=0.25"],
         # nbclient, nbformat and ipykernel execute the example notebooks; jupytext checks them against
         # their script twins.
         "test": [

@@ -1,6 +1,6 @@
 """CIFAR-10 on two CPU cores: the `cifar_fast` recipe's ablation and the degradation figure (He et al. Fig. 6).
 
-The long run itself is the command in README.md (`keras-resnet train --recipe cifar_fast ...`); this script
+The long run itself is the command in docs/training.md (`keras-resnet train --recipe cifar_fast ...`); this script
 runs the shorter experiments around it on stratified subsets of the same offline JPEG copy (lossy, q75), each
 through `keras_resnet.training.train`, and writes JSON results and a PNG beside them.
 

@@ -2,7 +2,7 @@
 
     python examples/serve_rest.py cat.jpg dog.png --model resnet56 [--url http://localhost:8501]
 
-Start the server first (README.md, "Serving"): it serves `keras-resnet export`'s directories. The
+Start the server first (docs/serving.md): it serves `keras-resnet export`'s directories. The
 images go to the `serving_bytes` signature as base64 (`{"b64": ...}`), so any size of JPEG or PNG works:
 the graph decodes and resizes them. Prints each file's top-k labels and scores.
 """

@@ -19,7 +19,7 @@ SIGNATURE_DOC = """include_top: add global average pooling and the `classes`-way
         weights: None (random initialisation), "imagenet" (published ImageNet weights, downloaded with a
             checked hash, converted once and cached, see docs/weights.md), a source tag of
             `keras_resnet.available_weights(name)` ("timm/resnet50d.ra2_in1k", "torchvision/IMAGENET1K_V2"),
-            "cifar10" (ResNet20: weights trained by this package, shipped with it, see README's model card), or
+            "cifar10" (ResNet20: weights trained by this package, shipped with it, its model card is in docs/training.md), or
             a path: a `.weights.h5` / `.keras` file, a keras.applications file or a torchvision/timm state
             dict (converted, see `keras_resnet.weights`; `weights_source=` names what the file is where its
             name does not tell, e.g. "keras.applications" for its `.weights.h5`).

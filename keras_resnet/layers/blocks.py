@@ -287,7 +287,7 @@ class BottleneckBlock(ResidualBlock):
         groups: cardinality of the grouped 3x3 convolution; it must divide `width`.
         stride_in: "1x1" puts the stride in the first 1x1 convolution (the paper's v1, keras.applications),
             "3x3" in the 3x3 convolution (v1.5, torchvision; always so in pre-activation nets).
-        (other arguments as in `ResidualBlock`)
+        **kwargs: the arguments of `ResidualBlock`.
     """
 
     expansion = specs.EXPANSION
