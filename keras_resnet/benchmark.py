@@ -77,6 +77,7 @@ class Settings:
     pipeline: tuple  # (model, images in memory, batch, timed batches, timed training steps)
     startup: tuple  # CLI commands (argument lists) whose start-up is timed against `import tensorflow`
     peer: tuple  # (model of `peers.PEERS`, batch, timed training steps, timed single-image calls, bfloat16)
+    peer_jax: tuple  # models of `peer` also timed on Keras' JAX backend where a JAX interpreter is given
 
 
 FULL = Settings(
@@ -98,6 +99,7 @@ FULL = Settings(
         ("ResNet50", 16, 3, 5, True), ("ResNeXt50_32x4d", 16, 3, 5, True),
         ("ResNet56", 128, 3, 5, False), ("ResNeXt29_8x64d", 32, 3, 5, False),
     ),
+    peer_jax=("ResNet50", "ResNeXt50_32x4d"),
 )
 QUICK = Settings(
     train=(("ResNet20", 32, 8, 1, ("float32",), True),),
@@ -110,6 +112,7 @@ QUICK = Settings(
     pipeline=("ResNet20", 2000, 16, 10, 2),
     startup=(("--help",),),
     peer=(("ResNet20", 4, 1, 1, False),),
+    peer_jax=("ResNet20",),
 )
 
 
@@ -599,13 +602,16 @@ def bench_startup(report, settings, repeats):
 def torch_ready(python):
     """Why `python` cannot run the peer section (no torch or timm), or None where it can."""
     probe = "import torch, timm, keras_resnet.peers"
-    answer = subprocess.run([python, "-c", probe], env=_child_env("torch"), capture_output=True, text=True)
+    try:
+        answer = subprocess.run([python, "-c", probe], env=_child_env("torch"), capture_output=True, text=True)
+    except OSError as error:
+        return f"it does not start: {error.strerror}"
     if answer.returncode:
         return (answer.stderr.strip().splitlines() or [f"exit status {answer.returncode}"])[-1]
     return None
 
 
-def bench_peer(report, settings, repeats, torch_python=None):
+def bench_peer(report, settings, repeats, torch_python=None, jax_python=None):
     """Ours against the peer users would otherwise pick (`keras_resnet.peers`: timm on PyTorch, or the same
     CIFAR net in plain PyTorch), training and single-image inference, each measurement a fresh process,
     ours and the peer taking turns. Skipped, in one line, where `torch_python` has no torch or timm.
@@ -615,6 +621,8 @@ def bench_peer(report, settings, repeats, torch_python=None):
         settings: `FULL` or `QUICK` (its `peer` rows).
         repeats: fresh processes of each side per row (each times its steps and calls after a warm-up).
         torch_python: a Python interpreter with torch, timm and keras_resnet (default: this one).
+        jax_python: a Python interpreter with jax and keras_resnet: the rows of `settings.peer_jax` then also
+            time ours on Keras' JAX backend (jax.jit), in turns with the others. None: TensorFlow only.
     """
     python = torch_python or sys.executable
     missing = torch_ready(python)
@@ -629,13 +637,17 @@ def bench_peer(report, settings, repeats, torch_python=None):
         precision = "bfloat16" if mixed else "float32"
         side = specs.resolve(name).input_shape[0]
         spec = dict(name=name, batch=batch, steps=count, calls=calls, mixed=mixed)
-        labels = {"ours": f"keras_resnet {name} ({keras.backend.backend()})", "peer": f"{peer} (PyTorch)"}
+        labels = {"ours": f"keras_resnet {name} ({keras.backend.backend()})", "peer": f"{peer} (PyTorch)",
+                  "jax": f"keras_resnet {name} (jax)"}  # fmt: skip
         report.progress(f"peer {name} vs {peer}, {precision} ...")
         measures = {
             "ours": lambda: _answer(_start(peers.keras_seconds, spec), f"{labels['ours']}, {precision}"),
             "peer": lambda: _answer(_start(peers.torch_seconds, spec, python=python, backend="torch"),
                                     f"{labels['peer']}, {precision}"),
         }  # fmt: skip
+        if jax_python and name in settings.peer_jax and not mixed:
+            measures["jax"] = lambda: _answer(_start(peers.keras_seconds, spec, python=jax_python, backend="jax"),
+                                              f"{labels['jax']}, {precision}")  # fmt: skip
         try:
             samples = interleave(measures, repeats)
         except Exception as error:  # noqa: BLE001 - e.g. out of memory; the other rows still run
@@ -644,9 +656,10 @@ def bench_peer(report, settings, repeats, torch_python=None):
         versions |= {answer["version"] for answer in samples["peer"]}
         counts = {side: samples[side][0]["parameters"] for side in samples}
         for kind, shape in (("train", f"batch {batch}"), ("inference", "batch 1")):
-            pair = {labels[v]: [rate for answer in samples[v] for rate in answer[kind]] for v in ("ours", "peer")}
-            report.compare("peer", f"{kind} {name} {side}x{side} {shape}, {precision}", pair, "images/s", 1.0,
-                           why=PEER_WHY.get((name, kind), ""), parameters=counts)  # fmt: skip
+            for ours in [v for v in ("ours", "jax") if v in samples]:
+                pair = {labels[v]: [rate for answer in samples[v] for rate in answer[kind]] for v in (ours, "peer")}
+                report.compare("peer", f"{kind} {name} {side}x{side} {shape}, {precision}", pair, "images/s", 1.0,
+                               why=PEER_WHY.get((name, kind), ""), parameters=counts)  # fmt: skip
     report.notes.append(
         f"peer: {', '.join(sorted(versions)) or 'PyTorch not measured'}; every measurement a fresh process, ours and "
         "the peer in turns; SGD with momentum on one random batch, PyTorch channels_last (torch.autocast for "
@@ -720,8 +733,8 @@ def run(sections=SECTIONS, *, repeats=3, quick=False, output=None, jax_python=No
     if not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"repeats={repeats!r} must be a positive integer (3 or more gives a meaningful median)")
     if jax_python is not None:
-        if "first_step" not in sections:
-            raise ValueError("jax_python times the first_step section only: add first_step to the sections.")
+        if not {"first_step", "peer"} & set(sections):
+            raise ValueError("jax_python times the first_step and peer sections only: add one of them to the sections.")
         check_jax_python(jax_python)
     report = Report(f"`keras-resnet bench` ({'quick' if quick else 'full'})", repeats)
     report.progress(describe(report.machine))
@@ -734,7 +747,8 @@ def run(sections=SECTIONS, *, repeats=3, quick=False, output=None, jax_python=No
     stem = os.path.join(output or default_output(), "bench-quick" if quick else "bench")
     for section in sections:
         try:
-            options = {"first_step": {"jax_python": jax_python}, "peer": {"torch_python": torch_python}}.get(section, {})
+            options = {"first_step": {"jax_python": jax_python},
+                       "peer": {"torch_python": torch_python, "jax_python": jax_python}}.get(section, {})  # fmt: skip
             BENCHMARKS[section](report, settings, repeats, **options)
         except Exception as error:  # noqa: BLE001 - one section that cannot run here must not stop the others
             report.failed(section, section, error)

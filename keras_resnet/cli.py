@@ -473,7 +473,8 @@ def add_bench(commands):
         metavar="PYTHON",
         help="a Python interpreter that has jax and keras_resnet (e.g. .venv-jax/bin/python): first_step then "
         "also runs each variant in fresh processes of it on Keras' JAX backend, taking turns with the "
-        "TensorFlow ones, and reports JAX / TensorFlow ratios (default: TensorFlow only)",
+        "TensorFlow ones, and reports JAX / TensorFlow ratios; peer then also times ResNet-50 and ResNeXt-50 on "
+        "JAX against timm (default: TensorFlow only)",
     )
     bench.add_argument(
         "--torch-python",

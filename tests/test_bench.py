@@ -120,7 +120,7 @@ def test_deep_call_returns_and_raises_what_the_function_does():
     [
         (["--only", "first_step", "--jax-python", "/nonexistent/python"], "does not start"),
         (["--only", "first_step", "--jax-python", sys.executable], "cannot run keras_resnet on JAX"),
-        (["--only", "build", "--jax-python", sys.executable], "first_step section only"),
+        (["--only", "build", "--jax-python", sys.executable], "first_step and peer sections only"),
     ],
 )
 def test_bench_refuses_a_jax_python_it_cannot_use_before_any_work(argv, message, tmp_path, capsys):
