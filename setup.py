@@ -40,10 +40,10 @@ setup(
         # The docs site (mkdocs.yml): the theme, the API reference from the docstrings, the notebooks rendered.
         "docs": ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26", "mkdocs-jupyter>=0.25"],
         # nbclient, nbformat and ipykernel execute the example notebooks; jupytext checks them against
-        # their script twins.
+        # their script twins; ruff formats and lints the code (pyproject.toml), as CI checks.
         "test": [
             "pytest>=8", "pytest-xdist", "pytest-timeout", "hypothesis", "matplotlib", "safetensors",
-            "nbclient", "nbformat", "ipykernel", "jupytext",
+            "nbclient", "nbformat", "ipykernel", "jupytext", "ruff>=0.17",
         ],
     },
     entry_points={"console_scripts": ["keras-resnet=keras_resnet.cli:main"]},
