@@ -8,7 +8,14 @@ from setuptools import find_packages, setup
 # What training needs besides TensorFlow: tfds (which imports importlib_resources when it loads a
 # registered data set), TensorBoard for the logs (TF 2.21 no longer pulls it in), matplotlib for the
 # curves, Pillow to check folder images before training, and keras-tuner for `keras_resnet.tuning`.
-TRAINING = ["tensorflow-datasets>=4.9.10", "importlib_resources", "tensorboard", "matplotlib", "pillow", "keras-tuner>=1.4.8"]
+TRAINING = [
+    "tensorflow-datasets>=4.9.10",
+    "importlib_resources",
+    "tensorboard",
+    "matplotlib",
+    "pillow",
+    "keras-tuner>=1.4.8",
+]
 # Published weights by name (weights="imagenet", "timm/..."): timm's come from the Hugging Face Hub as
 # safetensors; keras.applications' files need only Keras. Part of `tf` and `cpu`, so CI's .[cpu,test] has them.
 WEIGHTS = ["huggingface_hub>=0.30", "safetensors"]
@@ -42,8 +49,17 @@ setup(
         # nbclient, nbformat and ipykernel execute the example notebooks; jupytext checks them against
         # their script twins; ruff formats and lints the code (pyproject.toml), as CI checks.
         "test": [
-            "pytest>=8", "pytest-xdist", "pytest-timeout", "hypothesis", "matplotlib", "safetensors",
-            "nbclient", "nbformat", "ipykernel", "jupytext", "ruff>=0.17",
+            "pytest>=8",
+            "pytest-xdist",
+            "pytest-timeout",
+            "hypothesis",
+            "matplotlib",
+            "safetensors",
+            "nbclient",
+            "nbformat",
+            "ipykernel",
+            "jupytext",
+            "ruff>=0.17",
         ],
     },
     entry_points={"console_scripts": ["keras-resnet=keras_resnet.cli:main"]},

@@ -32,8 +32,15 @@ MODEL_DIR = "saved_models/digits_resnet20"
 
 # %%
 source = data.load("digits")
-training.train("ResNet20", "digits", epochs=1 if QUICK else 10, steps_per_epoch=4 if QUICK else None,
-               output="runs/04_train", overwrite=True, verbose=2)
+training.train(
+    "ResNet20",
+    "digits",
+    epochs=1 if QUICK else 10,
+    steps_per_epoch=4 if QUICK else None,
+    output="runs/04_train",
+    overwrite=True,
+    verbose=2,
+)
 labels = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 options = dict(labels=labels, top_k=3)
 first = export.export_saved_model("runs/04_train/final.keras", MODEL_DIR, **options)

@@ -157,7 +157,9 @@ def _cifar_resnext29_8x64d():
     from torch.nn import functional
 
     def conv_bn(cin, cout, kernel, stride=1, groups=1):
-        return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False), nn.BatchNorm2d(cout))
+        return nn.Sequential(
+            nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False), nn.BatchNorm2d(cout)
+        )
 
     class Block(nn.Module):
         def __init__(self, cin, width, cout, stride):

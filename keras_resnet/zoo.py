@@ -77,7 +77,9 @@ def build(name, /, *, weights=None, input_tensor=None, weights_source=None, **kw
     Example: `keras_resnet.build("cifar_resnet", depth=272, shortcut="B")`.
     """
     if weights is not None and not isinstance(weights, (str, os.PathLike)):
-        raise TypeError(f"weights must be None, 'imagenet', 'cifar10' or a path to a weights file, not {type(weights).__name__}.")
+        raise TypeError(
+            f"weights must be None, 'imagenet', 'cifar10' or a path to a weights file, not {type(weights).__name__}."
+        )
     if input_tensor is not None and kwargs.get("input_shape") is None:
         kwargs["input_shape"] = tuple(input_tensor.shape[1:])
     if isinstance(weights, str) and weights in TRAINED:
@@ -99,7 +101,9 @@ def build(name, /, *, weights=None, input_tensor=None, weights_source=None, **kw
 def _published(name, weights, input_tensor, kwargs):
     # Published weights: the source's preprocessing and layout, checked before anything is downloaded.
     if name not in specs.MODELS:
-        raise ValueError(f"weights={weights!r} are published per model: build it by name (e.g. 'ResNet50'), not as {name!r}.")
+        raise ValueError(
+            f"weights={weights!r} are published per model: build it by name (e.g. 'ResNet50'), not as {name!r}."
+        )
     found = pretrained.source(name, weights)
     kwargs = pretrained.build_options(found, kwargs)
     plan = specs.resolve(name, **kwargs)
@@ -124,7 +128,9 @@ def _trained(name, weights, input_tensor, kwargs):
     if plan.include_top:
         load_weights(model, card["path"], plan)
         return model
-    whole_plan = specs.resolve(name, **{**kwargs, "include_top": True, "classes": card["options"]["classes"], "pooling": None})
+    whole_plan = specs.resolve(
+        name, **{**kwargs, "include_top": True, "classes": card["options"]["classes"], "pooling": None}
+    )
     whole = models.build_model(whole_plan)
     load_weights(whole, card["path"], whole_plan)
     _copy_layers(whole, model)
@@ -205,8 +211,12 @@ def {name}(include_top=True, weights=None, input_tensor=None, input_shape=None, 
 def applications_source():
     """The text of `keras_resnet/applications.py`: one `def` per row of `specs.MODELS`, in table order."""
     return HEADER + "".join(
-        FUNCTION.format(name=name, family=family, classes=specs.FAMILIES[family].classes,
-                        row=", ".join(f"{key}={value!r}" for key, value in row.items()))  # fmt: skip
+        FUNCTION.format(
+            name=name,
+            family=family,
+            classes=specs.FAMILIES[family].classes,
+            row=", ".join(f"{key}={value!r}" for key, value in row.items()),
+        )
         for name, (family, row) in specs.MODELS.items()
     )
 

@@ -64,9 +64,14 @@ class WeightsServer:
             # The Hub sends an LFS file from another host (its CDN), which huggingface_hub does not follow on
             # HEAD: "localhost" is this server under another host name.
             cdn = self.url.replace("127.0.0.1", "localhost")
-            for key, value in {"Location": f"{cdn}/lfs/{sha}", "X-Repo-Commit": COMMIT, "X-Linked-Etag": f'"{sha}"',
-                               "X-Linked-Size": str(len(self.files[f"/lfs/{sha}"])), "ETag": '"pointer"',
-                               "Content-Length": "0"}.items():  # fmt: skip
+            for key, value in {
+                "Location": f"{cdn}/lfs/{sha}",
+                "X-Repo-Commit": COMMIT,
+                "X-Linked-Etag": f'"{sha}"',
+                "X-Linked-Size": str(len(self.files[f"/lfs/{sha}"])),
+                "ETag": '"pointer"',
+                "Content-Length": "0",
+            }.items():
                 handler.send_header(key, value)
             handler.end_headers()
             return
