@@ -51,7 +51,8 @@ for row in summary["rows"]:
     accuracy = "-" if row["val_accuracy"] is None else f"{row['val_accuracy']:.3f}"
     print(
         f"trial {row['trial']}: depth {row['depth']:>2}, cardinality {row['cardinality']:>2}: "
-        f"{row['params']:>9,} parameters, {row['flops'] / 1e6:6.1f}M FLOPs, validation accuracy {accuracy} ({row['status']})"
+        f"{row['params']:>9,} parameters, {row['flops'] / 1e6:6.1f}M FLOPs, validation accuracy {accuracy} "
+        f"({row['status']})"
     )
 best = summary["best"]
 print(

@@ -130,5 +130,6 @@ model = keras_resnet.build(f"ResNet{DEEP}", input_shape=x_train.shape[1:], class
 analysis.fit(model, data, epochs=EPOCHS)
 check = analysis.stochastic_depth_scaling(model, (x_test, y_test))
 print(
-    f"test accuracy with branches scaled by survival probability {check['scaled']:.3f}, unscaled {check['unscaled']:.3f}"
+    f"test accuracy with branches scaled by survival probability {check['scaled']:.3f}, unscaled "
+    f"{check['unscaled']:.3f}"
 )

@@ -162,8 +162,8 @@ def degradation(models=DEGRADATION_MODELS, dataset=None, epochs=10, plot=None, l
     """Train plain and residual nets with one recipe and compare their errors (He et al. 2015, Fig. 1/6).
 
     Every model is built for the data's image shape and classes, with the training images' normalisation
-    in it (`preprocessing`) and `zero_init_residual=False`, the papers' initialisation (the package default zero-initialises residual branches, which would favour
-    the residual nets at the start), and trained by `fit`.
+    in it (`preprocessing`) and `zero_init_residual=False`, the papers' initialisation (the package default
+    zero-initialises residual branches, which would favour the residual nets at the start), and trained by `fit`.
 
     Args:
         models: names from `keras_resnet.available_models()`, e.g. plain twins and residual nets.
@@ -382,8 +382,10 @@ def lesion(model, data, blocks=None, max_removed=None, draws=5, seed=0, batch_si
     checks.check_arrays(x, y, "test ", classes=model.output_shape[-1])
     if tuple(np.shape(x)[1:]) != tuple(model.input_shape[1:]) or len(x) != len(np.reshape(y, -1)):
         raise ValueError(
-            f"the test data holds {len(x)} images of shape {tuple(np.shape(x)[1:])} and {len(np.reshape(y, -1))} labels, "
-            f"but {model.name} takes {tuple(model.input_shape[1:])} images: give one label per image, of the model's size."
+            f"the test data holds {len(x)} images of shape {tuple(np.shape(x)[1:])} and {len(np.reshape(y, -1))} "
+            "labels, "
+            f"but {model.name} takes {tuple(model.input_shape[1:])} images: give one label per image, of the model's "
+            "size."
         )
     allowed = removable_blocks(model)
     blocks = list(allowed if blocks is None else blocks)

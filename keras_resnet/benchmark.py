@@ -829,7 +829,8 @@ def run(sections=SECTIONS, *, repeats=3, quick=False, output=None, jax_python=No
     report.progress(describe(report.machine))
     report.notes.append(
         f"Measured on the TensorFlow backend{' (first_step on JAX too)' if jax_python else ' only'}: the suite "
-        "times TensorFlow's tf.data, SavedModel and tf.distribute paths. Keras' JAX backend computes a dropped stochastic-depth branch and selects "
+        "times TensorFlow's tf.data, SavedModel and tf.distribute paths. Keras' JAX backend computes a dropped "
+        "stochastic-depth branch and selects "
         "(see layers/stochastic_depth.py), so its stochastic-depth saving would be none."
     )
     settings = QUICK if quick else FULL

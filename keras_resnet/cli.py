@@ -109,7 +109,8 @@ def _paths(args):
     share = sum(paths.probabilities[low : high + 1])
     print(f"{paths.n} residual blocks: 2^{paths.n} = {2**paths.n:.4g} paths, length ~ Binomial({paths.n}, 1/2)")
     print(
-        f"mean length {paths.mean:g}, standard deviation {paths.std:.3f}, {share:.1%} of paths have length {low}..{high}"
+        f"mean length {paths.mean:g}, standard deviation {paths.std:.3f}, {share:.1%} of paths have length "
+        f"{low}..{high}"
     )
     print(f"{'length':>6} {'paths':>24} {'fraction':>10}")
     for k, (count, probability) in enumerate(zip(paths.counts, paths.probabilities)):
@@ -180,7 +181,8 @@ def add_train(commands):
         "--freeze-batchnorm",
         default="frozen",
         choices=("frozen", "train"),
-        help="the frozen part's BatchNormalization: 'frozen' (inference mode, statistics kept; default) or 'train' (statistics updated)",
+        help="the frozen part's BatchNormalization: 'frozen' (inference mode, statistics kept; default) or 'train' "
+        "(statistics updated)",
     )
     train.add_argument(
         "--dataset",
@@ -250,7 +252,8 @@ def _tune(args):
         print(f"{summary['worker']} ran {len(summary['trials'])} trials; the chief writes the results")
         return 0
     print(
-        f"{len(summary['rows'])} trials, {summary['over_budget']} over budget (not trained); table in {summary['results']}"
+        f"{len(summary['rows'])} trials, {summary['over_budget']} over budget (not trained); table in "
+        f"{summary['results']}"
     )
     if "best" not in summary:
         print("no trial completed: nothing to save", file=sys.stderr)
@@ -258,7 +261,8 @@ def _tune(args):
     best = summary["best"]
     print(
         f"best: trial {best['trial']} {best['family']} depth {best['depth']}, {best['params']:,} parameters, "
-        f"validation accuracy {best['val_accuracy']:.4f}, test accuracy {summary['test_accuracy']:.4f}; saved as {summary['model']}"
+        f"validation accuracy {best['val_accuracy']:.4f}, test accuracy {summary['test_accuracy']:.4f}; saved as "
+        f"{summary['model']}"
     )
     return 0
 
@@ -593,7 +597,8 @@ def add_bench(commands):
         "train_on_batch, first predict; ResNet-50 vs keras.applications, ResNet-110/1202 and PreActResNet-1001 "
         "vs flat functional graphs; on JAX too with --jax-python), stochastic-depth epoch time, tf.data "
         "throughput vs training, CLI start-up, and ours against timm on PyTorch (peer: one row of every family, "
-        "training and single-image inference, fresh processes; skipped where torch and timm are not installed). Compared variants take turns (in one process, or one fresh "
+        "training and single-image inference, fresh processes; skipped where torch and timm are not installed). "
+        "Compared variants take turns (in one process, or one fresh "
         "process each for memory and first_step); each row is min/median/max over the repeats, each "
         "comparison a ratio of medians against its target. Writes bench.json and bench.md (bench-quick.* "
         "with --quick).",

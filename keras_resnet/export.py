@@ -27,8 +27,8 @@ and time a huge decode takes.
 `assets.extra/` (files TF Serving copies but the graph never reads) also holds `labels.txt`,
 `keras_reference.npz` (sample images with the answers `verify` compares the served ones with: for an
 export of a training run's file, real test images and the trained model's answers written by the run;
-otherwise random images and the Keras model's outputs) and `tf_serving_warmup_requests` (one PredictionLog per signature, replayed by TF Serving
-when it loads the version).
+otherwise random images and the Keras model's outputs) and `tf_serving_warmup_requests` (one PredictionLog
+per signature, replayed by TF Serving when it loads the version).
 """
 
 import dataclasses

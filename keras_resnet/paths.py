@@ -60,7 +60,8 @@ def path_lengths(model_or_n):
         n = model_or_n
     else:
         raise ValueError(
-            f"model_or_n={model_or_n!r} must be a number of blocks >= 0 or a model name (or, in keras_resnet.analysis, a model)."
+            f"model_or_n={model_or_n!r} must be a number of blocks >= 0 or a model name (or, in "
+            "keras_resnet.analysis, a model)."
         )
     checks.check("blocks", n)  # exact counts of 2**n paths: bounded time, and ratios a float holds
     counts = [math.comb(n, k) for k in range(n + 1)]

@@ -486,7 +486,8 @@ def _plain(value):
 
 
 def cache_path(found):
-    """Where the converted weights of a `Source` are kept: `$KERAS_HOME/models/keras_resnet/<model>.<tag>.weights.h5`."""
+    """Where the converted weights of a `Source` are kept:
+    `$KERAS_HOME/models/keras_resnet/<model>.<tag>.weights.h5`."""
     slug = re.sub(r"[^A-Za-z0-9_.-]", "_", found.tag)
     return os.path.join(keras_home(), "models", "keras_resnet", f"{found.model}.{slug}.weights.h5")
 

@@ -284,25 +284,35 @@ MODELS = {
 # parameters of `_resnet_blocks` and `_densenet_blocks`, plus `COMMON` for every family.
 OPTIONS = {
     "block": '"basic" or "bottleneck" (rule-based CIFAR families; a table row fixes its own)',
-    "variant": '"v1" (stride in the first 1x1, the paper, keras.applications) or "v1.5" (stride in the 3x3, torchvision; ResNet-B)',
+    "variant": '"v1" (stride in the first 1x1, the paper, keras.applications) or "v1.5" (stride in the 3x3, '
+    "torchvision; ResNet-B)",
     "shortcut": '"A" zero-padding identity, "B" projection where the shape changes, "C" projection everywhere, '
     '"highway" gated (Srivastava et al. 2015), "none" the plain twin',
     "cardinality": "groups C of the bottleneck's 3x3 convolution (ResNeXt)",
     "bottleneck_width": "channels d per group in the first stage (ResNeXt's 32x4d: C=32, d=4), doubling per stage",
     "widen": "widening factor k of wide ResNets",
-    "stochastic_depth": "survival probability p_L of the last block (Huang et al. 2016), decaying linearly from 1; None: off",
-    "stochastic_depth_scale": '"test" (Huang et al.: a branch times p_l at inference) or "train" (timm, Model Garden: a kept branch over p_l in training; ResNet-RS)',
+    "stochastic_depth": "survival probability p_L of the last block (Huang et al. 2016), decaying linearly from 1; "
+    "None: off",
+    "stochastic_depth_scale": '"test" (Huang et al.: a branch times p_l at inference) or "train" (timm, Model Garden: '
+    "a kept branch over p_l in training; ResNet-RS)",
     "zero_init_residual": "start each residual branch at zero (Goyal et al. 2017; default True for residual nets)",
-    "use_bias": "convolutions with biases where keras.applications has them (every one in v1; in pre-activation nets where no BN follows: stem, projections, each block's last conv)",
+    "use_bias": "convolutions with biases where keras.applications has them (every one in v1; in pre-activation nets "
+    "where no BN follows: stem, projections, each block's last conv)",
     "dropout": "dropout rate between a block's convolutions (wide ResNets)",
     "stride_position": '"first" block of a stage strides (the papers) or the "last" (keras.applications ResNetV2)',
-    "stem_type": "None (the family's stem) or \"deep\": three 3x3 convolutions for the 7x7 (ResNet-C, He et al. 2019; timm's stem_type)",
-    "stem_width": "channels of the deep stem's first two convolutions, the third has twice as many (32 in ResNet-C/D, 64 in timm's 50S)",
-    "stem_pool": 'None (the family\'s: a 3x3/2 max-pool after an ImageNet stem), "max" or "conv" (3x3/2 conv-BN-ReLU, ResNet-RS)',
+    "stem_type": 'None (the family\'s stem) or "deep": three 3x3 convolutions for the 7x7 (ResNet-C, He et al. 2019; '
+    "timm's stem_type)",
+    "stem_width": "channels of the deep stem's first two convolutions, the third has twice as many (32 in ResNet-C/D, "
+    "64 in timm's 50S)",
+    "stem_pool": 'None (the family\'s: a 3x3/2 max-pool after an ImageNet stem), "max" or "conv" (3x3/2 conv-BN-ReLU, '
+    "ResNet-RS)",
     "avg_down": "downsampling shortcuts average-pool 2x2 before a stride-1 projection (ResNet-D, He et al. 2019)",
-    "attention": 'None, "se" (squeeze-and-excitation, Hu et al. 2018) or "eca" (efficient channel attention, Wang et al. 2020) at the end of every residual branch',
-    "se_ratio": "SE's reduction: its hidden width is channels * se_ratio rounded to a multiple of 8 as timm does (1/16; ResNet-RS 1/4)",
-    "blur": "anti-aliased downsampling (Zhang 2019): strided convolutions run at stride 1 followed by a 3x3 binomial blur of stride 2",
+    "attention": 'None, "se" (squeeze-and-excitation, Hu et al. 2018) or "eca" (efficient channel attention, Wang et '
+    "al. 2020) at the end of every residual branch",
+    "se_ratio": "SE's reduction: its hidden width is channels * se_ratio rounded to a multiple of 8 as timm does "
+    "(1/16; ResNet-RS 1/4)",
+    "blur": "anti-aliased downsampling (Zhang 2019): strided convolutions run at stride 1 followed by a 3x3 binomial "
+    "blur of stride 2",
     "growth_rate": "channels k each dense layer adds (DenseNet)",
     "compression": "fraction theta of the channels a transition keeps, in (0, 1] (DenseNet-BC: 0.5)",
     "preprocessing": '{"mean": ..., "std": ...}: normalise raw pixels inside the model (its first layer); None: none',
@@ -311,7 +321,8 @@ OPTIONS = {
     "bn_epsilon": "BatchNormalization epsilon (1.001e-5, keras.applications')",
     "sync_bn": "BatchNormalization statistics over all replicas (synchronised)",
     "head_dropout": "dropout rate before the classifier (ResNet-RS: 0.25); 0: none",
-    "in_channels": "image channels (timm's in_chans), e.g. 1 for grey-scale: converted RGB weights adapt the first convolution as timm does",
+    "in_channels": "image channels (timm's in_chans), e.g. 1 for grey-scale: converted RGB weights adapt the first "
+    "convolution as timm does",
 }
 COMMON = ("preprocessing", "dtype", "bn_momentum", "bn_epsilon", "sync_bn", "head_dropout")
 # keras.applications' BatchNormalization epsilon, so converted weights reproduce its outputs; momentum 0.9 as
@@ -584,7 +595,8 @@ class Plan:
         """
         if None in self.input_shape[:2]:
             raise ValueError(
-                f"flops need a fixed input size, but {self.name} takes {self.input_shape}: give input_shape=(height, width, channels)."
+                f"flops need a fixed input size, but {self.name} takes {self.input_shape}: give input_shape=(height, "
+                "width, channels)."
             )
         return sum(macs for _, macs in self._layers(self.input_shape[:2]))
 
@@ -690,7 +702,8 @@ def resolve(name, /, **kwargs):
         family_name, row = MODELS[name]
         if "depth" in kwargs and kwargs["depth"] != row["depth"]:
             raise ValueError(
-                f"{name} has depth {row['depth']}; to change the depth use build({family_name!r}, depth={kwargs['depth']})."
+                f"{name} has depth {row['depth']}; to change the depth use build({family_name!r}, "
+                f"depth={kwargs['depth']})."
             )
         kwargs = {**row, "name": name, **{k: v for k, v in kwargs.items() if not (k == "name" and v is None)}}
     elif name in FAMILIES:
@@ -707,8 +720,8 @@ def resolve(name, /, **kwargs):
     unknown = sorted(set(kwargs) - set(allowed))
     if unknown:
         raise TypeError(
-            f"{signature.get('name') or family_name} got unknown option(s) {', '.join(map(repr, unknown))}: its options "
-            f"are {', '.join(allowed)} and the keras.applications arguments {', '.join(SIGNATURE)}."
+            f"{signature.get('name') or family_name} got unknown option(s) {', '.join(map(repr, unknown))}: its "
+            f"options are {', '.join(allowed)} and the keras.applications arguments {', '.join(SIGNATURE)}."
         )
     common = {key: kwargs.pop(key) for key in COMMON if key in kwargs}
     options = {**family.defaults, **{key: value for key, value in kwargs.items() if value is not None}}
@@ -798,7 +811,8 @@ def _check_signature(family_name, family, signature):
         raise ValueError(f"input_shape={tuple(shape)} has no channels: the last entry must be the channel count.")
     if height in (1, 3) and channels not in (1, 3, 4):
         raise ValueError(
-            f"input_shape={tuple(shape)} looks channels-first: keras_resnet is channels-last, pass ({width}, {channels}, {height})."
+            f"input_shape={tuple(shape)} looks channels-first: keras_resnet is channels-last, pass ({width}, "
+            f"{channels}, {height})."
         )
     for size in (height, width):
         if size is not None and (not isinstance(size, numbers.Integral) or size < family.min_size):
@@ -956,7 +970,8 @@ def _resnet_blocks(
     zero_init = not (plain or gated) if zero_init_residual is None else bool(zero_init_residual)
     if stride_position not in ("first", "last"):
         raise ValueError(
-            f"stride_position={stride_position!r} must be 'first' (the papers) or 'last' (keras.applications' ResNetV2)."
+            f"stride_position={stride_position!r} must be 'first' (the papers) or 'last' (keras.applications' "
+            "ResNetV2)."
         )
     dropout = _check_fraction(
         "dropout", dropout, 0, 1, True, False, "the rate of a dropout between a block's convolutions."
@@ -973,7 +988,8 @@ def _resnet_blocks(
         )
     if blur and family.preact:
         raise ValueError(
-            f"blur follows a strided convolution's activation, which {family_name}'s pre-activation blocks do not have: use a v1 family."
+            f"blur follows a strided convolution's activation, which {family_name}'s pre-activation blocks do not "
+            "have: use a v1 family."
         )
     _check_choice("attention", attention, ATTENTIONS)
     _check_choice("stochastic_depth_scale", stochastic_depth_scale, ("test", "train"))

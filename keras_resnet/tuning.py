@@ -754,7 +754,8 @@ def search(
                 else f"workers of the chief on {os.environ['KERASTUNER_ORACLE_IP']}"
             )
             print(
-                f"tune: {tuner} search of up to {max_trials} trials over {list(hypermodel.families)} on {setup.source.name} "
+                f"tune: {tuner} search of up to {max_trials} trials over {list(hypermodel.families)} on "
+                f"{setup.source.name} "
                 f"({setup.train_size:,} training, {setup.held_out:,} validation images), {setup.recipe.epochs} epochs "
                 f"of {setup.steps} steps per trial in {where}; files in {output}",
                 flush=True,

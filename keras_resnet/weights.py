@@ -263,7 +263,8 @@ def load(model, path, plan, source=None):
             loaded = load_model_file(path)
             if len(loaded.weights) != len(model.weights):
                 raise ValueError(
-                    f"it holds {len(loaded.weights)} weight arrays ({loaded.name}), {model.name} has {len(model.weights)}."
+                    f"it holds {len(loaded.weights)} weight arrays ({loaded.name}), {model.name} has "
+                    f"{len(model.weights)}."
                 )
             model.set_weights(loaded.get_weights())
         else:

@@ -19,7 +19,8 @@ SIGNATURE_DOC = """include_top: add global average pooling and the `classes`-way
         weights: None (random initialisation), "imagenet" (published ImageNet weights, downloaded with a
             checked hash, converted once and cached, see docs/weights.md), a source tag of
             `keras_resnet.available_weights(name)` ("timm/resnet50d.ra2_in1k", "torchvision/IMAGENET1K_V2"),
-            "cifar10" (ResNet20: weights trained by this package, shipped with it, its model card is in docs/training.md), or
+            "cifar10" (ResNet20: weights trained by this package, shipped with it, its model card is in
+            docs/training.md), or
             a path: a `.weights.h5` / `.keras` file, a keras.applications file or a torchvision/timm state
             dict (converted, see `keras_resnet.weights`; `weights_source=` names what the file is where its
             name does not tell, e.g. "keras.applications" for its `.weights.h5`).
@@ -89,7 +90,8 @@ def build(name, /, *, weights=None, input_tensor=None, weights_source=None, **kw
     plan = specs.resolve(name, **kwargs)
     if weights is not None and not os.path.exists(weights):
         raise ValueError(
-            f"weights={str(weights)!r} does not exist: pass None, 'imagenet', 'cifar10' (ResNet20) or the path of a .weights.h5 / .keras "
+            f"weights={str(weights)!r} does not exist: pass None, 'imagenet', 'cifar10' (ResNet20) or the path of a "
+            ".weights.h5 / .keras "
             "file, a keras.applications .h5 file or a torchvision/timm .pth / .safetensors state dict."
         )
     model = models.build_model(plan, input_tensor)

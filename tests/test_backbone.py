@@ -95,7 +95,8 @@ def keras_applications_tests():
     start, end = source.index("MODEL_LIST = ["), source.index("]\n", source.index("MODEL_LIST = [")) + 2
     ours = (
         "MODEL_LIST = [(keras_resnet.ResNet50, 2048, None), (keras_resnet.ResNet50V2, 2048, None), "
-        "(keras_resnet.DenseNet121, 1024, None), (keras_resnet.ResNet50D, 2048, None), (keras_resnet.ResNet20, 64, None)]\n"
+        "(keras_resnet.DenseNet121, 1024, None), (keras_resnet.ResNet50D, 2048, None), (keras_resnet.ResNet20, 64, "
+        "None)]\n"
     )
     namespace = {"__name__": "keras_applications_test", "keras_resnet": keras_resnet}
     exec(compile(source[:start] + ours + source[end:], path, "exec"), namespace)

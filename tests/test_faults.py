@@ -387,7 +387,8 @@ def test_a_second_run_into_a_held_output_is_refused_naming_the_holder(command, t
             capsys.readouterr()
             .err.strip()
             .endswith(
-                f"output {output} is in use by another keras-resnet {command} (pid {holder.pid}): wait for it to finish "
+                f"output {output} is in use by another keras-resnet {command} (pid {holder.pid}): wait for it to "
+                "finish "
                 "or choose another output"
             )
         )

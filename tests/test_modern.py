@@ -264,7 +264,8 @@ def test_a_saved_refined_model_loads_in_a_fresh_process(tmp_path):
         np.save(tmp_path / f"expected{number}.npy", numpy(model(x, training=False)))
         code = (
             f"import keras, keras_resnet, numpy as np; m = keras.saving.load_model({str(path)!r}); "
-            f"d = np.abs(np.asarray(m(np.load({str(tmp_path / 'x.npy')!r}), training=False)) - np.load({str(tmp_path / f'expected{number}.npy')!r})).max(); "
+            f"d = np.abs(np.asarray(m(np.load({str(tmp_path / 'x.npy')!r}), training=False)) - "
+            f"np.load({str(tmp_path / f'expected{number}.npy')!r})).max(); "
             "print(d); assert d < 1e-5"
         )
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)

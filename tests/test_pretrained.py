@@ -212,11 +212,13 @@ def test_two_processes_fetching_at_once_end_with_one_good_file(server, hub_file,
     [
         (
             "ResNet50",
-            r"resnet50_weights_tf_dim_ordering_tf_kernels.h5 from http://127.0.0.1:\d+/tensorflow/keras-applications/resnet/.*place it in .*models",
+            r"resnet50_weights_tf_dim_ordering_tf_kernels.h5 from "
+            r"http://127.0.0.1:\d+/tensorflow/keras-applications/resnet/.*place it in .*models",
         ),
         (
             HUB_MODEL,
-            r"model.safetensors of timm/resnet18d.ra2_in1k from http://127.0.0.1:\d+/timm/resnet18d.ra2_in1k/resolve/main/model.safetensors.*by hand",
+            r"model.safetensors of timm/resnet18d.ra2_in1k from "
+            r"http://127.0.0.1:\d+/timm/resnet18d.ra2_in1k/resolve/main/model.safetensors.*by hand",
         ),
     ],
 )
@@ -254,7 +256,8 @@ def test_the_table_names_what_each_model_accepts():
         keras_resnet.SEResNet101(weights="imagenet")
     with pytest.raises(
         ValueError,
-        match=r"'timm/resnet50d.nope' are not published for ResNet50D: use one of \['imagenet', 'timm/resnet50d.ra2_in1k'",
+        match=r"'timm/resnet50d.nope' are not published for ResNet50D: use one of \['imagenet', "
+        r"'timm/resnet50d.ra2_in1k'",
     ):
         keras_resnet.ResNet50D(weights="timm/resnet50d.nope")
     with pytest.raises(ValueError, match=r"need preprocessing=.*leave preprocessing out"):

@@ -29,7 +29,8 @@ def test_resolving_every_plan_imports_no_keras():
     code = (
         "import json, sys; from keras_resnet import specs; "
         "counts = {n: specs.resolve(n).parameters() for n in specs.MODELS}; "
-        "print(json.dumps({'keras': 'keras' in sys.modules, 'tensorflow': 'tensorflow' in sys.modules, 'n': len(counts)}))"
+        "print(json.dumps({'keras': 'keras' in sys.modules, 'tensorflow': 'tensorflow' in sys.modules, 'n': "
+        "len(counts)}))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert json.loads(done.stdout) == {"keras": False, "tensorflow": False, "n": len(specs.MODELS)}

@@ -135,7 +135,8 @@ def test_a_file_that_would_load_only_in_part_is_refused(tmp_path):
         warnings.simplefilter("ignore")
         with pytest.raises(
             ValueError,
-            match=r"only part of it would load: 1 of its arrays have no place in the model \(e.g. \['layers/extra/vars/0'\]",
+            match=r"only part of it would load: 1 of its arrays have no place in the model \(e.g. "
+            r"\['layers/extra/vars/0'\]",
         ):
             keras_resnet.build("ResNet20", input_shape=(8, 8, 1), classes=3, weights=path)
     with h5py.File(path, "a") as file:

@@ -5,8 +5,8 @@ that downloads run through keras.utils.get_file and huggingface_hub unchanged.
   resnet50_weights_tf_dim_ordering_tf_kernels.h5), the file's bytes.
 - the Hub: `HEAD|GET /<repo_id>/resolve/<revision>/<file>` answers as the Hub does for an LFS file: a 302
   to the blob with `X-Repo-Commit`, `X-Linked-Etag` (the sha256) and `X-Linked-Size`, which
-  huggingface_hub reads; `GET /lfs/<sha256>` (on host "localhost", the CDN) gives the bytes and honours `Range` (huggingface_hub resumes
-  a cut transfer with it).
+  huggingface_hub reads; `GET /lfs/<sha256>` (on host "localhost", the CDN) gives the bytes and honours
+  `Range` (huggingface_hub resumes a cut transfer with it).
 
 Faults are queued per path: "cut" sends the headers of the whole file and half its bytes, then closes the
 connection; "corrupt" sends as many bytes as the file has, some of them changed. `gets` counts the GETs.

@@ -130,7 +130,8 @@ class ResidualBlock(NormOptions, layers.Layer):
             raise ValueError(f"attention={attention!r} is not one of {specs.ATTENTIONS}.")
         if blur and preact:
             raise ValueError(
-                "blur needs v1 ordering (conv-BN-ReLU): a pre-activation block has no activation after its strided convolution."
+                "blur needs v1 ordering (conv-BN-ReLU): a pre-activation block has no activation after its strided "
+                "convolution."
             )
         self._norm_options(bn_momentum, bn_epsilon, sync_bn)
         self.filters, self.strides, self.shortcut, self.preact = filters, strides, shortcut, preact

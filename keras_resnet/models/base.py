@@ -35,7 +35,8 @@ def preprocessing_layer(mean, std):
     mean, std = (np.asarray(value, "float64").reshape(-1) for value in (mean, std))
     if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
         raise ValueError(
-            f"preprocessing needs finite means and positive standard deviations, not mean={mean.tolist()}, std={std.tolist()}."
+            f"preprocessing needs finite means and positive standard deviations, not mean={mean.tolist()}, "
+            f"std={std.tolist()}."
         )
     return layers.Normalization(mean=mean.tolist(), variance=(std**2).tolist(), dtype="float32", name=PREPROCESSING)
 
@@ -45,8 +46,9 @@ def build_model(plan, input_tensor=None):
 
     Stem, then one layer per block of the plan, then (pre-activation nets and DenseNets) a final BN-ReLU;
     `include_top` adds global average pooling and the classifier, otherwise `pooling` picks the pooled
-    features and the model's `pyramid_outputs` holds its feature maps by stride (`keras_resnet.features`). Every layer gets the plan's dtype policy (the classifier computes in float32 under a mixed
-    policy) and BatchNormalization options. Weights are not this module's business: `keras_resnet.build`
+    features and the model's `pyramid_outputs` holds its feature maps by stride (`keras_resnet.features`).
+    Every layer gets the plan's dtype policy (the classifier computes in float32 under a mixed policy) and
+    BatchNormalization options. Weights are not this module's business: `keras_resnet.build`
     loads them after building.
 
     Args:
