@@ -3,6 +3,8 @@
 The PyPI name `keras-resnet` belongs to an unrelated 2019 package, hence the distribution name.
 """
 
+import pathlib
+
 from setuptools import find_packages, setup
 
 # What training needs besides TensorFlow: tfds (which imports importlib_resources when it loads a
@@ -25,7 +27,7 @@ setup(
     version="0.1.0",
     description="Every member of the residual-network family, one call away: Keras 3 models, training, "
     "tuning and TF Serving export.",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=pathlib.Path("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["keras_resnet", "keras_resnet.*"]),
     # The weights the package ships (ResNet20(weights="cifar10")): the file, its model card, its 32 test images.

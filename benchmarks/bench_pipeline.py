@@ -40,7 +40,10 @@ def main(argv=None):
     mirrored = benchmark.compiled("ResNet20", "ours", 32, batch, strategy=training.make_strategy("mirrored"))
     for pair in (default, mirrored):
         benchmark.steps(*pair, 1)  # traces
-    rate = lambda pair: args.steps / benchmark.timed(lambda: benchmark.steps(*pair, args.steps))  # noqa: E731
+
+    def rate(pair):
+        return args.steps / benchmark.timed(lambda: benchmark.steps(*pair, args.steps))
+
     measures = {"default strategy": lambda: rate(default), "MirroredStrategy, 2 logical CPUs": lambda: rate(mirrored)}
     report.compare(
         "pipeline",

@@ -50,7 +50,8 @@ try:
     export.export_saved_model("runs/04_train/final.keras", MODEL_DIR, version=1, **options)
 except ValueError as error:
     print("refused:", error)
-print(open(export.write_models_config("saved_models")).read())
+with open(export.write_models_config("saved_models")) as config:
+    print(config.read())
 
 # %% [markdown]
 # ## Query the SavedModel as TF Serving does
@@ -76,7 +77,10 @@ def png(image):
 
 outputs = served.signatures["serving_bytes"](image_bytes=tf.constant([png(image) for image in x_test]))
 for labels_k, scores_k, truth in zip(outputs["top_k_labels"].numpy(), outputs["top_k_scores"].numpy(), y_test):
-    print(f"true {labels[truth]:>5}: " + ", ".join(f"{l.decode()} {s:.2f}" for l, s in zip(labels_k, scores_k)))
+    print(
+        f"true {labels[truth]:>5}: "
+        + ", ".join(f"{label.decode()} {score:.2f}" for label, score in zip(labels_k, scores_k))
+    )
 
 # %% [markdown]
 # ## Verify the export the way the server loads it

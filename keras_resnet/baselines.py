@@ -85,14 +85,17 @@ def flat_preact_resnet(depth, classes=10, input_shape=(32, 32, 3)):
         A functional `keras.Model`.
     """
     n = (depth - 2) // 9
-    conv = lambda filters, kernel, strides=1, init="he_normal": layers.Conv2D(  # noqa: E731
-        filters,
-        kernel,
-        strides=strides,
-        padding="valid" if strides > 1 else "same",
-        use_bias=False,
-        kernel_initializer=init,
-    )
+
+    def conv(filters, kernel, strides=1, init="he_normal"):
+        return layers.Conv2D(
+            filters,
+            kernel,
+            strides=strides,
+            padding="valid" if strides > 1 else "same",
+            use_bias=False,
+            kernel_initializer=init,
+        )
+
     inputs = keras.Input(input_shape)
     x = conv(16, 3)(inputs)
     for stage, filters in enumerate((16, 32, 64)):

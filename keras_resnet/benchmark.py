@@ -214,11 +214,17 @@ def peak_memory_mb(spec):
     try:
         with open("/proc/self/clear_refs", "w") as file:
             file.write("5")
-        peak = lambda: _status_kib("VmHWM") * 1024  # noqa: E731
+
+        def peak():
+            return _status_kib("VmHWM") * 1024
+
         before = _status_kib("VmRSS") * 1024
     except OSError:
         scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is in bytes on macOS, in KiB on Linux
-        peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale  # noqa: E731
+
+        def peak():
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
         before = peak()
     model, x, y = compiled(**spec)
     steps(model, x, y, 2)
@@ -350,8 +356,12 @@ class Report:
         self.progress(f"wrote {stem}.json and {stem}.md")
 
     def to_markdown(self):
-        number = lambda value: f"{value:.3g}" if isinstance(value, float) else str(value)  # noqa: E731
-        spread = lambda row: f"{number(row['median'])} ({number(row['min'])}-{number(row['max'])})"  # noqa: E731
+        def number(value):
+            return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+        def spread(row):
+            return f"{number(row['median'])} ({number(row['min'])}-{number(row['max'])})"
+
         rows = {(row["benchmark"], row["variant"]): row for row in self.rows}
         lines = [
             f"Machine: {describe(self.machine)}.",
@@ -552,7 +562,10 @@ def bench_first_step(report, settings, repeats, jax_python=None):
         except Exception as error:  # noqa: BLE001 - e.g. a child out of memory; the other models still run
             report.failed("first_step", f"{name} batch {batch}, fresh process", error)
             continue
-        seconds = lambda key, phase: [sum(m[p] for p in baselines.TOTALS.get(phase, (phase,))) for m in samples[key]]  # noqa: E731
+
+        def seconds(key, phase):
+            return [sum(m[p] for p in baselines.TOTALS.get(phase, (phase,))) for m in samples[key]]
+
         phases = (*baselines.PHASES, *baselines.TOTALS)
         for backend in pythons:
             for phase in phases:
@@ -664,7 +677,10 @@ def bench_startup(report, settings, repeats):
     each a fresh process, interleaved: what a user waits for before the first line of `--help`."""
     report.progress("CLI start-up ...")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    run = lambda argv: timed(lambda: subprocess.run(argv, env=env, check=True, capture_output=True))  # noqa: E731
+
+    def run(argv):
+        return timed(lambda: subprocess.run(argv, env=env, check=True, capture_output=True))
+
     baseline = [sys.executable, "-c", "import tensorflow"]
     for command in settings.startup:
         measures = {

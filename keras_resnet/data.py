@@ -272,7 +272,10 @@ def _from_tfds(name, data_dir, manual_dir):
     if "train" not in splits or test_split is None:
         raise ValueError(f"tfds data set {name!r} needs 'train' and 'test' (or 'validation') splits, has {splits}")
     read = dict(as_supervised=True, read_config=tfds.ReadConfig(shuffle_seed=0), shuffle_files=False)
-    size = lambda split: info.splits[split].num_examples if split in info.splits else 0  # noqa: E731
+
+    def size(split):
+        return info.splits[split].num_examples if split in info.splits else 0
+
     return Source(
         name,
         builder.as_dataset(split="train", **read),

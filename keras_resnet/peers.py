@@ -97,7 +97,9 @@ def torch_seconds(spec):
     generator = torch.Generator().manual_seed(0)
     x = torch.rand(batch, 3, side, side, generator=generator).to(memory_format=torch.channels_last)
     y = torch.randint(0, classes, (batch,), generator=generator)
-    autocast = lambda: torch.autocast("cpu", dtype=torch.bfloat16, enabled=spec["mixed"])  # noqa: E731
+
+    def autocast():
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=spec["mixed"])
 
     def train_step():
         model.train()

@@ -649,7 +649,7 @@ def _safetensors_whole(path):
         from safetensors import safe_open
 
         with safe_open(path, "np") as file:
-            for key in file.keys():
+            for key in file.keys():  # noqa: SIM118  a safetensors handle, not a dict: it is not iterable
                 file.get_slice(key)
         return True
     except Exception:  # noqa: BLE001  safetensors raises its own error type for a damaged header

@@ -604,11 +604,22 @@ class Plan:
         """((trainable, non-trainable), multiply-adds) of each weighted layer, tracking the spatial size.
 
         A blur counts its 3x3 depthwise multiply-adds and no parameters (its filter is fixed)."""
-        conv = lambda cin, cout, k, groups=1, bias=False: (k * k * cin // groups * cout + (cout if bias else 0), 0)  # noqa: E731
-        bn = lambda c: (2 * c, 2 * c)  # noqa: E731
-        grow = lambda size, k, s, pad: None if size is None else tuple((x + 2 * pad - k) // s + 1 for x in size)  # noqa: E731
-        area = lambda size: 0 if size is None else math.prod(size)  # noqa: E731
-        blur = lambda size, c: (grow(size, 3, 2, 1), ((0, 0), area(grow(size, 3, 2, 1)) * 9 * c))  # noqa: E731
+
+        def conv(cin, cout, k, groups=1, bias=False):
+            return (k * k * cin // groups * cout + (cout if bias else 0), 0)
+
+        def bn(c):
+            return (2 * c, 2 * c)
+
+        def grow(size, k, s, pad):
+            return None if size is None else tuple((x + 2 * pad - k) // s + 1 for x in size)
+
+        def area(size):
+            return 0 if size is None else math.prod(size)
+
+        def blur(size, c):
+            return (grow(size, 3, 2, 1), ((0, 0), area(grow(size, 3, 2, 1)) * 9 * c))
+
         stem, channels = self.stem, self.input_shape[-1]
         if stem.kind == "imagenet":
             size = grow(size, 7, 2, 3)
@@ -921,7 +932,7 @@ def survival_probs(num_blocks, stochastic_depth):
         True,
         "the last block's survival probability p_L (0.5 in Huang et al. 2016), or None to disable it.",
     )
-    return [1.0 - (l / num_blocks) * (1.0 - stochastic_depth) for l in range(1, num_blocks + 1)]
+    return [1.0 - (i / num_blocks) * (1.0 - stochastic_depth) for i in range(1, num_blocks + 1)]
 
 
 def _resnet_blocks(
@@ -1163,10 +1174,15 @@ def unknown_name(name, known):
     Returns:
         The ValueError (to raise).
     """
+
     # Same words in another order ("resnet_cifar") first: with many "res*" families, difflib alone misses it.
-    words = lambda text: sorted(str(text).lower().split("_"))  # noqa: E731
+    def words(text):
+        return sorted(str(text).lower().split("_"))
+
     # Then the same name with the nearest depth ("ResNet150" -> ResNet152): difflib ranks ResNet50 first.
-    split = lambda text: re.fullmatch(r"([A-Za-z]+)(\d+)(.*)", str(text))  # noqa: E731
+    def split(text):
+        return re.fullmatch(r"([A-Za-z]+)(\d+)(.*)", str(text))
+
     asked = split(name)
     near = sorted(
         (abs(int(found[2]) - int(asked[2])), key)

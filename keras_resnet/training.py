@@ -387,7 +387,10 @@ def rebuild(model, mean=None, std=None, dtype=None, sync_bn=None):
         config["input_layers"] if isinstance(config["input_layers"][0], list) else [config["input_layers"]]
     )
     if mean is not None and not any(layer["name"] == models.PREPROCESSING for layer in config["layers"]):
-        history = lambda tensor: tensor["config"]["keras_history"]  # noqa: E731
+
+        def history(tensor):
+            return tensor["config"]["keras_history"]
+
         for layer in config["layers"]:
             for node in layer["inbound_nodes"]:
                 for argument in keras.tree.flatten(node["args"]):

@@ -14,6 +14,7 @@ a results CSV and a PNG of score against parameters and FLOPs.
 """
 
 import collections
+import contextlib
 import csv
 import dataclasses
 import errno
@@ -879,7 +880,7 @@ class _Setup:
     def run(self, searcher):
         """Run `searcher`'s trials in this process (all of them, or one with `one_trial`)."""
         callbacks = [DiskGuard(self.output / "search"), keras.callbacks.TensorBoard(self.output / "logs")]
-        try:
+        with contextlib.suppress(_TrialDone):  # how `one_trial` ends the search after its trial
             searcher.search(
                 self.train_data,
                 validation_data=self.val_data,
@@ -888,8 +889,6 @@ class _Setup:
                 callbacks=callbacks,
                 verbose=self.verbose,
             )
-        except _TrialDone:
-            pass
 
 
 # Worker processes: each runs one trial (`run_trial_process`), started by a `Worker` once the oracle has given

@@ -444,7 +444,7 @@ def _read_h5(h5, expected, by_key):
     every = []
     h5.visititems(lambda key, item: every.append(key) if isinstance(item, h5py.Dataset) else None)
     read, arrays = set(), {}
-    root = h5["model_weights"] if "model_weights" in h5 else h5  # a legacy whole-model .h5
+    root = h5.get("model_weights", h5)  # a legacy whole-model .h5
     if attributes(root, "layer_names"):  # legacy: arrays named "<layer>/<variable>:0" in each layer's group
         for layer in attributes(root, "layer_names"):
             for weight in attributes(root[layer], "weight_names"):

@@ -101,7 +101,9 @@ def gradients(fn, *arrays):
     if backend == "jax":
         import jax
 
-        loss = lambda *xs: (fn(*xs) ** 2).sum()  # noqa: E731
+        def loss(*xs):
+            return (fn(*xs) ** 2).sum()
+
         return numpy(fn(*arrays)), [numpy(g) for g in jax.grad(loss, argnums=tuple(range(len(arrays))))(*arrays)]
     if backend == "torch":
         import torch

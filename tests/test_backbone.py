@@ -91,7 +91,8 @@ def keras_applications_tests():
     path = os.path.join(os.path.dirname(package.__file__), "applications_test.py")
     if not os.path.exists(path):
         return None
-    source = open(path).read()
+    with open(path) as file:
+        source = file.read()
     start, end = source.index("MODEL_LIST = ["), source.index("]\n", source.index("MODEL_LIST = [")) + 2
     ours = (
         "MODEL_LIST = [(keras_resnet.ResNet50, 2048, None), (keras_resnet.ResNet50V2, 2048, None), "

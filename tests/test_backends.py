@@ -69,9 +69,10 @@ def test_a_dropped_block_skips_its_branch_and_keeps_its_statistics(tmp_path):
     kept = keras_resnet.layers.BasicBlock(8, survival_prob=1.0 - 1e-7, zero_init=False, name="kept")
     outputs = keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(kept(dropped(inputs))))
     model = keras.Model(inputs, outputs)
-    statistics = lambda block: [
-        keras.ops.convert_to_numpy(v).copy() for v in block.non_trainable_weights if "moving" in v.path
-    ]  # noqa: E731
+
+    def statistics(block):
+        return [keras.ops.convert_to_numpy(v).copy() for v in block.non_trainable_weights if "moving" in v.path]
+
     before = {block.name: statistics(block) for block in (dropped, kept)}
     model.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     x = np.random.default_rng(0).random((4, 6, 6, 8), dtype=np.float32)

@@ -65,9 +65,10 @@ def test_quick_first_step_times_every_phase_of_both_variants_in_fresh_processes(
         for variant in (f"keras_resnet {name}", f"flat functional {name}"):
             row = rows[f"{name} batch {batch} on TensorFlow, fresh process: {phase}", variant]
             assert row["unit"] == "seconds" and row["n"] == 1 and 0 < row["min"] <= row["max"] < 600
-    seconds = lambda phase, variant: rows[f"{name} batch {batch} on TensorFlow, fresh process: {phase}", variant][
-        "median"
-    ]  # noqa: E731
+
+    def seconds(phase, variant):
+        return rows[f"{name} batch {batch} on TensorFlow, fresh process: {phase}", variant]["median"]
+
     for variant in (f"keras_resnet {name}", f"flat functional {name}"):
         assert seconds("total", variant) == pytest.approx(sum(seconds(p, variant) for p in baselines.PHASES))
         assert seconds("first train step", variant) > seconds("compile", variant)  # it traces; compile does not
@@ -89,7 +90,10 @@ def test_quick_first_step_times_every_phase_of_both_variants_in_fresh_processes(
 @pytest.mark.parametrize("family, depth", [("cifar_resnet", 20), ("preact_resnet", 11), ("preact_resnet", 164)])
 def test_flat_twins_have_our_layers_weights_and_parameters(family, depth, images):
     ours, flat = keras_resnet.build(family, depth=depth), baselines.FLAT_TWINS[family](depth)
-    shapes = lambda weights: sorted(tuple(w.shape) for w in weights)  # noqa: E731
+
+    def shapes(weights):
+        return sorted(tuple(w.shape) for w in weights)
+
     assert flat.count_params() == ours.count_params()
     assert shapes(flat.trainable_weights) == shapes(ours.trainable_weights)
     assert shapes(flat.non_trainable_weights) == shapes(ours.non_trainable_weights)
@@ -101,7 +105,10 @@ def test_flat_twins_have_our_layers_weights_and_parameters(family, depth, images
             rng = np.random.default_rng(list(w.shape))
             fan_in = math.prod(w.shape[:-1])
             w.assign(rng.normal(0, fan_in**-0.5, w.shape) if len(w.shape) > 1 else rng.uniform(0.5, 1.5, w.shape))
-    pooled = lambda model: keras.Model(model.input, model.get_layer(index=-2).output)  # noqa: E731
+
+    def pooled(model):
+        return keras.Model(model.input, model.get_layer(index=-2).output)
+
     x = images((32, 32, 3), n=2)
     for training in (False, True):
         np.testing.assert_allclose(

@@ -104,4 +104,4 @@ def test_keras_set_to_channels_first_is_refused_in_one_sentence():
 
 def test_a_misspelt_model_attribute_says_which_one_was_meant():
     with pytest.raises(AttributeError, match=r"Unknown model 'ResNet150'. Did you mean .*ResNet152"):
-        keras_resnet.ResNet150
+        _ = keras_resnet.ResNet150

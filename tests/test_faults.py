@@ -161,7 +161,7 @@ def test_sigkill_at_a_random_point_then_the_same_command_resumes(kind, seed, tmp
     assert killed.returncode == -signal.SIGKILL, killed.stdout[-2000:] + killed.stderr[-2000:]
     if kind != "step":  # the kill struck mid-write: the half-written file is there, hidden, and unreadable
         partial = next(output.rglob("*-partial*"))
-        with pytest.raises(Exception):  # whatever h5py or zipfile make of a cut file
+        with pytest.raises(Exception):  # noqa: B017  whatever h5py or zipfile make of a cut file
             if partial.suffix == ".keras":
                 keras.saving.load_model(partial)
             else:
@@ -340,9 +340,11 @@ def test_overwrite_never_removes_a_file_a_run_did_not_write(tmp_path, capsys):
     with files.claim(run, "train", config, training.RUN_FILES):
         (run / "history.csv").write_text("epoch,loss\n0,1.0\n")
     (run / "notes.md").write_text("mine")
-    with pytest.raises(ValueError, match="holds notes.md, which a keras_resnet train run did not write"):
-        with files.claim(run, "train", {"model": "ResNet32"}, training.RUN_FILES, overwrite=True):
-            pass
+    with (
+        pytest.raises(ValueError, match="holds notes.md, which a keras_resnet train run did not write"),
+        files.claim(run, "train", {"model": "ResNet32"}, training.RUN_FILES, overwrite=True),
+    ):
+        pass
     assert sorted(p.name for p in run.iterdir()) == [files.LOCK, "config.json", "history.csv", "notes.md"]
     # Without the foreign file, --overwrite replaces the other run: its files go, the folder is this run's.
     (run / "notes.md").unlink()
@@ -351,9 +353,11 @@ def test_overwrite_never_removes_a_file_a_run_did_not_write(tmp_path, capsys):
     assert sorted(p.name for p in run.iterdir()) == [files.LOCK, "config.json"]
     assert json.loads((run / "config.json").read_text())["model"] == "ResNet32"
     # A search's folder is not a training run's, even with --overwrite.
-    with pytest.raises(ValueError, match="holds a keras_resnet train run, not a keras_resnet tune one"):
-        with files.claim(run, "tune", {}, ("search",), overwrite=True):
-            pass
+    with (
+        pytest.raises(ValueError, match="holds a keras_resnet train run, not a keras_resnet tune one"),
+        files.claim(run, "tune", {}, ("search",), overwrite=True),
+    ):
+        pass
 
 
 # Promise: two runs into one output never both run: the second is refused at once, naming the holder's pid, for
@@ -500,14 +504,17 @@ def test_a_real_full_disk_stops_export_and_convert_cleanly(command, small_disk, 
         ]
     )
     fill_disk(small_disk, 300_000)
-    run = lambda: subprocess.run(
-        [sys.executable, "-m", "keras_resnet", *argv],
-        env=ENV,
-        cwd=ROOT,
-        capture_output=True,  # noqa: E731
-        text=True,
-        timeout=300,
-    )
+
+    def run():
+        return subprocess.run(
+            [sys.executable, "-m", "keras_resnet", *argv],
+            env=ENV,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
     full = run()
     assert full.returncode == 1, full.stderr[-2000:]
     message = full.stderr.strip().splitlines()[-1]

@@ -94,9 +94,11 @@ def test_convert_writes_through_a_hidden_name_and_never_leaves_a_visible_partial
 
 def test_atomic_write_refuses_a_write_the_disk_cannot_hold_before_it_starts(tmp_path):
     target = tmp_path / "big.bin"
-    with pytest.raises(files.WriteError) as raised:
-        with files.atomic_write(target, needs=files.free_bytes(tmp_path) * 2) as partial:
-            partial.write_bytes(b"never")
+    with (
+        pytest.raises(files.WriteError) as raised,
+        files.atomic_write(target, needs=files.free_bytes(tmp_path) * 2) as partial,
+    ):
+        partial.write_bytes(b"never")
     message = str(raised.value)
     assert message.startswith(f"could not write {target} (it needs about ") and " MB free on its disk)" in message
     assert list(tmp_path.iterdir()) == []

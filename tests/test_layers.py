@@ -92,7 +92,7 @@ def test_linear_decay_over_blocks():
     model = keras_resnet.ResNet110(stochastic_depth=0.5)
     probs = [layer.survival_prob for layer in model.layers if isinstance(layer, keras_resnet.layers.ResidualBlock)]
     assert len(probs) == 54
-    np.testing.assert_allclose(probs, [1 - (l / 54) * 0.5 for l in range(1, 55)])
+    np.testing.assert_allclose(probs, [1 - (i / 54) * 0.5 for i in range(1, 55)])
     assert probs[-1] == pytest.approx(0.5)
 
 

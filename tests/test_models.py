@@ -81,7 +81,9 @@ HUGE = {
 
 
 def counts(model):
-    size = lambda weights: sum(int(np.prod(w.shape)) for w in weights)  # noqa: E731
+    def size(weights):
+        return sum(int(np.prod(w.shape)) for w in weights)
+
     return size(model.trainable_weights), size(model.non_trainable_weights)
 
 
@@ -209,7 +211,7 @@ def test_stochastic_depth_on_resnext_and_wide_nets(images):
     ):
         model = keras_resnet.build(family, stochastic_depth=0.5, classes=3, zero_init_residual=False, **options)
         blocks = [layer for layer in model.layers if isinstance(layer, keras_resnet.layers.ResidualBlock)]
-        np.testing.assert_allclose([b.survival_prob for b in blocks], [1 - l / 3 * 0.5 for l in (1, 2, 3)])
+        np.testing.assert_allclose([b.survival_prob for b in blocks], [1 - i / 3 * 0.5 for i in (1, 2, 3)])
         outs = [keras.ops.convert_to_numpy(model(x, training=True)) for _ in range(6)]
         assert any(not np.allclose(outs[0], out) for out in outs[1:])
         model.compile(keras.optimizers.SGD(0.01), "sparse_categorical_crossentropy")
@@ -289,8 +291,7 @@ def test_keras_applications_signature(images):
     assert flexible(images((96, 80, 3), n=1)).shape == (1, 512)
 
 
-def test_zero_init_residual_makes_every_block_an_identity(images):
-    x = images((32, 32, 3), n=2)
+def test_zero_init_residual_makes_every_block_an_identity():
     for name in ("ResNet20", "PreActResNet110"):
         model = keras_resnet.build(name, shortcut="B")  # zero_init_residual is the default
         for block in (layer for layer in model.layers if isinstance(layer, keras_resnet.layers.ResidualBlock)):

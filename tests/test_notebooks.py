@@ -53,7 +53,10 @@ def test_the_notebooks_are_there_each_with_its_script_twin():
     for notebook in NOTEBOOKS:
         script = jupytext.read(notebook.with_suffix(".py"))
         committed = nbformat.read(notebook, as_version=4)
-        pairs = lambda nb: [(cell.cell_type, cell.source) for cell in nb.cells]  # noqa: E731
+
+        def pairs(nb):
+            return [(cell.cell_type, cell.source) for cell in nb.cells]
+
         assert pairs(committed) == pairs(script), (
             f"{notebook.name} differs from {notebook.with_suffix('.py').name}: regenerate it with "
             "`jupytext --to ipynb --set-kernel python3 examples/0*_*.py`"

@@ -154,7 +154,10 @@ def test_the_fast_recipes_ingredients_train_save_and_report(tmp_path):
         saved[ema, momentum] = keras.saving.load_model(output / "final.keras")
         answers = saved[ema, momentum].predict(x[:32].astype("float32"), verbose=0).argmax(-1)
         assert np.isclose(history.test["accuracy"], np.mean(answers == y[:32]), atol=1e-6)  # evaluated as saved
-    kernel = lambda key: saved[key].get_layer("stem_conv").get_weights()[0]  # noqa: E731
+
+    def kernel(key):
+        return saved[key].get_layer("stem_conv").get_weights()[0]
+
     # The same seeded run saves other weights with the average: it is the average that was saved.
     assert not np.allclose(kernel((True, 0.5)), kernel((False, 0.999)), atol=1e-4)
     compiled = keras_resnet.build("ResNet20", input_shape=(8, 8, 3), classes=3)

@@ -453,7 +453,7 @@ def test_a_killed_worker_loses_its_trial_only_and_a_killed_chief_resumes(tmp_pat
         alive = [
             p
             for p in workers
-            if os.path.exists(f"/proc/{p}") and "zombie" not in open(f"/proc/{p}/status").read().lower()
+            if os.path.exists(f"/proc/{p}") and "zombie" not in pathlib.Path(f"/proc/{p}/status").read_text().lower()
         ]
         if not alive:
             break

@@ -248,7 +248,10 @@ def torchvision_key(layer, densenet):
         if layer in fixed:
             return fixed[layer]
         found = re.fullmatch(r"stage(\d)_(?:block(\d+)/(bn|conv)(\d)|transition/(bn|conv))", layer)
-        norm = lambda part: "norm" if part == "bn" else part  # noqa: E731
+
+        def norm(part):
+            return "norm" if part == "bn" else part
+
         if found[2]:
             return f"features.denseblock{found[1]}.denselayer{found[2]}.{norm(found[3])}.{found[4]}"
         return f"features.transition{found[1]}.{norm(found[5])}"

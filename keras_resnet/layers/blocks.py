@@ -199,7 +199,10 @@ class ResidualBlock(NormOptions, layers.Layer):
             if self.preact:
                 norm.build(shape)  # BN-ReLU before the convolution
             if pad:
-                grow = lambda size: None if size is None else size + 2 * pad  # noqa: E731
+
+                def grow(size):
+                    return None if size is None else size + 2 * pad
+
                 shape = (shape[0], grow(shape[1]), grow(shape[2]), shape[3])
             conv.build(shape)
             shape = conv.compute_output_shape(shape)
@@ -259,7 +262,10 @@ class ResidualBlock(NormOptions, layers.Layer):
         so that callers evaluate it only when needed. `finish(shortcut + branch_fn())` is the block's
         output; `keras_resnet.analysis` recombines the two parts to lesion a block or route gradients.
         """
-        preactivate = lambda: ops.relu(self.norms[0](inputs, training=training))  # noqa: E731
+
+        def preactivate():
+            return ops.relu(self.norms[0](inputs, training=training))
+
         normalised = preactivate() if self._shortcut_preact else None  # the projection reads it too
 
         def branch():
@@ -299,7 +305,10 @@ class ResidualBlock(NormOptions, layers.Layer):
 
     def compute_output_shape(self, input_shape):
         batch, height, width, _ = input_shape
-        shrink = lambda size: None if size is None else -(-size // self.strides)  # noqa: E731
+
+        def shrink(size):
+            return None if size is None else -(-size // self.strides)
+
         return (batch, shrink(height), shrink(width), self.output_filters)
 
     def get_config(self):
@@ -474,7 +483,10 @@ class Transition(NormOptions, layers.Layer):
 
     def compute_output_shape(self, input_shape):
         batch, height, width, channels = input_shape
-        half = lambda size: None if size is None else size // 2  # noqa: E731
+
+        def half(size):
+            return None if size is None else size // 2
+
         return (batch, half(height), half(width), self._kept(channels))
 
     def _kept(self, channels):

@@ -49,7 +49,10 @@ class ZeroPadShortcut(layers.Layer):
 
     def compute_output_shape(self, input_shape):
         batch, height, width, _ = input_shape
-        shrink = lambda size: None if size is None else -(-size // self.strides)  # noqa: E731
+
+        def shrink(size):
+            return None if size is None else -(-size // self.strides)
+
         return (batch, shrink(height), shrink(width), self.filters)
 
     def get_config(self):

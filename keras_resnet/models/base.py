@@ -122,25 +122,32 @@ def stem(x, plan, norm, dtype=None):
     Returns:
         The stem's output tensor.
     """
-    conv = lambda filters, kernel, name, strides=1, bias=plan.use_bias: layers.Conv2D(  # noqa: E731
-        filters,
-        kernel,
-        strides=strides,
-        padding="valid" if strides > 1 else "same",
-        use_bias=bias,
-        kernel_initializer="he_normal",
-        dtype=dtype,
-        name=name,
-    )
-    bn = lambda name: layers.BatchNormalization(
-        momentum=norm["bn_momentum"],
-        epsilon=norm["bn_epsilon"],  # noqa: E731
-        synchronized=norm["sync_bn"],
-        dtype=dtype,
-        name=name,
-    )
+
+    def conv(filters, kernel, name, strides=1, bias=plan.use_bias):
+        return layers.Conv2D(
+            filters,
+            kernel,
+            strides=strides,
+            padding="valid" if strides > 1 else "same",
+            use_bias=bias,
+            kernel_initializer="he_normal",
+            dtype=dtype,
+            name=name,
+        )
+
+    def bn(name):
+        return layers.BatchNormalization(
+            momentum=norm["bn_momentum"],
+            epsilon=norm["bn_epsilon"],
+            synchronized=norm["sync_bn"],
+            dtype=dtype,
+            name=name,
+        )
+
     # Strided convolutions and the max-pool pad symmetrically (torch's padding=k//2), not Keras' "same".
-    pad = lambda x, size, name: layers.ZeroPadding2D(size, dtype=dtype, name=name)(x)  # noqa: E731
+    def pad(x, size, name):
+        return layers.ZeroPadding2D(size, dtype=dtype, name=name)(x)
+
     if plan.kind == "imagenet":
         x = conv(plan.filters, 7, "stem_conv", strides=2)(pad(x, 3, "stem_pad"))
     elif plan.kind == "deep":
