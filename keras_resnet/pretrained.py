@@ -50,82 +50,23 @@ PREPROCESSING = {
     "torch": {"mean": [round(255 * m, 4) for m in TIMM_MEAN], "std": [round(255 * s, 4) for s in TIMM_STD]},
 }
 
+# The licences of keras.applications' ImageNet files: Kaiming He's release for the v1 ResNets; none stated
+# per file for the others.
+KERAS_MIT = "MIT (Kaiming He's release, ported by Keras)"
+KERAS_UNSTATED = "as keras.applications (not stated per file)"
 # keras.applications' ImageNet files: model -> (keras.applications module, md5 of the file with the top as
 # keras.applications checks it, preprocessing mode, top-1 % as keras.io's applications table publishes it,
 # licence of the weights, builder options the file's layout needs besides `LAYOUTS`).
 KERAS_FILES = {
-    "ResNet50": (
-        "resnet",
-        "2cb95161c43110f7111970584f804107",
-        "caffe",
-        74.9,
-        "MIT (Kaiming He's release, ported by Keras)",
-        {},
-    ),
-    "ResNet101": (
-        "resnet",
-        "f1aeb4b969a6efcfb50fad2f0c20cfc5",
-        "caffe",
-        76.4,
-        "MIT (Kaiming He's release, ported by Keras)",
-        {},
-    ),
-    "ResNet152": (
-        "resnet",
-        "100835be76be38e30d865e96f2aaae62",
-        "caffe",
-        76.6,
-        "MIT (Kaiming He's release, ported by Keras)",
-        {},
-    ),
-    "ResNet50V2": (
-        "resnet",
-        "3ef43a0b657b3be2300d5770ece849e0",
-        "tf",
-        76.0,
-        "as keras.applications (not stated per file)",
-        {"use_bias": True},
-    ),
-    "ResNet101V2": (
-        "resnet",
-        "6343647c601c52e1368623803854d971",
-        "tf",
-        77.2,
-        "as keras.applications (not stated per file)",
-        {"use_bias": True},
-    ),
-    "ResNet152V2": (
-        "resnet",
-        "a49b44d1979771252814e80f8ec446f9",
-        "tf",
-        78.0,
-        "as keras.applications (not stated per file)",
-        {"use_bias": True},
-    ),
-    "DenseNet121": (
-        "densenet",
-        "9d60b8095a5708f2dcce2bca79d332c7",
-        "torch",
-        75.0,
-        "as keras.applications (not stated per file)",
-        {},
-    ),
-    "DenseNet169": (
-        "densenet",
-        "d699b8f76981ab1b30698df4c175e90b",
-        "torch",
-        76.2,
-        "as keras.applications (not stated per file)",
-        {},
-    ),
-    "DenseNet201": (
-        "densenet",
-        "1ceb130c1ea1b78c3bf6114dbdfd8807",
-        "torch",
-        77.3,
-        "as keras.applications (not stated per file)",
-        {},
-    ),
+    "ResNet50": ("resnet", "2cb95161c43110f7111970584f804107", "caffe", 74.9, KERAS_MIT, {}),
+    "ResNet101": ("resnet", "f1aeb4b969a6efcfb50fad2f0c20cfc5", "caffe", 76.4, KERAS_MIT, {}),
+    "ResNet152": ("resnet", "100835be76be38e30d865e96f2aaae62", "caffe", 76.6, KERAS_MIT, {}),
+    "ResNet50V2": ("resnet", "3ef43a0b657b3be2300d5770ece849e0", "tf", 76.0, KERAS_UNSTATED, {"use_bias": True}),
+    "ResNet101V2": ("resnet", "6343647c601c52e1368623803854d971", "tf", 77.2, KERAS_UNSTATED, {"use_bias": True}),
+    "ResNet152V2": ("resnet", "a49b44d1979771252814e80f8ec446f9", "tf", 78.0, KERAS_UNSTATED, {"use_bias": True}),
+    "DenseNet121": ("densenet", "9d60b8095a5708f2dcce2bca79d332c7", "torch", 75.0, KERAS_UNSTATED, {}),
+    "DenseNet169": ("densenet", "d699b8f76981ab1b30698df4c175e90b", "torch", 76.2, KERAS_UNSTATED, {}),
+    "DenseNet201": ("densenet", "1ceb130c1ea1b78c3bf6114dbdfd8807", "torch", 77.3, KERAS_UNSTATED, {}),
 }
 
 # timm's ImageNet-1k weights on the Hub: model -> (timm architecture, {tag: (input size trained at, top-1 % at
