@@ -256,7 +256,7 @@ def removable_blocks(model):
     """
     names = []
     for block in residual_blocks(model):
-        if block.shortcut_layer is not None or block.strides == 1 and block.input.shape[-1] == block.output_filters:
+        if block.shortcut_layer is not None or (block.strides == 1 and block.input.shape[-1] == block.output_filters):
             names.append(block.name)
     return names
 
