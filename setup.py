@@ -3,12 +3,21 @@
 The PyPI name `keras-resnet` belongs to an unrelated 2019 package, hence the distribution name.
 """
 
+import pathlib
+
 from setuptools import find_packages, setup
 
 # What training needs besides TensorFlow: tfds (which imports importlib_resources when it loads a
 # registered data set), TensorBoard for the logs (TF 2.21 no longer pulls it in), matplotlib for the
 # curves, Pillow to check folder images before training, and keras-tuner for `keras_resnet.tuning`.
-TRAINING = ["tensorflow-datasets>=4.9.10", "importlib_resources", "tensorboard", "matplotlib", "pillow", "keras-tuner>=1.4.8"]
+TRAINING = [
+    "tensorflow-datasets>=4.9.10",
+    "importlib_resources",
+    "tensorboard",
+    "matplotlib",
+    "pillow",
+    "keras-tuner>=1.4.8",
+]
 # Published weights by name (weights="imagenet", "timm/..."): timm's come from the Hugging Face Hub as
 # safetensors; keras.applications' files need only Keras. Part of `tf` and `cpu`, so CI's .[cpu,test] has them.
 WEIGHTS = ["huggingface_hub>=0.30", "safetensors"]
@@ -18,7 +27,7 @@ setup(
     version="0.1.0",
     description="Every member of the residual-network family, one call away: Keras 3 models, training, "
     "tuning and TF Serving export.",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=pathlib.Path("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["keras_resnet", "keras_resnet.*"]),
     # The weights the package ships (ResNet20(weights="cifar10")): the file, its model card, its 32 test images.
@@ -40,10 +49,19 @@ setup(
         # The docs site (mkdocs.yml): the theme, the API reference from the docstrings, the notebooks rendered.
         "docs": ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26", "mkdocs-jupyter>=0.25"],
         # nbclient, nbformat and ipykernel execute the example notebooks; jupytext checks them against
-        # their script twins.
+        # their script twins; ruff formats and lints the code (pyproject.toml), as CI checks.
         "test": [
-            "pytest>=8", "pytest-xdist", "pytest-timeout", "hypothesis", "matplotlib", "safetensors",
-            "nbclient", "nbformat", "ipykernel", "jupytext",
+            "pytest>=8",
+            "pytest-xdist",
+            "pytest-timeout",
+            "hypothesis",
+            "matplotlib",
+            "safetensors",
+            "nbclient",
+            "nbformat",
+            "ipykernel",
+            "jupytext",
+            "ruff>=0.17",
         ],
     },
     entry_points={"console_scripts": ["keras-resnet=keras_resnet.cli:main"]},

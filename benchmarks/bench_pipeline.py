@@ -40,22 +40,35 @@ def main(argv=None):
     mirrored = benchmark.compiled("ResNet20", "ours", 32, batch, strategy=training.make_strategy("mirrored"))
     for pair in (default, mirrored):
         benchmark.steps(*pair, 1)  # traces
-    rate = lambda pair: args.steps / benchmark.timed(lambda: benchmark.steps(*pair, args.steps))  # noqa: E731
+
+    def rate(pair):
+        return args.steps / benchmark.timed(lambda: benchmark.steps(*pair, args.steps))
+
     measures = {"default strategy": lambda: rate(default), "MirroredStrategy, 2 logical CPUs": lambda: rate(mirrored)}
-    report.compare("pipeline", f"ResNet20 training steps/s, global batch {batch}",
-                   benchmark.interleave(measures, args.repeats), "steps/s")  # fmt: skip
+    report.compare(
+        "pipeline",
+        f"ResNet20 training steps/s, global batch {batch}",
+        benchmark.interleave(measures, args.repeats),
+        "steps/s",
+    )
     if args.folder:
         source = data.load(args.folder)
         iterator = iter(data.pipeline(source.train, training=True, batch_size=batch, stats=source.stats(1000)))
         next(iterator)  # fills the buffers and starts the threads
         measures = {
-            "tf.data pipeline, JPEG folder": lambda: batch * args.batches
-            / benchmark.timed(lambda: [next(iterator) for _ in range(args.batches)]),
+            "tf.data pipeline, JPEG folder": lambda: (
+                batch * args.batches / benchmark.timed(lambda: [next(iterator) for _ in range(args.batches)])
+            ),
             "ResNet20 training": lambda: batch * rate(default),
         }
-        report.compare("pipeline", f"CIFAR augmentation of JPEGs batch {batch} vs ResNet20 training",
-                       benchmark.interleave(measures, args.repeats), "images/s", 3.0,
-                       why="decoding cannot feed training: raise the pipeline's parallelism or cache")  # fmt: skip
+        report.compare(
+            "pipeline",
+            f"CIFAR augmentation of JPEGs batch {batch} vs ResNet20 training",
+            benchmark.interleave(measures, args.repeats),
+            "images/s",
+            3.0,
+            why="decoding cannot feed training: raise the pipeline's parallelism or cache",
+        )
     report.write(os.path.join(args.output, "pipeline_mirrored"))
     print(report.to_markdown())
 

@@ -49,7 +49,9 @@ def subset(folder, train, test, seed=0):
         images, labels = np.stack(images), np.array(labels)
         rng = np.random.default_rng(seed)
         per_class = count // source.num_classes
-        keep = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:per_class] for c in range(source.num_classes)])
+        keep = np.concatenate(
+            [rng.permutation(np.flatnonzero(labels == c))[:per_class] for c in range(source.num_classes)]
+        )
         picked.append((images[np.sort(keep)], labels[np.sort(keep)]))
     return picked
 
@@ -58,15 +60,20 @@ def run(model, arrays, output, epochs, **options):
     started = time.perf_counter()
     history = training.train(model, arrays, output=output, epochs=epochs, verbose=2, **options)
     minutes = (time.perf_counter() - started) / 60
-    return {"test": history.test, "minutes": round(minutes, 1), "history": training.read_history(output / "history.csv")}
+    return {
+        "test": history.test,
+        "minutes": round(minutes, 1),
+        "history": training.read_history(output / "history.csv"),
+    }
 
 
 def ablation(args):
     arrays = subset(args.data, args.train, args.test)
     results = {}
     for label, options in ABLATION.items():
-        results[label] = run("ResNet20", arrays, args.output / "ablation" / str(len(results)), args.epochs,
-                             tta_flip=True, **options)  # fmt: skip
+        results[label] = run(
+            "ResNet20", arrays, args.output / "ablation" / str(len(results)), args.epochs, tta_flip=True, **options
+        )
         (args.output / "ablation.json").write_text(json.dumps(results, indent=2))
     return results
 
@@ -76,8 +83,12 @@ def degradation(args):
     results = {}
     for name in DEGRADATION:
         # The papers' initialisation for every net (zero-initialised branches would favour the residual ones).
-        model = zoo.build(name, input_shape=(32, 32, 3), classes=10,
-                                   **({} if name.startswith("Plain") else {"zero_init_residual": False}))  # fmt: skip
+        model = zoo.build(
+            name,
+            input_shape=(32, 32, 3),
+            classes=10,
+            **({} if name.startswith("Plain") else {"zero_init_residual": False}),
+        )
         results[name] = run(model, arrays, args.output / "degradation" / name, args.epochs, recipe="cifar_fast")
         (args.output / "degradation.json").write_text(json.dumps(results, indent=2))
     pyplot, figure, axes = plots.figure(1, width=7, height=4.5)
@@ -85,12 +96,22 @@ def degradation(args):
         history = result["history"]
         epochs = np.arange(1, len(history["accuracy"]) + 1)
         style = "--" if name.startswith("Plain") else "-"
-        axes[0].plot(epochs, 100 * (1 - np.array(history["accuracy"])), style, color=color, linewidth=1,
-                     label=f"{name} train")  # fmt: skip
-        axes[0].plot(epochs, 100 * (1 - np.array(history["val_accuracy"])), style, color=color, linewidth=2.5,
-                     label=f"{name} test")  # fmt: skip
-    axes[0].set(xlabel="epoch", ylabel="error (%)",
-                title=f"CIFAR-10 (JPEG q75), {args.train:,} training images: thin train, bold test")  # fmt: skip
+        axes[0].plot(
+            epochs, 100 * (1 - np.array(history["accuracy"])), style, color=color, linewidth=1, label=f"{name} train"
+        )
+        axes[0].plot(
+            epochs,
+            100 * (1 - np.array(history["val_accuracy"])),
+            style,
+            color=color,
+            linewidth=2.5,
+            label=f"{name} test",
+        )
+    axes[0].set(
+        xlabel="epoch",
+        ylabel="error (%)",
+        title=f"CIFAR-10 (JPEG q75), {args.train:,} training images: thin train, bold test",
+    )
     axes[0].legend(fontsize="small", ncol=2)
     plots.save(pyplot, figure, args.output / "degradation.png")
     return results
@@ -106,8 +127,10 @@ def ship(args):
     config, results = files.read_json(run / "config.json", fix), files.read_json(run / "results.json", fix)
     trained = models.load_model_file(run / "final.keras")
     normalisation = trained.get_layer(models.PREPROCESSING).get_config()
-    preprocessing = {"mean": [float(m) for m in np.ravel(normalisation["mean"])],
-                     "std": [float(v) ** 0.5 for v in np.ravel(normalisation["variance"])]}  # fmt: skip
+    preprocessing = {
+        "mean": [float(m) for m in np.ravel(normalisation["mean"])],
+        "std": [float(v) ** 0.5 for v in np.ravel(normalisation["variance"])],
+    }
     stem = pathlib.Path(weights.TRAINED_FOLDER) / weights.TRAINED["cifar10"]["ResNet20"]
     stem.parent.mkdir(exist_ok=True)
     # Saved from the model the shipped options build, so the file's layout is the one `build` loads into.
@@ -118,21 +141,39 @@ def ship(args):
     shutil.copyfile(run / "samples.npz", f"{stem}.samples.npz")
     history = training.read_history(run / "history.csv")
     card = {
-        "model": "ResNet20", "dataset": "cifar10",
+        "model": "ResNet20",
+        "dataset": "cifar10",
         "data": "CIFAR-10 (50,000 training and 10,000 test images) as JPEG quality 75, the offline copy in "
-                "../shared/data/cifar10_jpeg: lossy, so not exactly the published test set",
+        "../shared/data/cifar10_jpeg: lossy, so not exactly the published test set",
         "options": {"input_shape": [32, 32, 3], "classes": 10, "preprocessing": preprocessing},
-        "recipe": config["recipe"], "settings": {key: config[key] for key in ("epochs", "batch_size", "lr", "lr_batch",
-            "schedule", "warmup_epochs", "nesterov", "weight_decay", "label_smoothing", "augment", "pad", "flip")},
-        "epochs": results["epochs"], "wall_minutes": args.wall_minutes,
+        "recipe": config["recipe"],
+        "settings": {
+            key: config[key]
+            for key in (
+                "epochs",
+                "batch_size",
+                "lr",
+                "lr_batch",
+                "schedule",
+                "warmup_epochs",
+                "nesterov",
+                "weight_decay",
+                "label_smoothing",
+                "augment",
+                "pad",
+                "flip",
+            )
+        },
+        "epochs": results["epochs"],
+        "wall_minutes": args.wall_minutes,
         "machine": f"{args.machine}, {os.cpu_count()} cores, no GPU; Python {platform.python_version()}, Keras "
-                   f"{keras.__version__}, TensorFlow {tf.__version__}",
+        f"{keras.__version__}, TensorFlow {tf.__version__}",
         "test_accuracy": results["test"]["accuracy"],
         "test_accuracy_flip_averaged": results["test"].get("accuracy_flip_averaged"),
         "val_accuracy_by_epoch": [round(v, 4) for v in history["val_accuracy"]],
         "parameters": model.count_params(),
         "sha256": hashlib.sha256(pathlib.Path(f"{stem}.weights.h5").read_bytes()).hexdigest(),
-    }  # fmt: skip
+    }
     files.write_json(f"{stem}.json", card)
     return {"card": {key: card[key] for key in ("test_accuracy", "test_accuracy_flip_averaged", "sha256")}}
 

@@ -27,9 +27,32 @@ from keras_resnet import plots
 def search(output, workers, trials, depth, steps):
     """Run the search in a fresh process; its rows of results.csv."""
     lrs = [f"{0.05 + 0.01 * i:.2f}" for i in range(trials)]  # one network, `trials` different runs of it
-    command = [sys.executable, "-m", "keras_resnet", "tune", "--dataset", "digits", "--output", str(output),
-               "--workers", str(workers), "--max-trials", str(trials), "--depth", str(depth), "--lr", *lrs,
-               "--epochs", "1", "--batch-size", "32", "--steps-per-epoch", str(steps), "--verbose", "0"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "keras_resnet",
+        "tune",
+        "--dataset",
+        "digits",
+        "--output",
+        str(output),
+        "--workers",
+        str(workers),
+        "--max-trials",
+        str(trials),
+        "--depth",
+        str(depth),
+        "--lr",
+        *lrs,
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+        "--steps-per-epoch",
+        str(steps),
+        "--verbose",
+        "0",
+    ]
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     with open(pathlib.Path(output) / "results.csv", newline="") as file:
         return [float(row["peak_rss_mb"]) for row in csv.DictReader(file)]
@@ -38,23 +61,36 @@ def search(output, workers, trials, depth, steps):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=10, help="trials per search (default 10)")
-    parser.add_argument("--depth", type=int, default=20, help="depth of the CIFAR ResNet every trial trains (default 20)")
+    parser.add_argument(
+        "--depth", type=int, default=20, help="depth of the CIFAR ResNet every trial trains (default 20)"
+    )
     parser.add_argument("--steps", type=int, default=20, help="training steps per trial (default 20)")
     parser.add_argument("--output", default=os.path.join(os.path.dirname(__file__), "results", "tune_memory"))
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
-        peaks = {label: search(pathlib.Path(scratch) / label, workers, args.trials, args.depth, args.steps)
-                 for label, workers in (("one process", 0), ("a process per trial", 1))}  # fmt: skip
+        peaks = {
+            label: search(pathlib.Path(scratch) / label, workers, args.trials, args.depth, args.steps)
+            for label, workers in (("one process", 0), ("a process per trial", 1))
+        }
     growth = {label: values[-1] / values[0] for label, values in peaks.items()}
-    report = {"trials": args.trials, "depth": args.depth, "steps": args.steps, "peak_rss_mb": peaks,
-              "last_over_first": growth, "goal": "a process per trial: last trial within 1.2x of the first"}  # fmt: skip
+    report = {
+        "trials": args.trials,
+        "depth": args.depth,
+        "steps": args.steps,
+        "peak_rss_mb": peaks,
+        "last_over_first": growth,
+        "goal": "a process per trial: last trial within 1.2x of the first",
+    }
     output = pathlib.Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     (output / "tune_memory.json").write_text(json.dumps(report, indent=2) + "\n")
-    lines = [f"Peak resident memory (MB) of the process running each trial: {args.trials} trials of a depth-{args.depth} "
-             f"CIFAR ResNet on the digits, {args.steps} steps each.", "",
-             "| trials | " + " | ".join(str(i + 1) for i in range(args.trials)) + " | last / first |",
-             "|---" * (args.trials + 2) + "|"]  # fmt: skip
+    lines = [
+        f"Peak resident memory (MB) of the process running each trial: {args.trials} trials of a depth-{args.depth} "
+        f"CIFAR ResNet on the digits, {args.steps} steps each.",
+        "",
+        "| trials | " + " | ".join(str(i + 1) for i in range(args.trials)) + " | last / first |",
+        "|---" * (args.trials + 2) + "|",
+    ]
     for label, values in peaks.items():
         lines.append(f"| {label} | " + " | ".join(f"{v:.0f}" for v in values) + f" | {growth[label]:.2f}x |")
     verdict = "met" if growth["a process per trial"] <= 1.2 else "missed"

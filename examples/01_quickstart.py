@@ -21,8 +21,10 @@ import keras_resnet
 # %%
 keras.utils.set_random_seed(0)  # the same random weights on every run
 model = keras_resnet.ResNet50(weights=None)
-print(f"{model.name}: {model.count_params():,} parameters, "
-      f"{keras_resnet.flops(model) / 1e9:.2f}G multiply-adds per 224x224 image")
+print(
+    f"{model.name}: {model.count_params():,} parameters, "
+    f"{keras_resnet.flops(model) / 1e9:.2f}G multiply-adds per 224x224 image"
+)
 model.summary()
 
 # %% [markdown]

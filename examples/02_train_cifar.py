@@ -58,15 +58,19 @@ def unpack_subset(archive, folder, per_class):
 if archive is not None:
     dataset = unpack_subset(archive, pathlib.Path("data/cifar10_subset"), PER_CLASS)
     class_names = sorted(os.listdir(dataset / "train"))
-    print(f"CIFAR-10 (JPEG q75) from {archive}: {PER_CLASS['train']} training and {PER_CLASS['test']} test "
-          "images per class")
+    print(
+        f"CIFAR-10 (JPEG q75) from {archive}: {PER_CLASS['train']} training and {PER_CLASS['test']} test "
+        "images per class"
+    )
 else:
     dataset, class_names = "digits", [str(digit) for digit in range(10)]
     print("no offline CIFAR-10 copy found: training on scikit-learn's digits instead")
 
 source = data.load(dataset)
-print(f"data used: {source.name}; {source.train_size} training and {source.test_size} test images of "
-      f"shape {source.image_shape}, {source.num_classes} classes")
+print(
+    f"data used: {source.name}; {source.train_size} training and {source.test_size} test images of "
+    f"shape {source.image_shape}, {source.num_classes} classes"
+)
 
 # %%
 images, labels = zip(*source.train.take(10).as_numpy_iterator())
@@ -90,8 +94,10 @@ plt.show()
 # %%
 history = training.train("ResNet20", dataset, recipe="cifar", epochs=EPOCHS, output=OUTPUT, overwrite=True, verbose=2)
 results = json.loads((OUTPUT / "results.json").read_text())
-print(f"test accuracy {results['test']['accuracy']:.3f} after {results['epochs']} epochs "
-      f"(chance {1 / source.num_classes:.2f})")
+print(
+    f"test accuracy {results['test']['accuracy']:.3f} after {results['epochs']} epochs "
+    f"(chance {1 / source.num_classes:.2f})"
+)
 
 # %% [markdown]
 # ## Training curves

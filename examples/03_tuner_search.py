@@ -35,16 +35,30 @@ SPACE = dict(
 
 # %%
 summary = tuning.search(
-    "digits", "runs/03_tuner_search", tuner="random", max_trials=2 if QUICK else 12, overwrite=True,
-    epochs=1 if QUICK else 8, batch_size=32, lrs=[0.2], steps_per_epoch=4 if QUICK else None, verbose=0, **SPACE,
+    "digits",
+    "runs/03_tuner_search",
+    tuner="random",
+    max_trials=2 if QUICK else 12,
+    overwrite=True,
+    epochs=1 if QUICK else 8,
+    batch_size=32,
+    lrs=[0.2],
+    steps_per_epoch=4 if QUICK else None,
+    verbose=0,
+    **SPACE,
 )
 for row in summary["rows"]:
     accuracy = "-" if row["val_accuracy"] is None else f"{row['val_accuracy']:.3f}"
-    print(f"trial {row['trial']}: depth {row['depth']:>2}, cardinality {row['cardinality']:>2}: "
-          f"{row['params']:>9,} parameters, {row['flops'] / 1e6:6.1f}M FLOPs, validation accuracy {accuracy} ({row['status']})")
+    print(
+        f"trial {row['trial']}: depth {row['depth']:>2}, cardinality {row['cardinality']:>2}: "
+        f"{row['params']:>9,} parameters, {row['flops'] / 1e6:6.1f}M FLOPs, validation accuracy {accuracy} "
+        f"({row['status']})"
+    )
 best = summary["best"]
-print(f"best: depth {best['depth']}, cardinality {best['cardinality']}; test accuracy {summary['test_accuracy']:.3f}, "
-      f"saved as {summary['model']}")
+print(
+    f"best: depth {best['depth']}, cardinality {best['cardinality']}; test accuracy {summary['test_accuracy']:.3f}, "
+    f"saved as {summary['model']}"
+)
 
 # %% [markdown]
 # ## Accuracy against cost

@@ -32,8 +32,15 @@ MODEL_DIR = "saved_models/digits_resnet20"
 
 # %%
 source = data.load("digits")
-training.train("ResNet20", "digits", epochs=1 if QUICK else 10, steps_per_epoch=4 if QUICK else None,
-               output="runs/04_train", overwrite=True, verbose=2)
+training.train(
+    "ResNet20",
+    "digits",
+    epochs=1 if QUICK else 10,
+    steps_per_epoch=4 if QUICK else None,
+    output="runs/04_train",
+    overwrite=True,
+    verbose=2,
+)
 labels = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 options = dict(labels=labels, top_k=3)
 first = export.export_saved_model("runs/04_train/final.keras", MODEL_DIR, **options)
@@ -43,7 +50,8 @@ try:
     export.export_saved_model("runs/04_train/final.keras", MODEL_DIR, version=1, **options)
 except ValueError as error:
     print("refused:", error)
-print(open(export.write_models_config("saved_models")).read())
+with open(export.write_models_config("saved_models")) as config:
+    print(config.read())
 
 # %% [markdown]
 # ## Query the SavedModel as TF Serving does
@@ -69,7 +77,10 @@ def png(image):
 
 outputs = served.signatures["serving_bytes"](image_bytes=tf.constant([png(image) for image in x_test]))
 for labels_k, scores_k, truth in zip(outputs["top_k_labels"].numpy(), outputs["top_k_scores"].numpy(), y_test):
-    print(f"true {labels[truth]:>5}: " + ", ".join(f"{l.decode()} {s:.2f}" for l, s in zip(labels_k, scores_k)))
+    print(
+        f"true {labels[truth]:>5}: "
+        + ", ".join(f"{label.decode()} {score:.2f}" for label, score in zip(labels_k, scores_k))
+    )
 
 # %% [markdown]
 # ## Verify the export the way the server loads it

@@ -52,8 +52,13 @@ data = ((x_train, y_train), (x_test, y_test))
 
 # %%
 print(f"{len(x_train)} training and {len(x_test)} test digits, {EPOCHS} epochs each")
-runs = analysis.degradation(["PlainNet20", f"PlainNet{DEEP}", "ResNet20", f"ResNet{DEEP}"], data, epochs=EPOCHS,
-                            plot=os.path.join(OUT, "degradation.png"), log_dir=os.path.join(OUT, "logs"))
+runs = analysis.degradation(
+    ["PlainNet20", f"PlainNet{DEEP}", "ResNet20", f"ResNet{DEEP}"],
+    data,
+    epochs=EPOCHS,
+    plot=os.path.join(OUT, "degradation.png"),
+    log_dir=os.path.join(OUT, "logs"),
+)
 for name, run in runs.items():
     print(f"{name:<11} final training error {run.train_error[-1]:6.2%}   test error {run.test_error[-1]:6.2%}")
 show("degradation.png")
@@ -71,8 +76,10 @@ for name in ("ResNet20", "PlainNet20", f"ResNet{DEEP}"):
     lesions[name] = analysis.lesion(model, (x_test, y_test), max_removed=most, draws=2 if QUICK else 5)
     single = list(lesions[name].single.values())
     curve = ", ".join(f"{k}: {sum(a) / len(a):.3f}" for k, a in lesions[name].random.items())
-    print(f"{name}: none removed {lesions[name].baseline:.3f}; one removed: mean {sum(single) / len(single):.3f}, "
-          f"worst {min(single):.3f}; k random removed: {curve}")
+    print(
+        f"{name}: none removed {lesions[name].baseline:.3f}; one removed: mean {sum(single) / len(single):.3f}, "
+        f"worst {min(single):.3f}; k random removed: {curve}"
+    )
 print(lesions["ResNet20"].table())
 analysis.plot_lesion(lesions, os.path.join(OUT, "lesion.png"))
 show("lesion.png")
@@ -86,20 +93,28 @@ show("lesion.png")
 # %%
 paths = analysis.path_lengths("ResNet110")
 low, high = paths.interval(0.95)
-print(f"ResNet110: {paths.n} blocks, mean path length {paths.mean:g} (std {paths.std:.2f}), "
-      f"{sum(paths.probabilities[low:high + 1]):.1%} of paths have length {low}..{high}")
+print(
+    f"ResNet110: {paths.n} blocks, mean path length {paths.mean:g} (std {paths.std:.2f}), "
+    f"{sum(paths.probabilities[low : high + 1]):.1%} of paths have length {low}..{high}"
+)
 analysis.plot_paths(paths, os.path.join(OUT, "paths_resnet110.png"))
 gradients = analysis.gradient_by_path_length(
-    runs[f"ResNet{DEEP}"].model, (x_test[:128], y_test[:128]), samples=2 if QUICK else 4,
+    runs[f"ResNet{DEEP}"].model,
+    (x_test[:128], y_test[:128]),
+    samples=2 if QUICK else 4,
     plot=os.path.join(OUT, "gradients.png"),
 )
 total = gradients.total
 share = [t / sum(total) for t in total]
 top = sorted(range(len(share)), key=share.__getitem__, reverse=True)[:5]
-print(f"ResNet{DEEP} ({gradients.paths.n} blocks): gradient per path at lengths "
-      + ", ".join(f"{gradients.lengths[i]}: {gradients.gradient[i]:.2e}" for i in range(0, len(gradients.lengths), 5)))
-print(f"the gradient is carried mostly by paths of length {sorted(gradients.lengths[k] for k in top)} "
-      f"(paths average {gradients.paths.mean:g})")
+print(
+    f"ResNet{DEEP} ({gradients.paths.n} blocks): gradient per path at lengths "
+    + ", ".join(f"{gradients.lengths[i]}: {gradients.gradient[i]:.2e}" for i in range(0, len(gradients.lengths), 5))
+)
+print(
+    f"the gradient is carried mostly by paths of length {sorted(gradients.lengths[k] for k in top)} "
+    f"(paths average {gradients.paths.mean:g})"
+)
 show("gradients.png")
 
 # %% [markdown]
@@ -114,4 +129,7 @@ keras.utils.set_random_seed(0)
 model = keras_resnet.build(f"ResNet{DEEP}", input_shape=x_train.shape[1:], classes=10, stochastic_depth=0.5)
 analysis.fit(model, data, epochs=EPOCHS)
 check = analysis.stochastic_depth_scaling(model, (x_test, y_test))
-print(f"test accuracy with branches scaled by survival probability {check['scaled']:.3f}, unscaled {check['unscaled']:.3f}")
+print(
+    f"test accuracy with branches scaled by survival probability {check['scaled']:.3f}, unscaled "
+    f"{check['unscaled']:.3f}"
+)

@@ -53,7 +53,9 @@ per_class = 20 if QUICK else 1000
 if archive is not None:
     images, labels, taken = [], [], {}
     with tarfile.open(archive) as tar:
-        members = sorted((m for m in tar.getmembers() if m.isfile() and m.name.startswith("test/")), key=lambda m: m.name)
+        members = sorted(
+            (m for m in tar.getmembers() if m.isfile() and m.name.startswith("test/")), key=lambda m: m.name
+        )
         classes = sorted({m.name.split("/")[1] for m in members})
         for member in members:
             name = member.name.split("/")[1]
@@ -67,16 +69,25 @@ else:
     images, labels = samples["images"], samples["labels"]
     classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 probabilities = model.predict(images.astype("float32"), batch_size=250, verbose=0)
-print(f"test accuracy on {len(labels):,} images: {np.mean(probabilities.argmax(-1) == labels):.4f} "
-      f"(the card: {card['test_accuracy']:.4f} on all 10,000)")
+print(
+    f"test accuracy on {len(labels):,} images: {np.mean(probabilities.argmax(-1) == labels):.4f} "
+    f"(the card: {card['test_accuracy']:.4f} on all 10,000)"
+)
 
 # %%
 figure, axes = plt.subplots(2, 8, figsize=(12, 3.4))
-for axis, image, label, answer in zip(axes.flat, images[:: max(1, len(images) // 16)], labels[:: max(1, len(images) // 16)],
-                                      probabilities[:: max(1, len(images) // 16)]):
+for axis, image, label, answer in zip(
+    axes.flat,
+    images[:: max(1, len(images) // 16)],
+    labels[:: max(1, len(images) // 16)],
+    probabilities[:: max(1, len(images) // 16)],
+):
     axis.imshow(image)
-    axis.set_title(f"{classes[answer.argmax()]}\n({classes[label]})", fontsize=8,
-                   color="black" if answer.argmax() == label else "red")
+    axis.set_title(
+        f"{classes[answer.argmax()]}\n({classes[label]})",
+        fontsize=8,
+        color="black" if answer.argmax() == label else "red",
+    )
     axis.axis("off")
 figure.suptitle("answer (true class); red: wrong")
 plt.show()

@@ -44,7 +44,9 @@ def read_cifar(split, classes, per_class):
     """Images and labels (0..len(classes)-1) of `classes` from the JPEG archive, the first `per_class` of each."""
     images, labels, taken = [], [], {name: 0 for name in classes}
     with tarfile.open(archive) as tar:
-        for member in sorted((m for m in tar.getmembers() if m.isfile() and m.name.startswith(f"{split}/")), key=lambda m: m.name):
+        for member in sorted(
+            (m for m in tar.getmembers() if m.isfile() and m.name.startswith(f"{split}/")), key=lambda m: m.name
+        ):
             name = member.name.split("/")[1]
             if name in taken and taken[name] < per_class:
                 images.append(np.asarray(Image.open(io.BytesIO(tar.extractfile(member).read())).convert("RGB")))
@@ -72,15 +74,18 @@ CIFAR = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse"
 old, new = (CIFAR[:5], CIFAR[5:]) if archive is not None else ([0, 1, 2, 3, 4], [5, 6, 7, 8, 9])
 pretraining = task(old, PRETRAIN_PER_CLASS)
 fine_tuning = task(new, LABELLED_PER_CLASS)
-print(f"pretraining on {old}: {len(pretraining[0][0]):,} images; fine-tuning on {new}: {len(fine_tuning[0][0]):,} "
-      f"labelled images, tested on {len(fine_tuning[1][0]):,}")
+print(
+    f"pretraining on {old}: {len(pretraining[0][0]):,} images; fine-tuning on {new}: {len(fine_tuning[0][0]):,} "
+    f"labelled images, tested on {len(fine_tuning[1][0]):,}"
+)
 
 # %% [markdown]
 # ## Pretraining: the `cifar_fast` recipe on the first five classes
 
 # %%
-pretrained = training.train("ResNet20", pretraining, recipe="cifar_fast", epochs=PRETRAIN_EPOCHS, output="runs/07_pretrain",
-                            verbose=2)  # fmt: skip
+pretrained = training.train(
+    "ResNet20", pretraining, recipe="cifar_fast", epochs=PRETRAIN_EPOCHS, output="runs/07_pretrain", verbose=2
+)
 print(f"pretrained: {pretrained.test['accuracy']:.1%} test accuracy on the first five classes")
 
 # %% [markdown]
@@ -90,23 +95,37 @@ print(f"pretrained: {pretrained.test['accuracy']:.1%} test accuracy on the first
 # bias), the backbone keeps its weights. `freeze="stage1"` keeps the stem and the first stage fixed, their
 # BatchNormalization in inference mode (its statistics are the pretraining images'); the rest learns.
 
+
 # %%
 def backbone_with_a_new_head():
     model = keras.saving.load_model("runs/07_pretrain/final.keras")
     head = model.get_layer("predictions")
-    head.set_weights([keras.initializers.GlorotUniform(seed=0)(head.kernel.shape).numpy(), np.zeros(head.bias.shape, "float32")])
+    head.set_weights(
+        [keras.initializers.GlorotUniform(seed=0)(head.kernel.shape).numpy(), np.zeros(head.bias.shape, "float32")]
+    )
     return model
 
 
 runs = {  # label: (output folder, what train() gets)
     "from scratch": ("runs/07_scratch", dict(model="ResNet20")),
     "fine-tuned, nothing frozen": ("runs/07_fine_tuned", dict(model=backbone_with_a_new_head())),
-    "fine-tuned, stem + stage 1 frozen": ("runs/07_fine_tuned_frozen", dict(model=backbone_with_a_new_head(), freeze="stage1")),
+    "fine-tuned, stem + stage 1 frozen": (
+        "runs/07_fine_tuned_frozen",
+        dict(model=backbone_with_a_new_head(), freeze="stage1"),
+    ),
 }
 results = {}
 for label, (folder, settings) in runs.items():
-    history = training.train(settings.pop("model"), fine_tuning, recipe="cifar_fast", epochs=FINE_TUNE_EPOCHS,
-                             batch_size=64, output=folder, verbose=0, **settings)  # fmt: skip
+    history = training.train(
+        settings.pop("model"),
+        fine_tuning,
+        recipe="cifar_fast",
+        epochs=FINE_TUNE_EPOCHS,
+        batch_size=64,
+        output=folder,
+        verbose=0,
+        **settings,
+    )
     results[label] = (history.test["accuracy"], folder)
     print(f"{label}: {history.test['accuracy']:.1%} test accuracy")
 
@@ -114,8 +133,12 @@ for label, (folder, settings) in runs.items():
 figure, axis = plt.subplots(figsize=(7, 4))
 for label, (accuracy, folder) in results.items():
     curve = training.read_history(pathlib.Path(folder) / "history.csv")["val_accuracy"]
-    axis.plot(range(1, len(curve) + 1), curve, marker="o" if len(curve) < 3 else None, label=f"{label} ({accuracy:.1%})")
-axis.set(xlabel="epoch", ylabel="test accuracy (new classes)", title=f"ResNet-20, {len(fine_tuning[0][0])} labelled images")
+    axis.plot(
+        range(1, len(curve) + 1), curve, marker="o" if len(curve) < 3 else None, label=f"{label} ({accuracy:.1%})"
+    )
+axis.set(
+    xlabel="epoch", ylabel="test accuracy (new classes)", title=f"ResNet-20, {len(fine_tuning[0][0])} labelled images"
+)
 axis.legend()
 figure.savefig("fine_tuning.png", dpi=100, bbox_inches="tight")
 

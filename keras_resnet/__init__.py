@@ -20,10 +20,37 @@ from keras_resnet.flops import flops  # the function; it shadows its module's na
 __version__ = "0.1.0"
 
 # The submodules a user reaches as attributes (`keras_resnet.training`); each is imported on first use.
-SUBMODULES = ("analysis", "applications", "benchmark", "checks", "data", "export", "files", "layers", "models",
-              "optimizer", "pretrained", "recipes", "specs", "training", "tuning", "weights", "zoo")  # fmt: skip
-FUNCTIONS = ("build", "convert", "available_models", "available_families", "available_weights", "weights_card",
-             "features", "feature_info", "freeze", "pyramid_outputs")  # from keras_resnet.zoo
+SUBMODULES = (
+    "analysis",
+    "applications",
+    "benchmark",
+    "checks",
+    "data",
+    "export",
+    "files",
+    "layers",
+    "models",
+    "optimizer",
+    "pretrained",
+    "recipes",
+    "specs",
+    "training",
+    "tuning",
+    "weights",
+    "zoo",
+)
+FUNCTIONS = (
+    "build",
+    "convert",
+    "available_models",
+    "available_families",
+    "available_weights",
+    "weights_card",
+    "features",
+    "feature_info",
+    "freeze",
+    "pyramid_outputs",
+)  # from keras_resnet.zoo
 
 
 def _register_saved_classes(keras):

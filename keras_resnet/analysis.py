@@ -24,9 +24,9 @@ import numpy as np
 from keras import ops
 
 from keras_resnet import checks, optimizer, paths, plots, recipes, specs, zoo
-from keras_resnet.paths import PathGradients, PathLengths, plot_paths  # noqa: F401  (part of this module's API)
 from keras_resnet.digits import load as load_digits
 from keras_resnet.layers import ResidualBlock
+from keras_resnet.paths import PathGradients, PathLengths, plot_paths  # noqa: F401  (part of this module's API)
 
 DEGRADATION_MODELS = ("PlainNet20", "PlainNet56", "ResNet20", "ResNet56")
 
@@ -81,7 +81,9 @@ def load_test_data(source, image_shape=None):
             for x, y in (("x", "y"), ("x_test", "y_test")):
                 if x in arrays and y in arrays:
                     return arrays[x], arrays[y]
-        raise ValueError(f"{source} holds {sorted(arrays.files)}: it needs arrays named x and y (or x_test and y_test).")
+        raise ValueError(
+            f"{source} holds {sorted(arrays.files)}: it needs arrays named x and y (or x_test and y_test)."
+        )
     if os.path.isdir(source):
         height, width, channels = image_shape or (None, None, 3)
         images = keras.utils.image_dataset_from_directory(
@@ -121,12 +123,19 @@ def fit(model, dataset, epochs=10, batch_size=64, learning_rate=0.1, weight_deca
         The Keras `History` (`accuracy` in training mode, `val_accuracy` on the test split, per epoch).
     """
     (x_train, y_train), test = _split(dataset)
-    recipe = recipes.get_recipe("cifar", epochs=epochs, batch_size=batch_size, lr=learning_rate, lr_batch=batch_size,
-                                weight_decay=weight_decay)  # fmt: skip
+    recipe = recipes.get_recipe(
+        "cifar", epochs=epochs, batch_size=batch_size, lr=learning_rate, lr_batch=batch_size, weight_decay=weight_decay
+    )
     optimizer.compile_model(model, recipe, math.ceil(len(x_train) / batch_size), batch_size)
     callbacks = [keras.callbacks.TensorBoard(log_dir)] if log_dir else []
     return model.fit(
-        x_train, y_train, batch_size=batch_size, epochs=epochs, validation_data=test, callbacks=callbacks, verbose=verbose
+        x_train,
+        y_train,
+        batch_size=batch_size,
+        epochs=epochs,
+        validation_data=test,
+        callbacks=callbacks,
+        verbose=verbose,
     )
 
 
@@ -153,8 +162,8 @@ def degradation(models=DEGRADATION_MODELS, dataset=None, epochs=10, plot=None, l
     """Train plain and residual nets with one recipe and compare their errors (He et al. 2015, Fig. 1/6).
 
     Every model is built for the data's image shape and classes, with the training images' normalisation
-    in it (`preprocessing`) and `zero_init_residual=False`, the papers' initialisation (the package default zero-initialises residual branches, which would favour
-    the residual nets at the start), and trained by `fit`.
+    in it (`preprocessing`) and `zero_init_residual=False`, the papers' initialisation (the package default
+    zero-initialises residual branches, which would favour the residual nets at the start), and trained by `fit`.
 
     Args:
         models: names from `keras_resnet.available_models()`, e.g. plain twins and residual nets.
@@ -179,8 +188,13 @@ def degradation(models=DEGRADATION_MODELS, dataset=None, epochs=10, plot=None, l
     runs = {}
     for name in models:
         keras.utils.set_random_seed(0)
-        model = zoo.build(name, input_shape=x_train.shape[1:], classes=classes, zero_init_residual=False,
-                          preprocessing=preprocessing(x_train))  # fmt: skip
+        model = zoo.build(
+            name,
+            input_shape=x_train.shape[1:],
+            classes=classes,
+            zero_init_residual=False,
+            preprocessing=preprocessing(x_train),
+        )
         logs = os.path.join(log_dir, name) if log_dir else None
         history = fit(model, dataset, epochs=epochs, log_dir=logs, verbose=verbose, **recipe).history
         runs[name] = Run(model, [1 - a for a in history["accuracy"]], [1 - a for a in history["val_accuracy"]])
@@ -242,9 +256,7 @@ def removable_blocks(model):
     """
     names = []
     for block in residual_blocks(model):
-        if block.shortcut_layer is not None:
-            names.append(block.name)
-        elif block.strides == 1 and block.input.shape[-1] == block.output_filters:
+        if block.shortcut_layer is not None or (block.strides == 1 and block.input.shape[-1] == block.output_filters):
             names.append(block.name)
     return names
 
@@ -332,7 +344,10 @@ class Lesion:
         return rows
 
     def table(self):
-        lines = [f"{self.model_name}: test accuracy with residual branches removed", f"{'removed':<28} {'k':>3} {'accuracy':>9}"]
+        lines = [
+            f"{self.model_name}: test accuracy with residual branches removed",
+            f"{'removed':<28} {'k':>3} {'accuracy':>9}",
+        ]
         lines += [f"{what:<28} {k:>3} {accuracy:>9.4f}" for what, k, accuracy in self.rows()]
         return "\n".join(lines)
 
@@ -367,8 +382,10 @@ def lesion(model, data, blocks=None, max_removed=None, draws=5, seed=0, batch_si
     checks.check_arrays(x, y, "test ", classes=model.output_shape[-1])
     if tuple(np.shape(x)[1:]) != tuple(model.input_shape[1:]) or len(x) != len(np.reshape(y, -1)):
         raise ValueError(
-            f"the test data holds {len(x)} images of shape {tuple(np.shape(x)[1:])} and {len(np.reshape(y, -1))} labels, "
-            f"but {model.name} takes {tuple(model.input_shape[1:])} images: give one label per image, of the model's size."
+            f"the test data holds {len(x)} images of shape {tuple(np.shape(x)[1:])} and {len(np.reshape(y, -1))} "
+            "labels, "
+            f"but {model.name} takes {tuple(model.input_shape[1:])} images: give one label per image, of the model's "
+            "size."
         )
     allowed = removable_blocks(model)
     blocks = list(allowed if blocks is None else blocks)
@@ -549,7 +566,9 @@ def plot_degradation(runs, path):
     """
     plt, figure, axes = plots.figure(2)
     for ax, plain in zip(axes, (True, False)):
-        chosen = {n: r for n, r in runs.items() if all(b.shortcut_layer is None for b in residual_blocks(r.model)) == plain}
+        chosen = {
+            n: r for n, r in runs.items() if all(b.shortcut_layer is None for b in residual_blocks(r.model)) == plain
+        }
         for color, (name, run) in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"], chosen.items()):
             epochs = range(1, len(run.train_error) + 1)
             ax.plot(epochs, [100 * e for e in run.train_error], color=color, linewidth=0.8)
@@ -578,9 +597,18 @@ def plot_lesion(results, path):
         ks = list(result.random)
         means = [np.mean(result.random[k]) for k in ks]
         stds = [np.std(result.random[k]) for k in ks]
-        axes[1].errorbar([0] + ks, [result.baseline] + means, yerr=[0] + stds, marker="o", capsize=3, label=name,
-                         color=line.get_color())
-    axes[0].set(xlabel="position of the removed block", ylabel="test accuracy", title="one block removed (dotted: none)")
+        axes[1].errorbar(
+            [0] + ks,
+            [result.baseline] + means,
+            yerr=[0] + stds,
+            marker="o",
+            capsize=3,
+            label=name,
+            color=line.get_color(),
+        )
+    axes[0].set(
+        xlabel="position of the removed block", ylabel="test accuracy", title="one block removed (dotted: none)"
+    )
     axes[1].set(xlabel="number of blocks removed", ylabel="test accuracy", title="k random blocks removed")
     for ax in axes:
         ax.legend()

@@ -57,7 +57,9 @@ def flat_cifar_resnet(depth, classes=10, input_shape=(32, 32, 3)):
             strides = 2 if stage and not index else 1
             shortcut = ZeroPadShortcut(filters, strides)(x) if strides > 1 else x
             y = layers.ZeroPadding2D(1)(x) if strides > 1 else x
-            y = layers.Conv2D(filters, 3, strides=strides, padding="valid" if strides > 1 else "same", use_bias=False)(y)
+            y = layers.Conv2D(filters, 3, strides=strides, padding="valid" if strides > 1 else "same", use_bias=False)(
+                y
+            )
             y = layers.ReLU()(_bn()(y))
             y = _bn()(layers.Conv2D(filters, 3, padding="same", use_bias=False)(y))
             x = layers.ReLU()(layers.Add()([shortcut, y]))
@@ -83,9 +85,17 @@ def flat_preact_resnet(depth, classes=10, input_shape=(32, 32, 3)):
         A functional `keras.Model`.
     """
     n = (depth - 2) // 9
-    conv = lambda filters, kernel, strides=1, init="he_normal": layers.Conv2D(  # noqa: E731
-        filters, kernel, strides=strides, padding="valid" if strides > 1 else "same", use_bias=False,
-        kernel_initializer=init)  # fmt: skip
+
+    def conv(filters, kernel, strides=1, init="he_normal"):
+        return layers.Conv2D(
+            filters,
+            kernel,
+            strides=strides,
+            padding="valid" if strides > 1 else "same",
+            use_bias=False,
+            kernel_initializer=init,
+        )
+
     inputs = keras.Input(input_shape)
     x = conv(16, 3)(inputs)
     for stage, filters in enumerate((16, 32, 64)):
@@ -226,7 +236,9 @@ def first_step_seconds(spec):
         ticks = [time.perf_counter()]
         model = build_model(name, "ours" if variant == OPTIMIZER_FIRST else variant, size)
         ticks.append(time.perf_counter())
-        model.compile(keras.optimizers.SGD(0.1, momentum=0.9), "sparse_categorical_crossentropy", jit_compile=spec["xla"])
+        model.compile(
+            keras.optimizers.SGD(0.1, momentum=0.9), "sparse_categorical_crossentropy", jit_compile=spec["xla"]
+        )
         if variant == OPTIMIZER_FIRST:
             model.optimizer.build(model.trainable_variables)
         ticks.append(time.perf_counter())

@@ -54,13 +54,16 @@ TRACE_WHY = (
 PEER_WHY = {}
 # (model, phase) -> (target ratio to the baseline, why a miss): the goals of the first_step section.
 FIRST_STEP_TARGETS = {
-    ("ResNet50", "build"): (1.0, "He-normal initialisation (the paper's truncated normal) costs ~3.4x per weight "
-                                 "what keras.applications' Glorot-uniform does"),
+    ("ResNet50", "build"): (
+        1.0,
+        "He-normal initialisation (the paper's truncated normal) costs ~3.4x per weight "
+        "what keras.applications' Glorot-uniform does",
+    ),
     ("ResNet50", "to first train step"): (1.0, TRACE_WHY),
     ("ResNet1202", "build"): (0.5, BUILD_WHY),
     ("ResNet1202", "to first train step"): (0.25, TRACE_WHY),
     ("PreActResNet1001", "to first train step"): (0.25, TRACE_WHY),
-}  # fmt: skip
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,8 +99,10 @@ FULL = Settings(
     # 32x32, ResNeXt-29 (5.4 GFLOPs an image) at a smaller batch; bfloat16 rows for the two grouped/dense 50s.
     peer=(
         *((name, 16, 3, 5, False) for name in peers.PEERS if specs.resolve(name).input_shape[0] == 224),
-        ("ResNet50", 16, 3, 5, True), ("ResNeXt50_32x4d", 16, 3, 5, True),
-        ("ResNet56", 128, 3, 5, False), ("ResNeXt29_8x64d", 32, 3, 5, False),
+        ("ResNet50", 16, 3, 5, True),
+        ("ResNeXt50_32x4d", 16, 3, 5, True),
+        ("ResNet56", 128, 3, 5, False),
+        ("ResNeXt29_8x64d", 32, 3, 5, False),
     ),
     peer_jax=("ResNet50", "ResNeXt50_32x4d"),
 )
@@ -212,11 +217,17 @@ def peak_memory_mb(spec):
     try:
         with open("/proc/self/clear_refs", "w") as file:
             file.write("5")
-        peak = lambda: _status_kib("VmHWM") * 1024  # noqa: E731
+
+        def peak():
+            return _status_kib("VmHWM") * 1024
+
         before = _status_kib("VmRSS") * 1024
     except OSError:
         scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is in bytes on macOS, in KiB on Linux
-        peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale  # noqa: E731
+
+        def peak():
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
         before = peak()
     model, x, y = compiled(**spec)
     steps(model, x, y, 2)
@@ -302,10 +313,18 @@ class Report:
                 f"{second['min']:.3g}-{second['max']:.3g} {unit}). Beyond noise: {why}"
             )
         comparison = {
-            "section": section, "benchmark": benchmark, "ours": ours, "baseline": baseline, "unit": unit,
-            "ratio": ratio, "target": target, "higher_is_better": higher_is_better, "verdict": verdict,
-            "why": why if verdict == "missed" else "", **extra,
-        }  # fmt: skip
+            "section": section,
+            "benchmark": benchmark,
+            "ours": ours,
+            "baseline": baseline,
+            "unit": unit,
+            "ratio": ratio,
+            "target": target,
+            "higher_is_better": higher_is_better,
+            "verdict": verdict,
+            "why": why if verdict == "missed" else "",
+            **extra,
+        }
         self.comparisons.append(comparison)
         self.progress(f"{benchmark}: {ours} / {baseline} = {ratio:.2f} ({verdict})")
         return comparison
@@ -320,10 +339,15 @@ class Report:
 
     def to_json(self):
         return {
-            "mode": self.mode, "repeats": self.repeats, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
-                timespec="seconds"), "seconds": round(time.perf_counter() - self.start, 1), "machine": self.machine,
-            "rows": self.rows, "comparisons": self.comparisons, "notes": self.notes,
-        }  # fmt: skip
+            "mode": self.mode,
+            "repeats": self.repeats,
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "seconds": round(time.perf_counter() - self.start, 1),
+            "machine": self.machine,
+            "rows": self.rows,
+            "comparisons": self.comparisons,
+            "notes": self.notes,
+        }
 
     def write(self, stem):
         """Write `<stem>.json` and `<stem>.md`."""
@@ -335,8 +359,12 @@ class Report:
         self.progress(f"wrote {stem}.json and {stem}.md")
 
     def to_markdown(self):
-        number = lambda value: f"{value:.3g}" if isinstance(value, float) else str(value)  # noqa: E731
-        spread = lambda row: f"{number(row['median'])} ({number(row['min'])}-{number(row['max'])})"  # noqa: E731
+        def number(value):
+            return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+        def spread(row):
+            return f"{number(row['median'])} ({number(row['min'])}-{number(row['max'])})"
+
         rows = {(row["benchmark"], row["variant"]): row for row in self.rows}
         lines = [
             f"Machine: {describe(self.machine)}.",
@@ -388,9 +416,15 @@ def bench_train(report, settings, repeats):
                     label: lambda m=pair[v]: batch * count / timed(lambda: steps(*m, count))
                     for label, v in ((f"keras_resnet {name}", "ours"), (baseline_name(name), "baseline"))
                 }
-                report.compare("train", benchmark, interleave(measures, repeats), "images/s", 1.0,
-                               why="the same layers, FLOPs and kernels as the baseline; a gap outside the noise "
-                                   "would be the per-op cost of our block layers (not profiled in this run)")  # fmt: skip
+                report.compare(
+                    "train",
+                    benchmark,
+                    interleave(measures, repeats),
+                    "images/s",
+                    1.0,
+                    why="the same layers, FLOPs and kernels as the baseline; a gap outside the noise "
+                    "would be the per-op cost of our block layers (not profiled in this run)",
+                )
                 del pair
                 release()
             except Exception as error:  # noqa: BLE001 - e.g. XLA or 16-bit kernels missing on this hardware
@@ -401,7 +435,10 @@ def bench_train(report, settings, repeats):
             spec = dict(name=name, side=side, batch=batch)
             try:
                 mb = _memory_in_fresh_processes(
-                    {f"keras_resnet {name}": {**spec, "variant": "ours"}, baseline_name(name): {**spec, "variant": "baseline"}}
+                    {
+                        f"keras_resnet {name}": {**spec, "variant": "ours"},
+                        baseline_name(name): {**spec, "variant": "baseline"},
+                    }
                 )
                 unit = "MB (GPU peak)" if tf.config.list_physical_devices("GPU") else "MB (peak RSS growth)"
                 report.compare("train", benchmark, {k: [v] for k, v in mb.items()}, unit, higher_is_better=False)
@@ -434,10 +471,15 @@ def bench_inference(report, settings, repeats):
                 for call in pair.values():
                     call()  # traces
                 measures = {labels[v]: lambda c=c: batch / timed(c) for v, c in pair.items()}
-                report.compare("inference", f"inference {name} {side}x{side} batch {batch}, {kind}",
-                               interleave(measures, repeats), "images/s", 1.0,
-                               why="the same network as the baseline, with the same export around it; a gap outside "
-                                   "the noise would be the per-op cost of our block layers (not profiled in this run)")  # fmt: skip
+                report.compare(
+                    "inference",
+                    f"inference {name} {side}x{side} batch {batch}, {kind}",
+                    interleave(measures, repeats),
+                    "images/s",
+                    1.0,
+                    why="the same network as the baseline, with the same export around it; a gap outside "
+                    "the noise would be the per-op cost of our block layers (not profiled in this run)",
+                )
 
 
 def bench_build(report, settings, repeats):
@@ -463,14 +505,25 @@ def bench_build(report, settings, repeats):
                         del model
                     release()
             if len(variants) == 2:
-                report.compare("build", benchmark, builds, "seconds", 0.5 if flat else None, higher_is_better=False,
-                               why=BUILD_WHY)
-                report.compare("build", f"first step {name} batch {settings.first_step_batch}", firsts, "seconds",
-                               higher_is_better=False)  # fmt: skip
+                report.compare(
+                    "build", benchmark, builds, "seconds", 0.5 if flat else None, higher_is_better=False, why=BUILD_WHY
+                )
+                report.compare(
+                    "build",
+                    f"first step {name} batch {settings.first_step_batch}",
+                    firsts,
+                    "seconds",
+                    higher_is_better=False,
+                )
             else:
                 report.add("build", benchmark, labels["ours"], "seconds", builds[labels["ours"]])
-                report.add("build", f"first step {name} batch {settings.first_step_batch}", labels["ours"], "seconds",
-                           firsts[labels["ours"]])  # fmt: skip
+                report.add(
+                    "build",
+                    f"first step {name} batch {settings.first_step_batch}",
+                    labels["ours"],
+                    "seconds",
+                    firsts[labels["ours"]],
+                )
 
     baselines.deep_call(run)
 
@@ -491,12 +544,19 @@ def bench_first_step(report, settings, repeats, jax_python=None):
     versions = set()
     for name, most in settings.first_step:
         report.progress(f"first step {name} ...")
-        labels = {"ours": f"keras_resnet {name}", "baseline": baseline_name(name),
-                  baselines.OPTIMIZER_FIRST: f"keras_resnet {name}, optimizer built at compile"}  # fmt: skip
+        labels = {
+            "ours": f"keras_resnet {name}",
+            "baseline": baseline_name(name),
+            baselines.OPTIMIZER_FIRST: f"keras_resnet {name}, optimizer built at compile",
+        }
         # The optimizer built at compile (as keras_resnet.optimizer.compile_model does): TensorFlow's double trace.
-        variants = {b: ("ours", "baseline", *([baselines.OPTIMIZER_FIRST] if b == "TensorFlow" else [])) for b in pythons}
+        variants = {
+            b: ("ours", "baseline", *([baselines.OPTIMIZER_FIRST] if b == "TensorFlow" else [])) for b in pythons
+        }
         measures = {
-            (backend, variant): lambda b=backend, v=variant: _first_step(report, b, pythons[b], name, v, labels[v], batch)
+            (backend, variant): lambda b=backend, v=variant: _first_step(
+                report, b, pythons[b], name, v, labels[v], batch
+            )
             for backend in pythons
             for variant in variants[backend]
         }
@@ -505,23 +565,43 @@ def bench_first_step(report, settings, repeats, jax_python=None):
         except Exception as error:  # noqa: BLE001 - e.g. a child out of memory; the other models still run
             report.failed("first_step", f"{name} batch {batch}, fresh process", error)
             continue
-        seconds = lambda key, phase: [sum(m[p] for p in baselines.TOTALS.get(phase, (phase,))) for m in samples[key]]  # noqa: E731
+
+        def seconds(key, phase):
+            return [sum(m[p] for p in baselines.TOTALS.get(phase, (phase,))) for m in samples[key]]
+
         phases = (*baselines.PHASES, *baselines.TOTALS)
         for backend in pythons:
             for phase in phases:
                 target, why = FIRST_STEP_TARGETS.get((name, phase), (None, ""))
                 pair = {labels[v]: seconds((backend, v), phase) for v in ("ours", "baseline")}
-                report.compare("first_step", f"{name} batch {batch} on {backend}, fresh process: {phase}", pair,
-                               "seconds", target, higher_is_better=False, why=why)  # fmt: skip
+                report.compare(
+                    "first_step",
+                    f"{name} batch {batch} on {backend}, fresh process: {phase}",
+                    pair,
+                    "seconds",
+                    target,
+                    higher_is_better=False,
+                    why=why,
+                )
         for phase in ("first train step", "to first train step"):
             pair = {labels[v]: seconds(("TensorFlow", v), phase) for v in (baselines.OPTIMIZER_FIRST, "baseline")}
-            report.compare("first_step", f"{name} batch {batch} on TensorFlow, fresh process, optimizer built at "
-                           f"compile: {phase}", pair, "seconds", higher_is_better=False)  # fmt: skip
+            report.compare(
+                "first_step",
+                f"{name} batch {batch} on TensorFlow, fresh process, optimizer built at compile: {phase}",
+                pair,
+                "seconds",
+                higher_is_better=False,
+            )
         if "JAX" in pythons:
             for phase in phases:
                 pair = {f"{labels['ours']} on {b}": seconds((b, "ours"), phase) for b in ("JAX", "TensorFlow")}
-                report.compare("first_step", f"{name} batch {batch}, JAX vs TensorFlow, fresh process: {phase}", pair,
-                               "seconds", higher_is_better=False)  # fmt: skip
+                report.compare(
+                    "first_step",
+                    f"{name} batch {batch}, JAX vs TensorFlow, fresh process: {phase}",
+                    pair,
+                    "seconds",
+                    higher_is_better=False,
+                )
         versions |= {f"{m['backend']} {m['version']}" for series in samples.values() for m in series}
     report.notes.append(
         f"first_step: each measurement is a fresh process ({', '.join(f'{b}: {p}' for b, p in pythons.items())}; "
@@ -550,17 +630,24 @@ def bench_stochastic_depth(report, settings, repeats):
         f"{name}, p_L=0.5": compiled(name, "ours", 32, batch, stochastic_depth=0.5),
         f"{name}, constant depth": compiled(name, "ours", 32, batch),
     }
-    expected = statistics.mean(block.survival_prob for block in specs.resolve(name, stochastic_depth=0.5).residual_blocks)
+    expected = statistics.mean(
+        block.survival_prob for block in specs.resolve(name, stochastic_depth=0.5).residual_blocks
+    )
     for model, x, y in pair.values():
         steps(model, x, y, 2)  # traces; the first draws compile both branches of every block
     measures = {label: lambda m=m: timed(lambda: steps(*m, count)) for label, m in pair.items()}
     report.compare(
-        "stochastic_depth", f"{name} 32x32 batch {batch}, epoch = {count} steps", interleave(measures, repeats),
-        "seconds per epoch", 0.8, higher_is_better=False, expected_depth_fraction=expected,
+        "stochastic_depth",
+        f"{name} 32x32 batch {batch}, epoch = {count} steps",
+        interleave(measures, repeats),
+        "seconds per epoch",
+        0.8,
+        higher_is_better=False,
+        expected_depth_fraction=expected,
         why=f"a dropped block skips its branch (tf.cond), so the time should approach the expected depth "
-            f"fraction {expected:.3f}; what is left is the stem, head, shortcuts and optimizer update of every "
-            "weight, which stochastic depth does not skip",
-    )  # fmt: skip
+        f"fraction {expected:.3f}; what is left is the stem, head, shortcuts and optimizer update of every "
+        "weight, which stochastic depth does not skip",
+    )
 
 
 def bench_pipeline(report, settings, repeats):
@@ -578,8 +665,14 @@ def bench_pipeline(report, settings, repeats):
         "tf.data pipeline": lambda: batch * batches / timed(lambda: [next(iterator) for _ in range(batches)]),
         f"{name} training": lambda: batch * count / timed(lambda: steps(model, x, y, count)),
     }
-    report.compare("pipeline", f"CIFAR augmentation batch {batch} vs {name} training", interleave(measures, repeats),
-                   "images/s", 3.0, why="the pipeline cannot feed training: raise its parallelism or cache")  # fmt: skip
+    report.compare(
+        "pipeline",
+        f"CIFAR augmentation batch {batch} vs {name} training",
+        interleave(measures, repeats),
+        "images/s",
+        3.0,
+        why="the pipeline cannot feed training: raise its parallelism or cache",
+    )
 
 
 def bench_startup(report, settings, repeats):
@@ -587,16 +680,25 @@ def bench_startup(report, settings, repeats):
     each a fresh process, interleaved: what a user waits for before the first line of `--help`."""
     report.progress("CLI start-up ...")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    run = lambda argv: timed(lambda: subprocess.run(argv, env=env, check=True, capture_output=True))  # noqa: E731
+
+    def run(argv):
+        return timed(lambda: subprocess.run(argv, env=env, check=True, capture_output=True))
+
     baseline = [sys.executable, "-c", "import tensorflow"]
     for command in settings.startup:
         measures = {
             f"keras-resnet {' '.join(command)}": lambda c=command: run([sys.executable, "-m", "keras_resnet", *c]),
             "import tensorflow": lambda: run(baseline),
         }
-        report.compare("startup", f"keras-resnet {' '.join(command)} start to exit", interleave(measures, repeats),
-                       "seconds", 0.25, higher_is_better=False,
-                       why="the command imports TensorFlow (or Keras) where it needs neither")  # fmt: skip
+        report.compare(
+            "startup",
+            f"keras-resnet {' '.join(command)} start to exit",
+            interleave(measures, repeats),
+            "seconds",
+            0.25,
+            higher_is_better=False,
+            why="the command imports TensorFlow (or Keras) where it needs neither",
+        )
 
 
 def torch_ready(python):
@@ -682,7 +784,11 @@ BENCHMARKS = {
 
 def default_output():
     """benchmarks/results in a checkout of this project, ./bench-results elsewhere."""
-    return os.path.join("benchmarks", "results") if os.path.isdir(os.path.join("benchmarks", "results")) else "bench-results"
+    return (
+        os.path.join("benchmarks", "results")
+        if os.path.isdir(os.path.join("benchmarks", "results"))
+        else "bench-results"
+    )
 
 
 def check_jax_python(python):
@@ -701,12 +807,16 @@ def check_jax_python(python):
     try:
         answer = subprocess.run([python, "-c", probe], env=_child_env("jax"), capture_output=True, text=True)
     except OSError as error:
-        raise ValueError(f"jax_python={python!r} does not start ({error.strerror}): pass the path of a Python "
-                         "interpreter that has jax and keras_resnet, e.g. .venv-jax/bin/python.") from None  # fmt: skip
+        raise ValueError(
+            f"jax_python={python!r} does not start ({error.strerror}): pass the path of a Python "
+            "interpreter that has jax and keras_resnet, e.g. .venv-jax/bin/python."
+        ) from None
     if answer.returncode or answer.stdout.split()[-1:] != ["jax"]:
         reason = (answer.stderr.strip().splitlines() or [f"it runs Keras on {answer.stdout.strip()}"])[-1]
-        raise ValueError(f"jax_python={python!r} cannot run keras_resnet on JAX ({reason}): install it there with "
-                         "`pip install -e '.[jax]'`.")  # fmt: skip
+        raise ValueError(
+            f"jax_python={python!r} cannot run keras_resnet on JAX ({reason}): install it there with "
+            "`pip install -e '.[jax]'`."
+        )
     return python
 
 
@@ -740,7 +850,8 @@ def run(sections=SECTIONS, *, repeats=3, quick=False, output=None, jax_python=No
     report.progress(describe(report.machine))
     report.notes.append(
         f"Measured on the TensorFlow backend{' (first_step on JAX too)' if jax_python else ' only'}: the suite "
-        "times TensorFlow's tf.data, SavedModel and tf.distribute paths. Keras' JAX backend computes a dropped stochastic-depth branch and selects "
+        "times TensorFlow's tf.data, SavedModel and tf.distribute paths. Keras' JAX backend computes a dropped "
+        "stochastic-depth branch and selects "
         "(see layers/stochastic_depth.py), so its stochastic-depth saving would be none."
     )
     settings = QUICK if quick else FULL

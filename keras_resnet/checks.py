@@ -168,7 +168,9 @@ def check(name, value):
     if value is None:
         return value
     items = value if rule.each and isinstance(value, (list, tuple)) else None
-    if (items is None and (rule.each or not rule.accepts(value))) or (items is not None and not all(map(rule.accepts, items))):
+    if (items is None and (rule.each or not rule.accepts(value))) or (
+        items is not None and not all(map(rule.accepts, items))
+    ):
         raise ValueError(f"{name}={value!r} must be {rule.describe()}.")
     return value
 

@@ -20,8 +20,11 @@ def _models(args):
         plan = specs.resolve(name)
         trainable, non_trainable = plan.parameters()
         size = "x".join(str(d) for d in plan.input_shape)
-        print(f"{name:<20} {plan.family:<14} {size:<14} {trainable + non_trainable:>12,} {trainable:>12,} "
-              f"{plan.flops() / 1e9:>12.3f}G", flush=True)  # fmt: skip
+        print(
+            f"{name:<20} {plan.family:<14} {size:<14} {trainable + non_trainable:>12,} {trainable:>12,} "
+            f"{plan.flops() / 1e9:>12.3f}G",
+            flush=True,
+        )
     return 0
 
 
@@ -105,7 +108,10 @@ def _paths(args):
     low, high = paths.interval(args.mass)
     share = sum(paths.probabilities[low : high + 1])
     print(f"{paths.n} residual blocks: 2^{paths.n} = {2**paths.n:.4g} paths, length ~ Binomial({paths.n}, 1/2)")
-    print(f"mean length {paths.mean:g}, standard deviation {paths.std:.3f}, {share:.1%} of paths have length {low}..{high}")
+    print(
+        f"mean length {paths.mean:g}, standard deviation {paths.std:.3f}, {share:.1%} of paths have length "
+        f"{low}..{high}"
+    )
     print(f"{'length':>6} {'paths':>24} {'fraction':>10}")
     for k, (count, probability) in enumerate(zip(paths.counts, paths.probabilities)):
         print(f"{k:>6} {count:>24,} {probability:>10.3e}")
@@ -126,8 +132,6 @@ def add_paths(commands):
     paths.add_argument("--mass", type=float, default=0.95, help="share of paths the printed range holds (default 0.95)")
     paths.add_argument("--png", help="write the distribution plot to this PNG file")
     paths.set_defaults(run=_paths)
-
-
 
 
 def recipe_help(what):
@@ -164,22 +168,42 @@ def add_train(commands):
         "last.keras, final.keras, TensorBoard logs (logs/), history.csv, curves.png, config.json and "
         "results.json; an interrupted run resumes from its last backup when the same command is run again.",
     )
-    train.add_argument("--model", required=True, help="a name from `keras-resnet models`, e.g. ResNet20, or a .keras file to fine-tune "
-                       "(e.g. an earlier run's final.keras; its classes must match the data's)")
-    train.add_argument("--freeze", metavar="PART", help="keep the stem and stages up to PART fixed: 'stem' or 'stage1', 'stage2', ...")
-    train.add_argument("--freeze-batchnorm", default="frozen", choices=("frozen", "train"),
-                       help="the frozen part's BatchNormalization: 'frozen' (inference mode, statistics kept; default) or 'train' (statistics updated)")
     train.add_argument(
-        "--dataset", required=True,
+        "--model",
+        required=True,
+        help="a name from `keras-resnet models`, e.g. ResNet20, or a .keras file to fine-tune "
+        "(e.g. an earlier run's final.keras; its classes must match the data's)",
+    )
+    train.add_argument(
+        "--freeze", metavar="PART", help="keep the stem and stages up to PART fixed: 'stem' or 'stage1', 'stage2', ..."
+    )
+    train.add_argument(
+        "--freeze-batchnorm",
+        default="frozen",
+        choices=("frozen", "train"),
+        help="the frozen part's BatchNormalization: 'frozen' (inference mode, statistics kept; default) or 'train' "
+        "(statistics updated)",
+    )
+    train.add_argument(
+        "--dataset",
+        required=True,
         help="'digits' (scikit-learn's bundled 8x8 digits), a folder with one sub-folder per class "
         "(optionally split into train/ and test/), or a tfds name prepared in --data-dir (never downloaded)",
     )
     train.add_argument("--data-dir", help="tfds data directory holding a prepared copy of --dataset")
-    train.add_argument("--manual-dir", help="folder with the data set's official files, prepared into --data-dir offline")
+    train.add_argument(
+        "--manual-dir", help="folder with the data set's official files, prepared into --data-dir offline"
+    )
     train.add_argument("--output", help="run directory (default runs/<model>-<dataset>)")
-    train.add_argument("--overwrite", action="store_true", help="replace an output directory that holds a different run")
-    train.add_argument("--recipe", default="cifar", choices=sorted(recipes.RECIPES), help=recipe_help("paper settings to start from"))
-    recipe = train.add_argument_group("recipe settings (each replaces the recipe's value; see keras_resnet.recipes.RECIPES)")
+    train.add_argument(
+        "--overwrite", action="store_true", help="replace an output directory that holds a different run"
+    )
+    train.add_argument(
+        "--recipe", default="cifar", choices=sorted(recipes.RECIPES), help=recipe_help("paper settings to start from")
+    )
+    recipe = train.add_argument_group(
+        "recipe settings (each replaces the recipe's value; see keras_resnet.recipes.RECIPES)"
+    )
     for field in dataclasses.fields(recipes.Recipe):
         kind = field.metadata["type"]
         flag = "--" + field.name.replace("_", "-")
@@ -189,18 +213,33 @@ def add_train(commands):
         else:
             recipe.add_argument(flag, type=kind, nargs="*" if isinstance(field.default, tuple) else None, help=help)
     train.add_argument(
-        "--strategy", default="auto", choices=recipes.STRATEGIES,
+        "--strategy",
+        default="auto",
+        choices=recipes.STRATEGIES,
         help="auto: MirroredStrategy when several GPUs are visible; mirrored: every GPU (or logical CPU); "
         "multiworker: MultiWorkerMirroredStrategy with the cluster in TF_CONFIG (default auto)",
     )
-    train.add_argument("--cpu-devices", type=int, help="split the CPU into this many logical devices (mirrored on a CPU)")
+    train.add_argument(
+        "--cpu-devices", type=int, help="split the CPU into this many logical devices (mirrored on a CPU)"
+    )
     train.add_argument("--mixed-precision", action="store_true", help="16-bit compute, float32 variables and logits")
     train.add_argument("--jit-compile", action="store_true", help="compile the training step with XLA")
-    train.add_argument("--on-bad-image", default="skip", choices=["skip", "stop"], help="unreadable folder images: report and skip (default), or stop")
+    train.add_argument(
+        "--on-bad-image",
+        default="skip",
+        choices=["skip", "stop"],
+        help="unreadable folder images: report and skip (default), or stop",
+    )
     train.add_argument("--steps-per-epoch", type=int, help="steps per epoch (default: one pass over the training set)")
     train.add_argument("--backup-every", type=int, help="also back up every this many steps (default: each epoch)")
     train.add_argument("--seed", type=int, default=0, help="seed of weights, shuffling and augmentation (default 0)")
-    train.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="1: progress bar (default), 2: a line per epoch, 0: quiet")
+    train.add_argument(
+        "--verbose",
+        type=int,
+        default=1,
+        choices=[0, 1, 2],
+        help="1: progress bar (default), 2: a line per epoch, 0: quiet",
+    )
     train.set_defaults(run=_train)
 
 
@@ -212,14 +251,18 @@ def _tune(args):
     if "worker" in summary:  # a worker of a chief elsewhere: the chief writes the results
         print(f"{summary['worker']} ran {len(summary['trials'])} trials; the chief writes the results")
         return 0
-    print(f"{len(summary['rows'])} trials, {summary['over_budget']} over budget (not trained); table in {summary['results']}")
+    print(
+        f"{len(summary['rows'])} trials, {summary['over_budget']} over budget (not trained); table in "
+        f"{summary['results']}"
+    )
     if "best" not in summary:
         print("no trial completed: nothing to save", file=sys.stderr)
         return 1
     best = summary["best"]
     print(
         f"best: trial {best['trial']} {best['family']} depth {best['depth']}, {best['params']:,} parameters, "
-        f"validation accuracy {best['val_accuracy']:.4f}, test accuracy {summary['test_accuracy']:.4f}; saved as {summary['model']}"
+        f"validation accuracy {best['val_accuracy']:.4f}, test accuracy {summary['test_accuracy']:.4f}; saved as "
+        f"{summary['model']}"
     )
     return 0
 
@@ -240,40 +283,114 @@ def add_tune(commands):
         "('chief' on one machine, a unique name on each other), KERASTUNER_ORACLE_IP and "
         "KERASTUNER_ORACLE_PORT (the chief's address), and --output on a shared file system.",
     )
-    tune.add_argument("--dataset", required=True, help="'digits', a folder of class sub-folders, or a tfds name prepared in --data-dir")
+    tune.add_argument(
+        "--dataset",
+        required=True,
+        help="'digits', a folder of class sub-folders, or a tfds name prepared in --data-dir",
+    )
     tune.add_argument("--data-dir", help="tfds data directory holding a prepared copy of --dataset")
-    tune.add_argument("--manual-dir", help="folder with the data set's official files, prepared into --data-dir offline")
+    tune.add_argument(
+        "--manual-dir", help="folder with the data set's official files, prepared into --data-dir offline"
+    )
     tune.add_argument("--output", required=True, help="search directory (resumed when it holds the same search)")
     tune.add_argument("--overwrite", action="store_true", help="start again in an output that holds a different search")
     tune.add_argument("--tuner", default="random", choices=recipes.TUNERS, help="search algorithm (default random)")
-    tune.add_argument("--workers", type=int, help="trials trained at a time, each in its own process (default 1; 0: "
-                      "every trial in this process; on a cluster's chief: local workers besides the remote ones)")
+    tune.add_argument(
+        "--workers",
+        type=int,
+        help="trials trained at a time, each in its own process (default 1; 0: "
+        "every trial in this process; on a cluster's chief: local workers besides the remote ones)",
+    )
     tune.add_argument("--max-trials", type=int, help="trials to run, for random and bayesian (default 10)")
-    tune.add_argument("--family", dest="families", nargs="+", help="families to search (default cifar_resnet; see keras_resnet.available_families()); "
-                      "an ImageNet family is searched in its CIFAR form on images under 64 pixels")
-    tune.add_argument("--depth", dest="depths", type=int, nargs="+", help="depths to try; each family keeps those it builds "
-                      "(default: each family's named depths, at most three, e.g. 20 32 44 for cifar_resnet)")
-    tune.add_argument("--cardinality", dest="cardinalities", type=int, nargs="+", help="ResNeXt cardinalities (ResNeXt families only; default: the named models', 8 16 for cifar_resnext)")
-    tune.add_argument("--bottleneck-width", dest="bottleneck_widths", type=int, nargs="+", help="ResNeXt bottleneck widths (ResNeXt families only; default: the named models')")
-    tune.add_argument("--widen", dest="widens", type=int, nargs="+", help="widen factors (wide-ResNet families only; default: the named models')")
-    tune.add_argument("--attention", dest="attentions", nargs="+", choices=("none", "se", "eca"),
-                      help="channel attentions to try: none, se (squeeze-and-excitation), eca (default none)")
-    tune.add_argument("--stem-type", dest="stem_types", nargs="+", choices=("default", "deep"),
-                      help="stems to try: default, deep (ResNet-C; ImageNet-stem families only; default default)")
-    tune.add_argument("--stochastic-depth", dest="stochastic_depths", type=float, nargs="+", help="stochastic depth's last-block survival probabilities; 1 = off (default 1)")
+    tune.add_argument(
+        "--family",
+        dest="families",
+        nargs="+",
+        help="families to search (default cifar_resnet; see keras_resnet.available_families()); "
+        "an ImageNet family is searched in its CIFAR form on images under 64 pixels",
+    )
+    tune.add_argument(
+        "--depth",
+        dest="depths",
+        type=int,
+        nargs="+",
+        help="depths to try; each family keeps those it builds "
+        "(default: each family's named depths, at most three, e.g. 20 32 44 for cifar_resnet)",
+    )
+    tune.add_argument(
+        "--cardinality",
+        dest="cardinalities",
+        type=int,
+        nargs="+",
+        help="ResNeXt cardinalities (ResNeXt families only; default: the named models', 8 16 for cifar_resnext)",
+    )
+    tune.add_argument(
+        "--bottleneck-width",
+        dest="bottleneck_widths",
+        type=int,
+        nargs="+",
+        help="ResNeXt bottleneck widths (ResNeXt families only; default: the named models')",
+    )
+    tune.add_argument(
+        "--widen",
+        dest="widens",
+        type=int,
+        nargs="+",
+        help="widen factors (wide-ResNet families only; default: the named models')",
+    )
+    tune.add_argument(
+        "--attention",
+        dest="attentions",
+        nargs="+",
+        choices=("none", "se", "eca"),
+        help="channel attentions to try: none, se (squeeze-and-excitation), eca (default none)",
+    )
+    tune.add_argument(
+        "--stem-type",
+        dest="stem_types",
+        nargs="+",
+        choices=("default", "deep"),
+        help="stems to try: default, deep (ResNet-C; ImageNet-stem families only; default default)",
+    )
+    tune.add_argument(
+        "--stochastic-depth",
+        dest="stochastic_depths",
+        type=float,
+        nargs="+",
+        help="stochastic depth's last-block survival probabilities; 1 = off (default 1)",
+    )
     tune.add_argument("--lr", dest="lrs", type=float, nargs="+", help="learning rates to try (default: the recipe's)")
-    tune.add_argument("--weight-decay", dest="weight_decays", type=float, nargs="+", help="weight decays to try (default: the recipe's)")
+    tune.add_argument(
+        "--weight-decay",
+        dest="weight_decays",
+        type=float,
+        nargs="+",
+        help="weight decays to try (default: the recipe's)",
+    )
     tune.add_argument("--max-params", type=int, help="reject (do not train) models with more parameters")
     tune.add_argument("--max-flops", type=int, help="reject (do not train) models with more multiply-adds per image")
-    tune.add_argument("--recipe", default="cifar", choices=sorted(recipes.RECIPES), help=recipe_help("training recipe of every trial"))
+    tune.add_argument(
+        "--recipe", default="cifar", choices=sorted(recipes.RECIPES), help=recipe_help("training recipe of every trial")
+    )
     tune.add_argument("--epochs", type=int, help="epochs per trial, Hyperband's maximum (default: the recipe's)")
     tune.add_argument("--batch-size", type=int, help="images per replica and step (default: the recipe's)")
     tune.add_argument("--steps-per-epoch", type=int, help="steps per epoch (default: one pass over the training part)")
-    tune.add_argument("--validation-split", type=float, help="fraction of the training split that scores trials (default 0.1)")
-    tune.add_argument("--strategy", default="auto", choices=recipes.STRATEGIES, help="distribution strategy of every trial (default auto)")
-    tune.add_argument("--cpu-devices", type=int, help="split the CPU into this many logical devices in each trial (mirrored on a CPU)")
+    tune.add_argument(
+        "--validation-split", type=float, help="fraction of the training split that scores trials (default 0.1)"
+    )
+    tune.add_argument(
+        "--strategy",
+        default="auto",
+        choices=recipes.STRATEGIES,
+        help="distribution strategy of every trial (default auto)",
+    )
+    tune.add_argument(
+        "--cpu-devices", type=int, help="split the CPU into this many logical devices in each trial (mirrored on a CPU)"
+    )
     tune.add_argument("--seed", type=int, default=0, help="seed of the search, the weights and the data (default 0)")
-    tune.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="Keras' progress: 1 bar, 2 a line per epoch, 0 quiet")
+    tune.add_argument(
+        "--verbose", type=int, default=1, choices=[0, 1, 2], help="Keras' progress: 1 bar, 2 a line per epoch, 0 quiet"
+    )
     tune.set_defaults(run=_tune)
 
 
@@ -313,14 +430,20 @@ def add_convert(commands):
         ".h5 / .weights.h5 / .keras file, or a torchvision/timm state dict (.safetensors; .pth needs torch)",
     )
     convert.add_argument("output", help="the .keras file to write (never overwritten)")
-    convert.add_argument("--variant", choices=("v1", "v1.5"), help="ImageNet v1 stride placement: v1.5 for torchvision/timm")
+    convert.add_argument(
+        "--variant", choices=("v1", "v1.5"), help="ImageNet v1 stride placement: v1.5 for torchvision/timm"
+    )
     convert.add_argument(
         "--stride-position", choices=("first", "last"), help="'last' for keras.applications' ResNetV2 weights"
     )
-    convert.add_argument("--use-bias", action="store_true", help="convolutions with biases (needed for ResNetV2 weights)")
+    convert.add_argument(
+        "--use-bias", action="store_true", help="convolutions with biases (needed for ResNetV2 weights)"
+    )
     convert.add_argument("--no-top", action="store_true", help="without the classifier (a notop source)")
     convert.add_argument("--classes", type=int, help="classifier size when the source's differs from 1000")
-    convert.add_argument("--input-shape", type=_shape, help="input shape as H,W,C (default: the model's, e.g. 224,224,3)")
+    convert.add_argument(
+        "--input-shape", type=_shape, help="input shape as H,W,C (default: the model's, e.g. 224,224,3)"
+    )
     convert.add_argument("--logits", action="store_true", help="classifier outputs logits instead of softmax")
     convert.set_defaults(run=_convert)
 
@@ -334,10 +457,19 @@ def _export(args):
     target = os.path.join(args.base, name)
     given = {key: getattr(args, key) for key in ("scale", "mean", "std") if getattr(args, key) is not None}
     shape = "x".join(map(str, model.input_shape[1:]))
-    print(f"export {args.model} ({model.name}, {model.count_params():,} parameters, {shape} -> {model.output_shape[-1]} "
-          f"classes) as the next version of {target}", flush=True)  # fmt: skip
+    print(
+        f"export {args.model} ({model.name}, {model.count_params():,} parameters, {shape} -> {model.output_shape[-1]} "
+        f"classes) as the next version of {target}",
+        flush=True,
+    )
     path = export.export_saved_model(
-        args.model, target, labels=args.labels, top_k=args.top_k, version=args.version, max_pixels=args.max_pixels, **given
+        args.model,
+        target,
+        labels=args.labels,
+        top_k=args.top_k,
+        version=args.version,
+        max_pixels=args.max_pixels,
+        **given,
     )
     print(f"exported {args.model} to {path}; TF Serving config: {export.write_models_config(args.base)}")
     return 0
@@ -364,7 +496,8 @@ def add_export(commands):
     export.add_argument("--labels", help="text file with one class name per line, for the top_k_labels output")
     export.add_argument("--top-k", type=int, default=5, help="how many best classes the top_k outputs give (default 5)")
     export.add_argument(
-        "--scale", type=float,
+        "--scale",
+        type=float,
         help="only for a model trained elsewhere on scaled inputs: the graph computes (pixels*scale - mean)/std "
         "(default: nothing, the model takes the pixels)",
     )
@@ -374,7 +507,9 @@ def add_export(commands):
         "--version", type=int, help="explicit version number, which must not exist (default: latest + 1)"
     )
     export.add_argument(
-        "--max-pixels", type=int, default=4096 * 4096,
+        "--max-pixels",
+        type=int,
+        default=4096 * 4096,
         help="largest image (height x width, read from its header before decoding) serving_bytes accepts; a "
         "larger one fails its request with INVALID_ARGUMENT (default 16777216 = 4096x4096)",
     )
@@ -384,9 +519,20 @@ def add_export(commands):
 def _verify(args):
     from keras_resnet import export
 
-    print(f"verify {args.path} as TF Serving loads it" + (f", classifying the test split of {args.dataset}" if args.dataset else ""), flush=True)
-    result = export.verify(args.path, model=args.model, tolerance=args.tolerance, port=args.port, dataset=args.dataset,
-                           data_dir=args.data_dir, trusted=args.trusted)  # fmt: skip
+    print(
+        f"verify {args.path} as TF Serving loads it"
+        + (f", classifying the test split of {args.dataset}" if args.dataset else ""),
+        flush=True,
+    )
+    result = export.verify(
+        args.path,
+        model=args.model,
+        tolerance=args.tolerance,
+        port=args.port,
+        dataset=args.dataset,
+        data_dir=args.data_dir,
+        trusted=args.trusted,
+    )
     print(result)
     return 0 if result.ok else 1
 
@@ -407,14 +553,19 @@ def add_verify(commands):
     )
     verify.add_argument("path", help="a model directory (its latest version is checked) or one version directory")
     verify.add_argument("--model", help="a .keras model to compare with (default: the answers stored at export time)")
-    verify.add_argument("--dataset", help="classify this data set's test split ('digits', a folder, a prepared tfds name)")
+    verify.add_argument(
+        "--dataset", help="classify this data set's test split ('digits', a folder, a prepared tfds name)"
+    )
     verify.add_argument("--data-dir", help="tfds data directory holding a prepared copy of --dataset")
     verify.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed abs difference (default 1e-4)")
     verify.add_argument(
         "--port", type=int, default=8501, help="TF Serving REST port for the curl request (default 8501)"
     )
-    verify.add_argument("--trusted", action="store_true",
-                        help="run the export's graph even if it holds file, network or process ops (an export you trust)")
+    verify.add_argument(
+        "--trusted",
+        action="store_true",
+        help="run the export's graph even if it holds file, network or process ops (an export you trust)",
+    )
     verify.set_defaults(run=_verify)
 
 
@@ -423,7 +574,11 @@ def _bench(args):
 
     sections = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else list(benchmark.SECTIONS)
     report = benchmark.run(
-        sections, repeats=args.repeats, quick=args.quick, output=args.output, jax_python=args.jax_python,
+        sections,
+        repeats=args.repeats,
+        quick=args.quick,
+        output=args.output,
+        jax_python=args.jax_python,
         torch_python=args.torch_python,
     )
     missed = [c["benchmark"] for c in report["comparisons"] if c["verdict"] in ("missed", "could not run")]
@@ -442,7 +597,8 @@ def add_bench(commands):
         "train_on_batch, first predict; ResNet-50 vs keras.applications, ResNet-110/1202 and PreActResNet-1001 "
         "vs flat functional graphs; on JAX too with --jax-python), stochastic-depth epoch time, tf.data "
         "throughput vs training, CLI start-up, and ours against timm on PyTorch (peer: one row of every family, "
-        "training and single-image inference, fresh processes; skipped where torch and timm are not installed). Compared variants take turns (in one process, or one fresh "
+        "training and single-image inference, fresh processes; skipped where torch and timm are not installed). "
+        "Compared variants take turns (in one process, or one fresh "
         "process each for memory and first_step); each row is min/median/max over the repeats, each "
         "comparison a ratio of medians against its target. Writes bench.json and bench.md (bench-quick.* "
         "with --quick).",
@@ -547,8 +703,11 @@ def main(argv=None):
     except Exception as error:
         if _origin(error) not in LIBRARIES:
             raise  # a fault of this package: its traceback is what a bug report needs
-        print(f"keras-resnet {args.command}: failed inside {_origin(error)} ({type(error).__name__}): "
-              f"{_first_line(error)}", file=sys.stderr)  # fmt: skip
+        print(
+            f"keras-resnet {args.command}: failed inside {_origin(error)} ({type(error).__name__}): "
+            f"{_first_line(error)}",
+            file=sys.stderr,
+        )
         return 1
 
 

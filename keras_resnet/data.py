@@ -138,7 +138,9 @@ def _from_arrays(name, arrays, holdout, seed, classes):
     if x_train.ndim != 4 or x_train.shape[1:] != x_test.shape[1:]:
         raise ValueError(f"images must be (n, height, width, channels) arrays, got {x_train.shape} and {x_test.shape}")
     if len(x_train) != len(y_train) or len(x_test) != len(y_test):
-        raise ValueError(f"{len(x_train)} train images with {len(y_train)} labels, {len(x_test)} test with {len(y_test)}")
+        raise ValueError(
+            f"{len(x_train)} train images with {len(y_train)} labels, {len(x_test)} test with {len(y_test)}"
+        )
     return Source(
         name,
         tf.data.Dataset.from_tensor_slices((x_train, y_train.astype("int32"))),
@@ -197,7 +199,9 @@ def _from_folder(root, on_bad_image, holdout, seed):
         checks = dict(zip([f for f, _ in train + test], pool.map(_check_image, [f for f, _ in train + test])))
     bad = {f: reason for f, (size, reason) in checks.items() if size is None}
     if bad:
-        listing = "; ".join(f"{f.encode('utf-8', 'backslashreplace').decode()} ({reason})" for f, reason in sorted(bad.items()))
+        listing = "; ".join(
+            f"{f.encode('utf-8', 'backslashreplace').decode()} ({reason})" for f, reason in sorted(bad.items())
+        )
         if on_bad_image == "stop":
             raise ValueError(f"{len(bad)} unreadable image(s): {listing}; fix or remove them, or skip them")
         print(f"keras_resnet.data: skipping {len(bad)} unreadable image(s): {listing}", file=sys.stderr)
@@ -218,8 +222,11 @@ def _from_folder(root, on_bad_image, holdout, seed):
     if changed:
         more = f" and {len(changed) - 5} more" if len(changed) > 5 else ""
         listing = "; ".join(f"{f} ({checks[f][1]})" for f in changed[:5]) + more
-        print(f"keras_resnet.data: reading {len(changed)} image(s) as RGB (grey copied to 3 channels, alpha dropped): "
-              f"{listing}", file=sys.stderr)  # fmt: skip
+        print(
+            f"keras_resnet.data: reading {len(changed)} image(s) as RGB (grey copied to 3 channels, alpha dropped): "
+            f"{listing}",
+            file=sys.stderr,
+        )
     sizes = collections.Counter(size for size, _ in good)
     size = sizes.most_common(1)[0][0]
 
@@ -265,7 +272,10 @@ def _from_tfds(name, data_dir, manual_dir):
     if "train" not in splits or test_split is None:
         raise ValueError(f"tfds data set {name!r} needs 'train' and 'test' (or 'validation') splits, has {splits}")
     read = dict(as_supervised=True, read_config=tfds.ReadConfig(shuffle_seed=0), shuffle_files=False)
-    size = lambda split: info.splits[split].num_examples if split in info.splits else 0  # noqa: E731
+
+    def size(split):
+        return info.splits[split].num_examples if split in info.splits else 0
+
     return Source(
         name,
         builder.as_dataset(split="train", **read),
@@ -289,9 +299,18 @@ def recipe_options(recipe, source, seed=0):
         A dict of `pipeline` keyword arguments (all but `training` and `batch_size`).
     """
     flip = recipe.flip if recipe.flip is not None else source.name not in ORIENTED
-    return dict(augment=recipe.augment, pad=recipe.pad, flip=flip, image_size=recipe.image_size, seed=seed,
-                cache=recipe.cache, classes=source.num_classes if recipe.one_hot else None,
-                randaugment=recipe.randaugment, mixup=recipe.mixup, cutmix=recipe.cutmix)  # fmt: skip
+    return dict(
+        augment=recipe.augment,
+        pad=recipe.pad,
+        flip=flip,
+        image_size=recipe.image_size,
+        seed=seed,
+        cache=recipe.cache,
+        classes=source.num_classes if recipe.one_hot else None,
+        randaugment=recipe.randaugment,
+        mixup=recipe.mixup,
+        cutmix=recipe.cutmix,
+    )
 
 
 def pipeline(
@@ -361,8 +380,13 @@ def pipeline(
             image = tf.image.stateless_random_crop(padded, (height, width, channels), seed=crop)
         elif augment == "imagenet":
             begin, size, _ = tf.image.stateless_sample_distorted_bounding_box(
-                tf.shape(image), tf.zeros([1, 0, 4]), seed=crop, min_object_covered=0.0,
-                aspect_ratio_range=(3 / 4, 4 / 3), area_range=(0.08, 1.0), max_attempts=10,
+                tf.shape(image),
+                tf.zeros([1, 0, 4]),
+                seed=crop,
+                min_object_covered=0.0,
+                aspect_ratio_range=(3 / 4, 4 / 3),
+                area_range=(0.08, 1.0),
+                max_attempts=10,
                 use_image_if_no_bounding_boxes=True,
             )
             image = tf.image.resize(tf.slice(image, begin, size), (side, side))
@@ -408,7 +432,9 @@ def pipeline(
         mixers += [keras.layers.MixUp(alpha=mixup, seed=seed)] if mixup else []
         mixers += [keras.layers.CutMix(factor=cutmix, seed=seed)] if cutmix else []
         for mixer in mixers:
-            dataset = dataset.map(lambda image, label, mixer=mixer: _mixed(mixer, image, label), num_parallel_calls=AUTOTUNE)
+            dataset = dataset.map(
+                lambda image, label, mixer=mixer: _mixed(mixer, image, label), num_parallel_calls=AUTOTUNE
+            )
     return dataset.prefetch(AUTOTUNE)
 
 

@@ -27,8 +27,8 @@ and time a huge decode takes.
 `assets.extra/` (files TF Serving copies but the graph never reads) also holds `labels.txt`,
 `keras_reference.npz` (sample images with the answers `verify` compares the served ones with: for an
 export of a training run's file, real test images and the trained model's answers written by the run;
-otherwise random images and the Keras model's outputs) and `tf_serving_warmup_requests` (one PredictionLog per signature, replayed by TF Serving
-when it loads the version).
+otherwise random images and the Keras model's outputs) and `tf_serving_warmup_requests` (one PredictionLog
+per signature, replayed by TF Serving when it loads the version).
 """
 
 import dataclasses
@@ -153,7 +153,16 @@ def load_model(path):
 
 
 def export_saved_model(
-    model, export_dir, *, labels=None, top_k=5, scale=1.0, mean=0.0, std=1.0, version=None, samples=2,
+    model,
+    export_dir,
+    *,
+    labels=None,
+    top_k=5,
+    scale=1.0,
+    mean=0.0,
+    std=1.0,
+    version=None,
+    samples=2,
     max_pixels=MAX_PIXELS,
 ):
     """Export a Keras classifier as a new version of a TF Serving model directory.
@@ -229,7 +238,10 @@ def export_saved_model(
             reference = {key: run[key] for key in ("images", "labels", "probabilities")}
         else:
             images = np.random.default_rng(0).integers(0, 256, (samples, *size, channels), dtype=np.uint8)
-            reference = {"images": images, "probabilities": model.predict(_preprocess(images, preprocessing), verbose=0)}
+            reference = {
+                "images": images,
+                "probabilities": model.predict(_preprocess(images, preprocessing), verbose=0),
+            }
         np.savez(os.path.join(extra, REFERENCE), **reference)
         if labels is not None:
             with open(os.path.join(extra, LABELS), "w", encoding="utf-8") as file:
@@ -244,7 +256,9 @@ def export_saved_model(
             "preprocessing": preprocessing,
             "preprocessing_in_model": any(layer.name == PREPROCESSING for layer in model.layers),
             "max_pixels": max_pixels,
-            "reference": "the training run's answers on real test images" if "images" in run else "the Keras model's outputs",
+            "reference": "the training run's answers on real test images"
+            if "images" in run
+            else "the Keras model's outputs",
             "signatures": SIGNATURES,
             "outputs": list(OUTPUTS),
             "min_tf_serving": MIN_TF_SERVING,
@@ -273,8 +287,10 @@ def _run_files(path):
     if os.path.isfile(samples):
         with np.load(samples) as arrays:
             found.update({key: arrays[key] for key in ("images", "labels", "probabilities") if key in arrays.files})
-    for name, read in ((files.CONFIG, lambda v: {"dataset": v.get("dataset")}),
-                       (RUN_RESULTS, lambda v: {"test_accuracy": v.get("test", {}).get("accuracy")})):  # fmt: skip
+    for name, read in (
+        (files.CONFIG, lambda v: {"dataset": v.get("dataset")}),
+        (RUN_RESULTS, lambda v: {"test_accuracy": v.get("test", {}).get("accuracy")}),
+    ):
         if os.path.isfile(os.path.join(folder, name)):
             value = files.read_json(os.path.join(folder, name), "export a copy of the model file from another folder")
             found.update({k: v for k, v in read(value).items() if v is not None} if isinstance(value, dict) else {})
@@ -393,7 +409,10 @@ def header_pixels(encoded):
         [
             (short, lambda: tf.constant(0, tf.int64)),
             (tf.io.is_jpeg(encoded), lambda: tf.reduce_prod(tf.image.extract_jpeg_shape(encoded, tf.int64)[:2])),
-            (tf.equal(tf.strings.substr(padded, 0, 8), b"\x89PNG\r\n\x1a\n"), lambda: number(16, 4, False) * number(20, 4, False)),
+            (
+                tf.equal(tf.strings.substr(padded, 0, 8), b"\x89PNG\r\n\x1a\n"),
+                lambda: number(16, 4, False) * number(20, 4, False),
+            ),
             (tf.equal(tf.strings.substr(padded, 0, 4), b"GIF8"), lambda: number(6, 2, True) * number(8, 2, True)),
             (tf.equal(tf.strings.substr(padded, 0, 2), b"BM"), bmp),
         ],
@@ -429,10 +448,12 @@ def first_gif_frame(encoded):
     def step(at, mode, steps):
         lead = byte(at)
         block = tf.case(
-            [(tf.equal(lead, 0x21), lambda: (at + 2, tf.constant(1, tf.int32))),
-             (tf.equal(lead, 0x2C), lambda: (at + 11 + table(byte(at + 9)), tf.constant(2, tf.int32)))],
+            [
+                (tf.equal(lead, 0x21), lambda: (at + 2, tf.constant(1, tf.int32))),
+                (tf.equal(lead, 0x2C), lambda: (at + 11 + table(byte(at + 9)), tf.constant(2, tf.int32))),
+            ],
             default=lambda: (at, tf.constant(3, tf.int32)),  # the trailer, or not a block: decode_gif judges it
-        )  # fmt: skip
+        )
         ended = tf.equal(lead, 0)
         after = tf.where(tf.equal(mode, 2), tf.constant(3, tf.int32), tf.constant(0, tf.int32))
         chain = (at + 1 + lead, tf.where(ended, after, mode))
@@ -441,13 +462,17 @@ def first_gif_frame(encoded):
 
     start = 13 + table(byte(10))  # header and logical screen descriptor, then the global colour table
     at, mode, steps = tf.while_loop(
-        lambda at, mode, steps: tf.logical_and(tf.less(mode, 3), tf.logical_and(at < length, steps < checks.GIF_BLOCKS)),
-        step, (start, tf.constant(0, tf.int32), tf.constant(0, tf.int32)),
-    )  # fmt: skip
+        lambda at, mode, steps: tf.logical_and(
+            tf.less(mode, 3), tf.logical_and(at < length, steps < checks.GIF_BLOCKS)
+        ),
+        step,
+        (start, tf.constant(0, tf.int32), tf.constant(0, tf.int32)),
+    )
     allowed = tf.debugging.assert_less(
-        steps, tf.constant(checks.GIF_BLOCKS, tf.int32),
+        steps,
+        tf.constant(checks.GIF_BLOCKS, tf.int32),
         message=f"image too complex: this model reads GIFs whose first frame ends within {checks.GIF_BLOCKS} blocks",
-    )  # fmt: skip
+    )
     with tf.control_dependencies([allowed]):
         return tf.strings.join([tf.strings.substr(encoded, 0, at), b";"])
 
@@ -476,7 +501,8 @@ def _archive(model, size, channels, preprocessing, labels, top_k, max_pixels):
         # format...") on a corrupt one. Either way the loaded model keeps serving.
         pixels = header_pixels(encoded)
         allowed = tf.debugging.assert_less_equal(
-            pixels, tf.constant(max_pixels, tf.int64),
+            pixels,
+            tf.constant(max_pixels, tf.int64),
             message=f"image too large: this model decodes images of at most max_pixels={max_pixels} pixels",
         )
         with tf.control_dependencies([allowed]):
@@ -488,7 +514,9 @@ def _archive(model, size, channels, preprocessing, labels, top_k, max_pixels):
             if channels == 1:
                 image = tf.cond(
                     palette,
-                    lambda: tf.image.rgb_to_grayscale(tf.cast(tf.io.decode_image(encoded, channels=3, expand_animations=False), tf.float32)),
+                    lambda: tf.image.rgb_to_grayscale(
+                        tf.cast(tf.io.decode_image(encoded, channels=3, expand_animations=False), tf.float32)
+                    ),
                     lambda: tf.cast(tf.io.decode_image(encoded, channels=1, expand_animations=False), tf.float32),
                 )
             else:
@@ -748,7 +776,9 @@ def verify(path, model=None, tolerance=1e-4, port=8501, dataset=None, data_dir=N
         test = _test_split(dataset, data_dir, metadata) if dataset is not None else None
         np.savez(inputs, images=reference["images"], **({"test_images": test[0]} if test else {}))
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        run = subprocess.run([sys.executable, CHECK_SCRIPT, path, inputs, result], capture_output=True, text=True, env=env)
+        run = subprocess.run(
+            [sys.executable, CHECK_SCRIPT, path, inputs, result], capture_output=True, text=True, env=env
+        )
         if run.returncode:
             raise RuntimeError(f"loading {path} the way TF Serving does failed:\n{run.stderr[-3000:]}")
         outputs = dict(np.load(result))
@@ -760,7 +790,9 @@ def verify(path, model=None, tolerance=1e-4, port=8501, dataset=None, data_dir=N
     accuracy = {}
     if "labels" in reference:
         served = outputs["serving_default/classes"]
-        accuracy[f"served accuracy on the {len(served)} stored test images"] = f"{np.mean(served == reference['labels']):.4f}"
+        accuracy[f"served accuracy on the {len(served)} stored test images"] = (
+            f"{np.mean(served == reference['labels']):.4f}"
+        )
     if test:
         recorded = metadata.get("test_accuracy")
         for name in SIGNATURES:

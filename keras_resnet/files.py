@@ -129,7 +129,9 @@ def partials(path):
     """
     path = pathlib.Path(path)
     tail = _partial_tail(path)
-    return [found for found in path.parent.glob(f".*{tail}") if found.name == f".{tail}" or found.name.endswith(f".{tail}")]
+    return [
+        found for found in path.parent.glob(f".*{tail}") if found.name == f".{tail}" or found.name.endswith(f".{tail}")
+    ]
 
 
 def is_partial(name):

@@ -34,8 +34,12 @@ class RecipeSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     def get_config(self):
         return dict(
-            lr=self.lr, total_steps=self.total_steps, warmup_steps=self.warmup_steps,
-            milestones=self.milestones, gamma=self.gamma, shape=self.shape,
+            lr=self.lr,
+            total_steps=self.total_steps,
+            warmup_steps=self.warmup_steps,
+            milestones=self.milestones,
+            gamma=self.gamma,
+            shape=self.shape,
         )
 
 
@@ -78,14 +82,26 @@ def compile_model(model, recipe, steps_per_epoch, global_batch, epochs=None, jit
     add_weight_decay(model, recipe.weight_decay)
     epochs = recipe.epochs if epochs is None else epochs
     schedule = RecipeSchedule(
-        recipe.lr * global_batch / recipe.lr_batch, epochs * steps_per_epoch, round(recipe.warmup_epochs * steps_per_epoch),
-        recipe.milestones, recipe.gamma, recipe.schedule,
+        recipe.lr * global_batch / recipe.lr_batch,
+        epochs * steps_per_epoch,
+        round(recipe.warmup_epochs * steps_per_epoch),
+        recipe.milestones,
+        recipe.gamma,
+        recipe.schedule,
     )
-    sgd = keras.optimizers.SGD(schedule, momentum=recipe.momentum, nesterov=recipe.nesterov, use_ema=recipe.ema,
-                               ema_momentum=recipe.ema_momentum)  # fmt: skip
+    sgd = keras.optimizers.SGD(
+        schedule,
+        momentum=recipe.momentum,
+        nesterov=recipe.nesterov,
+        use_ema=recipe.ema,
+        ema_momentum=recipe.ema_momentum,
+    )
     # One-hot labels where they are blended (smoothing, MixUp, CutMix): the pipeline gives what this expects.
-    loss = (keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing) if recipe.one_hot
-            else keras.losses.SparseCategoricalCrossentropy())  # fmt: skip
+    loss = (
+        keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing)
+        if recipe.one_hot
+        else keras.losses.SparseCategoricalCrossentropy()
+    )
     model.compile(optimizer=sgd, loss=loss, metrics=["accuracy"], jit_compile=jit_compile)
     # The optimizer's slots now, as Keras does under a tf.distribute strategy: left to the first step, they are
     # created inside its trace and tf.function traces the whole training step twice (half of ResNet-110's

@@ -59,7 +59,10 @@ def path_lengths(model_or_n):
     elif isinstance(model_or_n, int) and not isinstance(model_or_n, bool) and model_or_n >= 0:
         n = model_or_n
     else:
-        raise ValueError(f"model_or_n={model_or_n!r} must be a number of blocks >= 0 or a model name (or, in keras_resnet.analysis, a model).")
+        raise ValueError(
+            f"model_or_n={model_or_n!r} must be a number of blocks >= 0 or a model name (or, in "
+            "keras_resnet.analysis, a model)."
+        )
     checks.check("blocks", n)  # exact counts of 2**n paths: bounded time, and ratios a float holds
     counts = [math.comb(n, k) for k in range(n + 1)]
     return PathLengths(n, counts, [count / 2**n for count in counts])

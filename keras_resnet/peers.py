@@ -97,7 +97,9 @@ def torch_seconds(spec):
     generator = torch.Generator().manual_seed(0)
     x = torch.rand(batch, 3, side, side, generator=generator).to(memory_format=torch.channels_last)
     y = torch.randint(0, classes, (batch,), generator=generator)
-    autocast = lambda: torch.autocast("cpu", dtype=torch.bfloat16, enabled=spec["mixed"])  # noqa: E731
+
+    def autocast():
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=spec["mixed"])
 
     def train_step():
         model.train()
@@ -157,7 +159,9 @@ def _cifar_resnext29_8x64d():
     from torch.nn import functional
 
     def conv_bn(cin, cout, kernel, stride=1, groups=1):
-        return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False), nn.BatchNorm2d(cout))
+        return nn.Sequential(
+            nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False), nn.BatchNorm2d(cout)
+        )
 
     class Block(nn.Module):
         def __init__(self, cin, width, cout, stride):

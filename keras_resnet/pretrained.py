@@ -29,7 +29,7 @@ import re
 import urllib.parse
 
 from keras_resnet import files, models, specs
-from keras_resnet.weights import LAYOUTS, TRAINED, keras_home, load, load_foreign
+from keras_resnet.weights import LAYOUTS, TRAINED, keras_home, load_foreign
 
 # The Hub revision the conversions are written for. The Hub's commit of each file cannot be looked up
 # offline, so the branch is named and the commit actually fetched is recorded in each cached card.
@@ -50,20 +50,24 @@ PREPROCESSING = {
     "torch": {"mean": [round(255 * m, 4) for m in TIMM_MEAN], "std": [round(255 * s, 4) for s in TIMM_STD]},
 }
 
+# The licences of keras.applications' ImageNet files: Kaiming He's release for the v1 ResNets; none stated
+# per file for the others.
+KERAS_MIT = "MIT (Kaiming He's release, ported by Keras)"
+KERAS_UNSTATED = "as keras.applications (not stated per file)"
 # keras.applications' ImageNet files: model -> (keras.applications module, md5 of the file with the top as
 # keras.applications checks it, preprocessing mode, top-1 % as keras.io's applications table publishes it,
 # licence of the weights, builder options the file's layout needs besides `LAYOUTS`).
 KERAS_FILES = {
-    "ResNet50": ("resnet", "2cb95161c43110f7111970584f804107", "caffe", 74.9, "MIT (Kaiming He's release, ported by Keras)", {}),
-    "ResNet101": ("resnet", "f1aeb4b969a6efcfb50fad2f0c20cfc5", "caffe", 76.4, "MIT (Kaiming He's release, ported by Keras)", {}),
-    "ResNet152": ("resnet", "100835be76be38e30d865e96f2aaae62", "caffe", 76.6, "MIT (Kaiming He's release, ported by Keras)", {}),
-    "ResNet50V2": ("resnet", "3ef43a0b657b3be2300d5770ece849e0", "tf", 76.0, "as keras.applications (not stated per file)", {"use_bias": True}),
-    "ResNet101V2": ("resnet", "6343647c601c52e1368623803854d971", "tf", 77.2, "as keras.applications (not stated per file)", {"use_bias": True}),
-    "ResNet152V2": ("resnet", "a49b44d1979771252814e80f8ec446f9", "tf", 78.0, "as keras.applications (not stated per file)", {"use_bias": True}),
-    "DenseNet121": ("densenet", "9d60b8095a5708f2dcce2bca79d332c7", "torch", 75.0, "as keras.applications (not stated per file)", {}),
-    "DenseNet169": ("densenet", "d699b8f76981ab1b30698df4c175e90b", "torch", 76.2, "as keras.applications (not stated per file)", {}),
-    "DenseNet201": ("densenet", "1ceb130c1ea1b78c3bf6114dbdfd8807", "torch", 77.3, "as keras.applications (not stated per file)", {}),
-}  # fmt: skip
+    "ResNet50": ("resnet", "2cb95161c43110f7111970584f804107", "caffe", 74.9, KERAS_MIT, {}),
+    "ResNet101": ("resnet", "f1aeb4b969a6efcfb50fad2f0c20cfc5", "caffe", 76.4, KERAS_MIT, {}),
+    "ResNet152": ("resnet", "100835be76be38e30d865e96f2aaae62", "caffe", 76.6, KERAS_MIT, {}),
+    "ResNet50V2": ("resnet", "3ef43a0b657b3be2300d5770ece849e0", "tf", 76.0, KERAS_UNSTATED, {"use_bias": True}),
+    "ResNet101V2": ("resnet", "6343647c601c52e1368623803854d971", "tf", 77.2, KERAS_UNSTATED, {"use_bias": True}),
+    "ResNet152V2": ("resnet", "a49b44d1979771252814e80f8ec446f9", "tf", 78.0, KERAS_UNSTATED, {"use_bias": True}),
+    "DenseNet121": ("densenet", "9d60b8095a5708f2dcce2bca79d332c7", "torch", 75.0, KERAS_UNSTATED, {}),
+    "DenseNet169": ("densenet", "d699b8f76981ab1b30698df4c175e90b", "torch", 76.2, KERAS_UNSTATED, {}),
+    "DenseNet201": ("densenet", "1ceb130c1ea1b78c3bf6114dbdfd8807", "torch", 77.3, KERAS_UNSTATED, {}),
+}
 
 # timm's ImageNet-1k weights on the Hub: model -> (timm architecture, {tag: (input size trained at, top-1 % at
 # that size as timm's results/results-imagenet.csv publishes it, licence)}), from timm's `default_cfgs`
@@ -74,14 +78,34 @@ HUB = {
     "ResNet18D": ("resnet18d", {"ra2_in1k": (224, 72.296, "apache-2.0")}),
     "ResNet26D": ("resnet26d", {"bt_in1k": (224, 76.698, "apache-2.0")}),
     "ResNet34D": ("resnet34d", {"ra2_in1k": (224, 77.108, "apache-2.0")}),
-    "ResNet50D": ("resnet50d", {"ra2_in1k": (224, 80.546, "apache-2.0"), "a1_in1k": (224, 80.73, "apache-2.0"), "a2_in1k": (224, 80.268, "apache-2.0"), "a3_in1k": (160, 77.222, "apache-2.0"), "gluon_in1k": (224, 79.08, "apache-2.0")}),
+    "ResNet50D": (
+        "resnet50d",
+        {
+            "ra2_in1k": (224, 80.546, "apache-2.0"),
+            "a1_in1k": (224, 80.73, "apache-2.0"),
+            "a2_in1k": (224, 80.268, "apache-2.0"),
+            "a3_in1k": (160, 77.222, "apache-2.0"),
+            "gluon_in1k": (224, 79.08, "apache-2.0"),
+        },
+    ),
     "ResNet101D": ("resnet101d", {"ra2_in1k": (256, 82.254, "apache-2.0"), "gluon_in1k": (224, 80.466, "apache-2.0")}),
     "ResNet152D": ("resnet152d", {"ra2_in1k": (256, 83.16, "apache-2.0"), "gluon_in1k": (224, 80.476, "apache-2.0")}),
     "ResNet200D": ("resnet200d", {"ra2_in1k": (256, 83.25, "apache-2.0")}),
     "ResNet50C": ("resnet50c", {"gluon_in1k": (224, 78.016, "apache-2.0")}),
     "ResNet50S": ("resnet50s", {"gluon_in1k": (224, 78.71, "apache-2.0")}),
-    "SEResNet50": ("seresnet50", {"a1_in1k": (224, 80.012, "apache-2.0"), "a2_in1k": (224, 80.102, "apache-2.0"), "a3_in1k": (160, 75.104, "apache-2.0"), "ra2_in1k": (224, 80.26, "apache-2.0")}),
-    "SEResNeXt50_32x4d": ("seresnext50_32x4d", {"racm_in1k": (224, 81.268, "apache-2.0"), "gluon_in1k": (224, 79.916, "apache-2.0")}),
+    "SEResNet50": (
+        "seresnet50",
+        {
+            "a1_in1k": (224, 80.012, "apache-2.0"),
+            "a2_in1k": (224, 80.102, "apache-2.0"),
+            "a3_in1k": (160, 75.104, "apache-2.0"),
+            "ra2_in1k": (224, 80.26, "apache-2.0"),
+        },
+    ),
+    "SEResNeXt50_32x4d": (
+        "seresnext50_32x4d",
+        {"racm_in1k": (224, 81.268, "apache-2.0"), "gluon_in1k": (224, 79.916, "apache-2.0")},
+    ),
     "SEResNeXt101_32x8d": ("seresnext101_32x8d", {"ah_in1k": (224, 83.618, "apache-2.0")}),
     "ECAResNet50D": ("ecaresnet50d", {"miil_in1k": (224, 80.634, "apache-2.0")}),
     "ECAResNet101D": ("ecaresnet101d", {"miil_in1k": (224, 82.18, "apache-2.0")}),
@@ -93,17 +117,122 @@ HUB = {
     "ResNetRS270": ("resnetrs270", {"tf_in1k": (256, 83.596, "apache-2.0")}),
     "ResNetRS350": ("resnetrs350", {"tf_in1k": (288, 84.304, "apache-2.0")}),
     "ResNetRS420": ("resnetrs420", {"tf_in1k": (320, 84.24, "apache-2.0")}),
-    "ResNet18": ("resnet18", {"a1_in1k": (224, 71.504, "apache-2.0"), "a2_in1k": (224, 70.634, "apache-2.0"), "a3_in1k": (160, 65.67, "apache-2.0"), "tv_in1k": (224, 69.752, "bsd-3-clause"), "fb_ssl_yfcc100m_ft_in1k": (224, 72.636, "cc-by-nc-4.0"), "fb_swsl_ig1b_ft_in1k": (224, 73.286, "cc-by-nc-4.0"), "gluon_in1k": (224, 70.844, "apache-2.0")}),
-    "ResNet34": ("resnet34", {"a1_in1k": (224, 76.42, "apache-2.0"), "a2_in1k": (224, 75.52, "apache-2.0"), "a3_in1k": (160, 70.58, "apache-2.0"), "bt_in1k": (224, 75.176, "apache-2.0"), "tv_in1k": (224, 73.298, "bsd-3-clause"), "gluon_in1k": (224, 74.574, "apache-2.0")}),
-    "ResNet50": ("resnet50", {"a1_in1k": (224, 80.382, "apache-2.0"), "a1h_in1k": (176, 79.264, "apache-2.0"), "a2_in1k": (224, 79.828, "apache-2.0"), "a3_in1k": (160, 75.994, "apache-2.0"), "b1k_in1k": (224, 79.564, "apache-2.0"), "b2k_in1k": (224, 79.388, "apache-2.0"), "c1_in1k": (224, 79.766, "apache-2.0"), "c2_in1k": (224, 79.868, "apache-2.0"), "d_in1k": (224, 79.904, "apache-2.0"), "ram_in1k": (224, 79.034, "apache-2.0"), "am_in1k": (224, 79.004, "apache-2.0"), "ra_in1k": (224, 78.82, "apache-2.0"), "bt_in1k": (224, 78.444, "apache-2.0"), "tv_in1k": (224, 76.156, "bsd-3-clause"), "tv2_in1k": (176, 79.434, "bsd-3-clause"), "fb_ssl_yfcc100m_ft_in1k": (224, 79.252, "cc-by-nc-4.0"), "fb_swsl_ig1b_ft_in1k": (224, 81.146, "cc-by-nc-4.0"), "gluon_in1k": (224, 77.58, "apache-2.0")}),
-    "ResNet101": ("resnet101", {"a1h_in1k": (224, 81.95, "apache-2.0"), "a1_in1k": (224, 81.494, "apache-2.0"), "a2_in1k": (224, 81.344, "apache-2.0"), "a3_in1k": (160, 77.928, "apache-2.0"), "tv_in1k": (224, 77.404, "bsd-3-clause"), "tv2_in1k": (176, 79.908, "bsd-3-clause"), "gluon_in1k": (224, 79.306, "apache-2.0")}),
-    "ResNet152": ("resnet152", {"a1h_in1k": (224, 82.818, "apache-2.0"), "a1_in1k": (224, 81.998, "apache-2.0"), "a2_in1k": (224, 81.764, "apache-2.0"), "a3_in1k": (160, 78.896, "apache-2.0"), "tv_in1k": (224, 78.33, "bsd-3-clause"), "tv2_in1k": (176, 80.222, "bsd-3-clause"), "gluon_in1k": (224, 79.712, "apache-2.0")}),
-    "ResNeXt50_32x4d": ("resnext50_32x4d", {"a1h_in1k": (224, 81.14, "apache-2.0"), "a1_in1k": (224, 80.526, "apache-2.0"), "a2_in1k": (224, 80.444, "apache-2.0"), "a3_in1k": (160, 77.732, "apache-2.0"), "ra_in1k": (224, 79.8, "apache-2.0"), "tv_in1k": (224, 77.632, "bsd-3-clause"), "tv2_in1k": (176, 79.384, "bsd-3-clause"), "fb_ssl_yfcc100m_ft_in1k": (224, 80.316, "cc-by-nc-4.0"), "fb_swsl_ig1b_ft_in1k": (224, 82.162, "cc-by-nc-4.0"), "gluon_in1k": (224, 79.354, "apache-2.0")}),
-    "ResNeXt101_32x8d": ("resnext101_32x8d", {"tv_in1k": (224, 79.308, "bsd-3-clause"), "tv2_in1k": (176, 81.99, "bsd-3-clause"), "fb_wsl_ig1b_ft_in1k": (224, 82.72, "cc-by-nc-4.0"), "fb_ssl_yfcc100m_ft_in1k": (224, 81.62, "cc-by-nc-4.0"), "fb_swsl_ig1b_ft_in1k": (224, 84.276, "cc-by-nc-4.0")}),
-    "ResNeXt101_64x4d": ("resnext101_64x4d", {"c1_in1k": (224, 82.446, "apache-2.0"), "tv_in1k": (224, 82.978, "bsd-3-clause"), "gluon_in1k": (224, 80.64, "apache-2.0")}),
-    "WideResNet50_2": ("wide_resnet50_2", {"racm_in1k": (224, 81.466, "apache-2.0"), "tv_in1k": (224, 78.486, "bsd-3-clause"), "tv2_in1k": (176, 80.442, "bsd-3-clause")}),
-    "WideResNet101_2": ("wide_resnet101_2", {"tv_in1k": (224, 78.862, "bsd-3-clause"), "tv2_in1k": (176, 80.494, "bsd-3-clause")}),
-}  # fmt: skip
+    "ResNet18": (
+        "resnet18",
+        {
+            "a1_in1k": (224, 71.504, "apache-2.0"),
+            "a2_in1k": (224, 70.634, "apache-2.0"),
+            "a3_in1k": (160, 65.67, "apache-2.0"),
+            "tv_in1k": (224, 69.752, "bsd-3-clause"),
+            "fb_ssl_yfcc100m_ft_in1k": (224, 72.636, "cc-by-nc-4.0"),
+            "fb_swsl_ig1b_ft_in1k": (224, 73.286, "cc-by-nc-4.0"),
+            "gluon_in1k": (224, 70.844, "apache-2.0"),
+        },
+    ),
+    "ResNet34": (
+        "resnet34",
+        {
+            "a1_in1k": (224, 76.42, "apache-2.0"),
+            "a2_in1k": (224, 75.52, "apache-2.0"),
+            "a3_in1k": (160, 70.58, "apache-2.0"),
+            "bt_in1k": (224, 75.176, "apache-2.0"),
+            "tv_in1k": (224, 73.298, "bsd-3-clause"),
+            "gluon_in1k": (224, 74.574, "apache-2.0"),
+        },
+    ),
+    "ResNet50": (
+        "resnet50",
+        {
+            "a1_in1k": (224, 80.382, "apache-2.0"),
+            "a1h_in1k": (176, 79.264, "apache-2.0"),
+            "a2_in1k": (224, 79.828, "apache-2.0"),
+            "a3_in1k": (160, 75.994, "apache-2.0"),
+            "b1k_in1k": (224, 79.564, "apache-2.0"),
+            "b2k_in1k": (224, 79.388, "apache-2.0"),
+            "c1_in1k": (224, 79.766, "apache-2.0"),
+            "c2_in1k": (224, 79.868, "apache-2.0"),
+            "d_in1k": (224, 79.904, "apache-2.0"),
+            "ram_in1k": (224, 79.034, "apache-2.0"),
+            "am_in1k": (224, 79.004, "apache-2.0"),
+            "ra_in1k": (224, 78.82, "apache-2.0"),
+            "bt_in1k": (224, 78.444, "apache-2.0"),
+            "tv_in1k": (224, 76.156, "bsd-3-clause"),
+            "tv2_in1k": (176, 79.434, "bsd-3-clause"),
+            "fb_ssl_yfcc100m_ft_in1k": (224, 79.252, "cc-by-nc-4.0"),
+            "fb_swsl_ig1b_ft_in1k": (224, 81.146, "cc-by-nc-4.0"),
+            "gluon_in1k": (224, 77.58, "apache-2.0"),
+        },
+    ),
+    "ResNet101": (
+        "resnet101",
+        {
+            "a1h_in1k": (224, 81.95, "apache-2.0"),
+            "a1_in1k": (224, 81.494, "apache-2.0"),
+            "a2_in1k": (224, 81.344, "apache-2.0"),
+            "a3_in1k": (160, 77.928, "apache-2.0"),
+            "tv_in1k": (224, 77.404, "bsd-3-clause"),
+            "tv2_in1k": (176, 79.908, "bsd-3-clause"),
+            "gluon_in1k": (224, 79.306, "apache-2.0"),
+        },
+    ),
+    "ResNet152": (
+        "resnet152",
+        {
+            "a1h_in1k": (224, 82.818, "apache-2.0"),
+            "a1_in1k": (224, 81.998, "apache-2.0"),
+            "a2_in1k": (224, 81.764, "apache-2.0"),
+            "a3_in1k": (160, 78.896, "apache-2.0"),
+            "tv_in1k": (224, 78.33, "bsd-3-clause"),
+            "tv2_in1k": (176, 80.222, "bsd-3-clause"),
+            "gluon_in1k": (224, 79.712, "apache-2.0"),
+        },
+    ),
+    "ResNeXt50_32x4d": (
+        "resnext50_32x4d",
+        {
+            "a1h_in1k": (224, 81.14, "apache-2.0"),
+            "a1_in1k": (224, 80.526, "apache-2.0"),
+            "a2_in1k": (224, 80.444, "apache-2.0"),
+            "a3_in1k": (160, 77.732, "apache-2.0"),
+            "ra_in1k": (224, 79.8, "apache-2.0"),
+            "tv_in1k": (224, 77.632, "bsd-3-clause"),
+            "tv2_in1k": (176, 79.384, "bsd-3-clause"),
+            "fb_ssl_yfcc100m_ft_in1k": (224, 80.316, "cc-by-nc-4.0"),
+            "fb_swsl_ig1b_ft_in1k": (224, 82.162, "cc-by-nc-4.0"),
+            "gluon_in1k": (224, 79.354, "apache-2.0"),
+        },
+    ),
+    "ResNeXt101_32x8d": (
+        "resnext101_32x8d",
+        {
+            "tv_in1k": (224, 79.308, "bsd-3-clause"),
+            "tv2_in1k": (176, 81.99, "bsd-3-clause"),
+            "fb_wsl_ig1b_ft_in1k": (224, 82.72, "cc-by-nc-4.0"),
+            "fb_ssl_yfcc100m_ft_in1k": (224, 81.62, "cc-by-nc-4.0"),
+            "fb_swsl_ig1b_ft_in1k": (224, 84.276, "cc-by-nc-4.0"),
+        },
+    ),
+    "ResNeXt101_64x4d": (
+        "resnext101_64x4d",
+        {
+            "c1_in1k": (224, 82.446, "apache-2.0"),
+            "tv_in1k": (224, 82.978, "bsd-3-clause"),
+            "gluon_in1k": (224, 80.64, "apache-2.0"),
+        },
+    ),
+    "WideResNet50_2": (
+        "wide_resnet50_2",
+        {
+            "racm_in1k": (224, 81.466, "apache-2.0"),
+            "tv_in1k": (224, 78.486, "bsd-3-clause"),
+            "tv2_in1k": (176, 80.442, "bsd-3-clause"),
+        },
+    ),
+    "WideResNet101_2": (
+        "wide_resnet101_2",
+        {"tv_in1k": (224, 78.862, "bsd-3-clause"), "tv2_in1k": (176, 80.494, "bsd-3-clause")},
+    ),
+}
 # torchvision's own tags for the copies of its weights timm keeps on the Hub (same arrays, as safetensors).
 TORCHVISION = {"torchvision/IMAGENET1K_V1": "tv_in1k", "torchvision/IMAGENET1K_V2": "tv2_in1k"}
 
@@ -130,12 +259,19 @@ class Source:
     def card(self):
         """The model card as published by the source: where, top-1, licence, input size, preprocessing."""
         return {
-            "model": self.model, "weights": self.tag, "source": self.kind, "location": self.location,
-            "revision": REVISION if self.kind == "hub" else None, "md5": self.checksum, "top1": self.top1,
-            "input_size": self.input_size, "licence": self.licence, "preprocessing": self.preprocessing,
+            "model": self.model,
+            "weights": self.tag,
+            "source": self.kind,
+            "location": self.location,
+            "revision": REVISION if self.kind == "hub" else None,
+            "md5": self.checksum,
+            "top1": self.top1,
+            "input_size": self.input_size,
+            "licence": self.licence,
+            "preprocessing": self.preprocessing,
             "channel_order": "BGR (the first convolution's input channels are reversed)" if self.bgr else "RGB",
             "options": self.options,
-        }  # fmt: skip
+        }
 
 
 def available_weights(name):
@@ -184,12 +320,33 @@ def source(name, weights):
     family = specs.MODELS[name][0] if name in specs.MODELS else name
     if weights == "keras.applications" and name in KERAS_FILES:
         module, md5, mode, top1, licence, options = KERAS_FILES[name]
-        return Source(name, weights, "keras.applications", keras_url(module, name), md5, PREPROCESSING[mode], 224,
-                      top1, licence, {**LAYOUTS.get(("keras", family), {}), **options}, bgr=mode == "caffe")  # fmt: skip
+        return Source(
+            name,
+            weights,
+            "keras.applications",
+            keras_url(module, name),
+            md5,
+            PREPROCESSING[mode],
+            224,
+            top1,
+            licence,
+            {**LAYOUTS.get(("keras", family), {}), **options},
+            bgr=mode == "caffe",
+        )
     if name in HUB and weights.startswith(f"timm/{HUB[name][0]}.") and weights.split(".", 1)[1] in HUB[name][1]:
         size, top1, licence = HUB[name][1][weights.split(".", 1)[1]]
-        return Source(name, weights, "hub", weights, None, PREPROCESSING["torch"], size, top1, licence,
-                      dict(LAYOUTS.get(("torch", family), {})))  # fmt: skip
+        return Source(
+            name,
+            weights,
+            "hub",
+            weights,
+            None,
+            PREPROCESSING["torch"],
+            size,
+            top1,
+            licence,
+            dict(LAYOUTS.get(("torch", family), {})),
+        )
     known = [tag for tag in available_weights(name) if tag not in TRAINED] if name in specs.MODELS else []
     raise ValueError(
         f"weights={asked!r} are not published for {name}: "
@@ -242,16 +399,20 @@ def build_options(found, options):
     wanted = dict(options)
     include_top = wanted.get("include_top", True)
     if include_top and wanted.get("classes", 1000) != 1000:
-        raise ValueError(f"weights={found.tag!r} with include_top=True need classes=1000, not {wanted['classes']}: "
-                         "pass include_top=False to put your own classifier on the features.")  # fmt: skip
+        raise ValueError(
+            f"weights={found.tag!r} with include_top=True need classes=1000, not {wanted['classes']}: "
+            "pass include_top=False to put your own classifier on the features."
+        )
     needed = {**found.options, "preprocessing": found.preprocessing}
     for key, value in needed.items():
         given = wanted.get(key)
         if given is None:
             wanted[key] = value
         elif _plain(given) != _plain(value):
-            raise ValueError(f"weights={found.tag!r} for {found.model} need {key}={value!r}, not {given!r}: leave "
-                             f"{key} out (the model then gets it).")  # fmt: skip
+            raise ValueError(
+                f"weights={found.tag!r} for {found.model} need {key}={value!r}, not {given!r}: leave "
+                f"{key} out (the model then gets it)."
+            )
     if include_top and wanted.get("input_shape") is None:
         wanted["input_shape"] = (found.input_size, found.input_size, wanted.get("in_channels") or 3)
     return wanted
@@ -259,12 +420,15 @@ def build_options(found, options):
 
 def _plain(value):
     if isinstance(value, dict):
-        return {key: [float(v) for v in (item if hasattr(item, "__len__") else [item] * 3)] for key, item in value.items()}
+        return {
+            key: [float(v) for v in (item if hasattr(item, "__len__") else [item] * 3)] for key, item in value.items()
+        }
     return value
 
 
 def cache_path(found):
-    """Where the converted weights of a `Source` are kept: `$KERAS_HOME/models/keras_resnet/<model>.<tag>.weights.h5`."""
+    """Where the converted weights of a `Source` are kept:
+    `$KERAS_HOME/models/keras_resnet/<model>.<tag>.weights.h5`."""
     slug = re.sub(r"[^A-Za-z0-9_.-]", "_", found.tag)
     return os.path.join(keras_home(), "models", "keras_resnet", f"{found.model}.{slug}.weights.h5")
 
@@ -338,8 +502,14 @@ def _keras_file(found):
     reason = None
     for attempt in range(ATTEMPTS):
         try:
-            path = keras.utils.get_file(name, found.location, file_hash=found.checksum, cache_dir=keras_home(),
-                                        cache_subdir="models", force_download=attempt > 0)  # fmt: skip
+            path = keras.utils.get_file(
+                name,
+                found.location,
+                file_hash=found.checksum,
+                cache_dir=keras_home(),
+                cache_subdir="models",
+                force_download=attempt > 0,
+            )
             return path, {"url": found.location, "md5": found.checksum}
         except Exception as error:  # noqa: BLE001  get_file raises a bare Exception for a failed fetch
             reason = str(error).splitlines()[0]
@@ -358,11 +528,15 @@ def _hub_file(found):
         from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
         from huggingface_hub.errors import LocalEntryNotFoundError
     except ImportError:
-        raise ValueError(f"weights={found.tag!r} come from the Hugging Face Hub, which needs huggingface_hub: "
-                         "pip install 'keras-resnet-family[weights]'.") from None  # fmt: skip
+        raise ValueError(
+            f"weights={found.tag!r} come from the Hugging Face Hub, which needs huggingface_hub: "
+            "pip install 'keras-resnet-family[weights]'."
+        ) from None
     # huggingface_hub reads its variables once, at import: read them per call, so that they can change.
     endpoint = os.environ.get("HF_ENDPOINT")
-    cache = os.environ.get("HF_HUB_CACHE") or (os.path.join(os.environ["HF_HOME"], "hub") if "HF_HOME" in os.environ else None)
+    cache = os.environ.get("HF_HUB_CACHE") or (
+        os.path.join(os.environ["HF_HOME"], "hub") if "HF_HOME" in os.environ else None
+    )
     offline = os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE")
     url = hf_hub_url(found.location, HUB_FILE, revision=REVISION, endpoint=endpoint)
     reason = None
@@ -373,8 +547,15 @@ def _hub_file(found):
             reason = str(error).splitlines()[0]
     for attempt in range(0 if reason else ATTEMPTS):
         try:
-            path = hf_hub_download(found.location, HUB_FILE, revision=REVISION, cache_dir=cache, endpoint=endpoint,
-                                   force_download=attempt > 0, local_files_only=offline)  # fmt: skip
+            path = hf_hub_download(
+                found.location,
+                HUB_FILE,
+                revision=REVISION,
+                cache_dir=cache,
+                endpoint=endpoint,
+                force_download=attempt > 0,
+                local_files_only=offline,
+            )
         except Exception as error:  # noqa: BLE001  network, HTTP and cache errors of huggingface_hub and httpx
             reason = str(error).splitlines()[0]
             if offline or isinstance(error, LocalEntryNotFoundError):
@@ -390,8 +571,12 @@ def _hub_file(found):
             reason = "it is not a whole safetensors file"
             os.remove(blob)
             continue
-        return path, {"repo_id": found.location, "file": HUB_FILE, "commit": os.path.basename(os.path.dirname(path)),
-                      "sha256": etag}  # fmt: skip
+        return path, {
+            "repo_id": found.location,
+            "file": HUB_FILE,
+            "commit": os.path.basename(os.path.dirname(path)),
+            "sha256": etag,
+        }
     raise ValueError(
         f"weights={found.tag!r} for {found.model} need {HUB_FILE} of {found.location} from {url}, which could not be "
         f"fetched ({reason}): download it by hand on a machine with internet and pass its path as weights= (or "
@@ -405,7 +590,7 @@ def _safetensors_whole(path):
         from safetensors import safe_open
 
         with safe_open(path, "np") as file:
-            for key in file.keys():
+            for key in file.keys():  # noqa: SIM118  a safetensors handle, not a dict: it is not iterable
                 file.get_slice(key)
         return True
     except Exception:  # noqa: BLE001  safetensors raises its own error type for a damaged header

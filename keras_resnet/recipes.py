@@ -45,12 +45,16 @@ class Recipe:
     image_size: int = _field(None, "image side for the 'imagenet' augmentation (default 224)", int)
     sync_batchnorm: bool = _field(False, "batch statistics over all replicas (synchronised BatchNormalization)")
     label_smoothing: float = _field(0.0, "label smoothing of the cross-entropy (Szegedy et al. 2016; 0: none)")
-    ema: bool = _field(False, "keep an exponential moving average of the weights (Keras' optimizer use_ema) and evaluate and save it")
+    ema: bool = _field(
+        False, "keep an exponential moving average of the weights (Keras' optimizer use_ema) and evaluate and save it"
+    )
     ema_momentum: float = _field(0.999, "momentum of the weights' moving average (with --ema)")
     randaugment: int = _field(0, "RandAugment operations per image (keras.layers.RandAugment; 0: none)")
     mixup: float = _field(0.0, "MixUp's alpha (keras.layers.MixUp; 0: none)")
     cutmix: float = _field(0.0, "CutMix's factor (keras.layers.CutMix; 0: none)")
-    cache: bool = _field(False, "decode the images once and keep them in memory (tf.data cache), instead of every epoch")
+    cache: bool = _field(
+        False, "decode the images once and keep them in memory (tf.data cache), instead of every epoch"
+    )
     tta_flip: bool = _field(False, "report the final test accuracy also with horizontal-flip test-time averaging")
 
     @property
@@ -65,7 +69,11 @@ RECIPES = {
     "cifar": Recipe(),
     # Goyal et al. 2017 / He 2015 ImageNet: lr 0.1 per 256 images, 5 warm-up epochs, /10 at 30, 60, 80 of 90.
     "imagenet": Recipe(
-        epochs=90, batch_size=256, lr_batch=256, warmup_epochs=5.0, milestones=(1 / 3, 2 / 3, 8 / 9),
+        epochs=90,
+        batch_size=256,
+        lr_batch=256,
+        warmup_epochs=5.0,
+        milestones=(1 / 3, 2 / 3, 8 / 9),
         augment="imagenet",
     ),
     # He et al. 2016 (pre-activation): the CIFAR recipe with a warm-up, which ResNet-1001 needs.
@@ -80,8 +88,17 @@ RECIPES = {
     # only, images decoded once, and flip averaging at test time. No MixUp/CutMix/RandAugment by default:
     # they pay off over long schedules, and cost a short one (see README's ablation).
     "cifar_fast": Recipe(
-        epochs=30, batch_size=256, lr=0.2, lr_batch=256, nesterov=True, weight_decay=5e-4, schedule="cosine",
-        warmup_epochs=1.0, label_smoothing=0.1, cache=True, tta_flip=True,
+        epochs=30,
+        batch_size=256,
+        lr=0.2,
+        lr_batch=256,
+        nesterov=True,
+        weight_decay=5e-4,
+        schedule="cosine",
+        warmup_epochs=1.0,
+        label_smoothing=0.1,
+        cache=True,
+        tta_flip=True,
     ),
 }
 
@@ -96,11 +113,30 @@ def describe(name):
         A string.
     """
     recipe = RECIPES[name]
-    schedule = f"step at {', '.join(f'{m:.0%}' for m in recipe.milestones)}" if recipe.schedule == "step" else recipe.schedule
-    extras = [label for label, on in (("warm-up", recipe.warmup_epochs), ("Nesterov", recipe.nesterov),
-                                      ("label smoothing", recipe.label_smoothing), ("cached", recipe.cache)) if on]  # fmt: skip
-    return ", ".join([f"{recipe.epochs} epochs", f"batch {recipe.batch_size}", f"lr {recipe.lr:g}", schedule,
-                      f"wd {recipe.weight_decay:g}", f"{recipe.augment} augmentation", *extras])  # fmt: skip
+    schedule = (
+        f"step at {', '.join(f'{m:.0%}' for m in recipe.milestones)}" if recipe.schedule == "step" else recipe.schedule
+    )
+    extras = [
+        label
+        for label, on in (
+            ("warm-up", recipe.warmup_epochs),
+            ("Nesterov", recipe.nesterov),
+            ("label smoothing", recipe.label_smoothing),
+            ("cached", recipe.cache),
+        )
+        if on
+    ]
+    return ", ".join(
+        [
+            f"{recipe.epochs} epochs",
+            f"batch {recipe.batch_size}",
+            f"lr {recipe.lr:g}",
+            schedule,
+            f"wd {recipe.weight_decay:g}",
+            f"{recipe.augment} augmentation",
+            *extras,
+        ]
+    )
 
 
 def get_recipe(name="cifar", **overrides):

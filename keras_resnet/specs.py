@@ -79,7 +79,9 @@ PAPER_DEPTHS = (18, 34, 50, 101, 152, 200)
 # The data set the CIFAR families are designed for; their downsampling needs at least 4x4 pixels.
 CIFAR_DATA = {"input_shape": (32, 32, 3), "classes": 10, "min_size": 4}
 
-BOTTLENECK_DEPTHS = {depth: row for depth, row in IMAGENET_DEPTHS.items() if row[0] == "bottleneck" and depth in PAPER_DEPTHS}
+BOTTLENECK_DEPTHS = {
+    depth: row for depth, row in IMAGENET_DEPTHS.items() if row[0] == "bottleneck" and depth in PAPER_DEPTHS
+}
 
 DENSENET_DEPTHS = {
     121: ("bottleneck", (6, 12, 24, 16)),
@@ -191,8 +193,13 @@ FAMILIES = {
 # The same paper's network for small images (32x32), where an ImageNet stem and five downsamplings would
 # leave a 1x1 map: He et al. 2015 sec. 4.2, He et al. 2016 (pre-activation), Xie et al. 2017, Zagoruyko &
 # Komodakis 2016, Huang et al. 2017 each give one.
-CIFAR_FORMS = {"resnet": "cifar_resnet", "resnet_v2": "preact_resnet", "resnext": "cifar_resnext",
-               "wide_resnet": "cifar_wide_resnet", "densenet": "cifar_densenet"}  # fmt: skip
+CIFAR_FORMS = {
+    "resnet": "cifar_resnet",
+    "resnet_v2": "preact_resnet",
+    "resnext": "cifar_resnext",
+    "wide_resnet": "cifar_wide_resnet",
+    "densenet": "cifar_densenet",
+}
 
 # timm's ResNets (its resnet.py, v1.0) stride in the 3x3 and keep torch's BN epsilon, so its weights convert
 # to these rows exactly. He et al. 2019 ("Bag of Tricks"): ResNet-C is the deep stem (three 3x3 convs, the
@@ -204,7 +211,14 @@ RESNET_D = {**RESNET_C, "avg_down": True}
 # Bello et al. 2021 (ResNet-RS): ResNet-D with a 3x3/2 convolution for the stem's max-pool and SE of ratio
 # 1/4 in every block; stochastic depth 0.1 (p_L = 0.9) from depth 200 and head dropout 0.25, 0.4 at 350 and
 # 420 (the paper's Table 8), the kept branches scaled in training as timm's and Model Garden's drop path do.
-RESNET_RS = {**TIMM, **RESNET_D, "stem_pool": "conv", "attention": "se", "se_ratio": 0.25, "stochastic_depth_scale": "train"}
+RESNET_RS = {
+    **TIMM,
+    **RESNET_D,
+    "stem_pool": "conv",
+    "attention": "se",
+    "se_ratio": 0.25,
+    "stochastic_depth_scale": "train",
+}
 
 # Public model name -> (family, options). Each row becomes a function `keras_resnet.<name>`.
 MODELS = {
@@ -218,28 +232,49 @@ MODELS = {
     **{f"PlainNet{d}": ("resnet", {"depth": d, "shortcut": "none"}) for d in (18, 34)},
     **{f"PlainNet{d}": ("cifar_resnet", {"depth": d, "shortcut": "none"}) for d in (20, 32, 44, 56, 110)},
     # ResNeXt{depth}_{cardinality}x{bottleneck_width}d and WideResNet{depth}_{widen}, as the papers name them.
-    **{f"ResNeXt{d}_{c}x{w}d": ("resnext", {"depth": d, "cardinality": c, "bottleneck_width": w})
-       for d, c, w in ((50, 32, 4), (101, 32, 8), (101, 64, 4))},  # fmt: skip
-    **{f"ResNeXt29_{c}x64d": ("cifar_resnext", {"depth": 29, "cardinality": c, "bottleneck_width": 64}) for c in (8, 16)},
+    **{
+        f"ResNeXt{d}_{c}x{w}d": ("resnext", {"depth": d, "cardinality": c, "bottleneck_width": w})
+        for d, c, w in ((50, 32, 4), (101, 32, 8), (101, 64, 4))
+    },
+    **{
+        f"ResNeXt29_{c}x64d": ("cifar_resnext", {"depth": 29, "cardinality": c, "bottleneck_width": 64})
+        for c in (8, 16)
+    },
     **{f"WideResNet{d}_2": ("wide_resnet", {"depth": d, "widen": 2}) for d in (50, 101)},
     **{f"WideResNet{d}_{k}": ("cifar_wide_resnet", {"depth": d, "widen": k}) for d, k in ((16, 8), (28, 10), (40, 4))},
     **{f"DenseNet{d}": ("densenet", {"depth": d, "growth_rate": 48 if d == 161 else 32}) for d in DENSENET_DEPTHS},
-    **{f"DenseNetBC{d}": ("cifar_densenet", {"depth": d, "growth_rate": k}) for d, k in ((100, 12), (250, 24), (190, 40))},
+    **{
+        f"DenseNetBC{d}": ("cifar_densenet", {"depth": d, "growth_rate": k})
+        for d, k in ((100, 12), (250, 24), (190, 40))
+    },
     # The refinements after 2017, named as timm names them (resnet50d -> ResNet50D).
     "ResNet26": ("resnet", {"depth": 26, **TIMM}),
     **{f"ResNet{d}D": ("resnet", {"depth": d, **TIMM, **RESNET_D}) for d in (18, 26, 34, 50, 101, 152, 200)},
     "ResNet50C": ("resnet", {"depth": 50, **TIMM, **RESNET_C}),
     "ResNet50S": ("resnet", {"depth": 50, **TIMM, "stem_type": "deep", "stem_width": 64}),
     **{f"SEResNet{d}": ("resnet", {"depth": d, **TIMM, "attention": "se"}) for d in (50, 101, 152)},
-    **{f"SEResNeXt{d}_{c}x{w}d": ("resnext", {"depth": d, "cardinality": c, "bottleneck_width": w, **TIMM, "attention": "se"})
-       for d, c, w in ((50, 32, 4), (101, 32, 8))},  # fmt: skip
+    **{
+        f"SEResNeXt{d}_{c}x{w}d": (
+            "resnext",
+            {"depth": d, "cardinality": c, "bottleneck_width": w, **TIMM, "attention": "se"},
+        )
+        for d, c, w in ((50, 32, 4), (101, 32, 8))
+    },
     **{f"ECAResNet{d}D": ("resnet", {"depth": d, **TIMM, **RESNET_D, "attention": "eca"}) for d in (50, 101)},
     "ResNetBlur50": ("resnet", {"depth": 50, **TIMM, "blur": True}),
-    **{f"ResNetRS{d}": ("resnet", {"depth": d, **RESNET_RS, "stochastic_depth": 0.9 if d >= 200 else None,
-                                   "head_dropout": 0.4 if d >= 350 else 0.25})
-       for d in (50, 101, 152, 200, 270, 350, 420)},  # fmt: skip
+    **{
+        f"ResNetRS{d}": (
+            "resnet",
+            {
+                "depth": d,
+                **RESNET_RS,
+                "stochastic_depth": 0.9 if d >= 200 else None,
+                "head_dropout": 0.4 if d >= 350 else 0.25,
+            },
+        )
+        for d in (50, 101, 152, 200, 270, 350, 420)
+    },
 }
-
 
 
 # ------------------------------------------------------------------------------------------- options
@@ -249,25 +284,35 @@ MODELS = {
 # parameters of `_resnet_blocks` and `_densenet_blocks`, plus `COMMON` for every family.
 OPTIONS = {
     "block": '"basic" or "bottleneck" (rule-based CIFAR families; a table row fixes its own)',
-    "variant": '"v1" (stride in the first 1x1, the paper, keras.applications) or "v1.5" (stride in the 3x3, torchvision; ResNet-B)',
+    "variant": '"v1" (stride in the first 1x1, the paper, keras.applications) or "v1.5" (stride in the 3x3, '
+    "torchvision; ResNet-B)",
     "shortcut": '"A" zero-padding identity, "B" projection where the shape changes, "C" projection everywhere, '
     '"highway" gated (Srivastava et al. 2015), "none" the plain twin',
     "cardinality": "groups C of the bottleneck's 3x3 convolution (ResNeXt)",
     "bottleneck_width": "channels d per group in the first stage (ResNeXt's 32x4d: C=32, d=4), doubling per stage",
     "widen": "widening factor k of wide ResNets",
-    "stochastic_depth": "survival probability p_L of the last block (Huang et al. 2016), decaying linearly from 1; None: off",
-    "stochastic_depth_scale": '"test" (Huang et al.: a branch times p_l at inference) or "train" (timm, Model Garden: a kept branch over p_l in training; ResNet-RS)',
+    "stochastic_depth": "survival probability p_L of the last block (Huang et al. 2016), decaying linearly from 1; "
+    "None: off",
+    "stochastic_depth_scale": '"test" (Huang et al.: a branch times p_l at inference) or "train" (timm, Model Garden: '
+    "a kept branch over p_l in training; ResNet-RS)",
     "zero_init_residual": "start each residual branch at zero (Goyal et al. 2017; default True for residual nets)",
-    "use_bias": "convolutions with biases where keras.applications has them (every one in v1; in pre-activation nets where no BN follows: stem, projections, each block's last conv)",
+    "use_bias": "convolutions with biases where keras.applications has them (every one in v1; in pre-activation nets "
+    "where no BN follows: stem, projections, each block's last conv)",
     "dropout": "dropout rate between a block's convolutions (wide ResNets)",
     "stride_position": '"first" block of a stage strides (the papers) or the "last" (keras.applications ResNetV2)',
-    "stem_type": 'None (the family\'s stem) or "deep": three 3x3 convolutions for the 7x7 (ResNet-C, He et al. 2019; timm\'s stem_type)',
-    "stem_width": "channels of the deep stem's first two convolutions, the third has twice as many (32 in ResNet-C/D, 64 in timm's 50S)",
-    "stem_pool": 'None (the family\'s: a 3x3/2 max-pool after an ImageNet stem), "max" or "conv" (3x3/2 conv-BN-ReLU, ResNet-RS)',
+    "stem_type": 'None (the family\'s stem) or "deep": three 3x3 convolutions for the 7x7 (ResNet-C, He et al. 2019; '
+    "timm's stem_type)",
+    "stem_width": "channels of the deep stem's first two convolutions, the third has twice as many (32 in ResNet-C/D, "
+    "64 in timm's 50S)",
+    "stem_pool": 'None (the family\'s: a 3x3/2 max-pool after an ImageNet stem), "max" or "conv" (3x3/2 conv-BN-ReLU, '
+    "ResNet-RS)",
     "avg_down": "downsampling shortcuts average-pool 2x2 before a stride-1 projection (ResNet-D, He et al. 2019)",
-    "attention": 'None, "se" (squeeze-and-excitation, Hu et al. 2018) or "eca" (efficient channel attention, Wang et al. 2020) at the end of every residual branch',
-    "se_ratio": "SE's reduction: its hidden width is channels * se_ratio rounded to a multiple of 8 as timm does (1/16; ResNet-RS 1/4)",
-    "blur": "anti-aliased downsampling (Zhang 2019): strided convolutions run at stride 1 followed by a 3x3 binomial blur of stride 2",
+    "attention": 'None, "se" (squeeze-and-excitation, Hu et al. 2018) or "eca" (efficient channel attention, Wang et '
+    "al. 2020) at the end of every residual branch",
+    "se_ratio": "SE's reduction: its hidden width is channels * se_ratio rounded to a multiple of 8 as timm does "
+    "(1/16; ResNet-RS 1/4)",
+    "blur": "anti-aliased downsampling (Zhang 2019): strided convolutions run at stride 1 followed by a 3x3 binomial "
+    "blur of stride 2",
     "growth_rate": "channels k each dense layer adds (DenseNet)",
     "compression": "fraction theta of the channels a transition keeps, in (0, 1] (DenseNet-BC: 0.5)",
     "preprocessing": '{"mean": ..., "std": ...}: normalise raw pixels inside the model (its first layer); None: none',
@@ -276,7 +321,8 @@ OPTIONS = {
     "bn_epsilon": "BatchNormalization epsilon (1.001e-5, keras.applications')",
     "sync_bn": "BatchNormalization statistics over all replicas (synchronised)",
     "head_dropout": "dropout rate before the classifier (ResNet-RS: 0.25); 0: none",
-    "in_channels": "image channels (timm's in_chans), e.g. 1 for grey-scale: converted RGB weights adapt the first convolution as timm does",
+    "in_channels": "image channels (timm's in_chans), e.g. 1 for grey-scale: converted RGB weights adapt the first "
+    "convolution as timm does",
 }
 COMMON = ("preprocessing", "dtype", "bn_momentum", "bn_epsilon", "sync_bn", "head_dropout")
 # keras.applications' BatchNormalization epsilon, so converted weights reproduce its outputs; momentum 0.9 as
@@ -399,10 +445,22 @@ class Block:
             return dict(growth_rate=self.filters, bottleneck=self.bottleneck)
         if self.kind == "transition":
             return dict(compression=self.compression)
-        config = dict(filters=self.filters, strides=self.strides, shortcut=self.shortcut, preact=self.preact,
-                      survival_prob=self.survival_prob, survival_scale=self.survival_scale, zero_init=self.zero_init, use_bias=self.use_bias,
-                      dropout=self.dropout, attention=self.attention, se_channels=self.se_channels,
-                      eca_kernel=self.eca_kernel, avg_down=self.avg_down, blur=self.blur)  # fmt: skip
+        config = dict(
+            filters=self.filters,
+            strides=self.strides,
+            shortcut=self.shortcut,
+            preact=self.preact,
+            survival_prob=self.survival_prob,
+            survival_scale=self.survival_scale,
+            zero_init=self.zero_init,
+            use_bias=self.use_bias,
+            dropout=self.dropout,
+            attention=self.attention,
+            se_channels=self.se_channels,
+            eca_kernel=self.eca_kernel,
+            avg_down=self.avg_down,
+            blur=self.blur,
+        )
         if self.kind == "bottleneck":
             config.update(width=self.width, groups=self.groups, stride_in=self.stride_in)
         return config
@@ -536,24 +594,40 @@ class Plan:
             ValueError: the input size is not fixed.
         """
         if None in self.input_shape[:2]:
-            raise ValueError(f"flops need a fixed input size, but {self.name} takes {self.input_shape}: give input_shape=(height, width, channels).")
+            raise ValueError(
+                f"flops need a fixed input size, but {self.name} takes {self.input_shape}: give input_shape=(height, "
+                "width, channels)."
+            )
         return sum(macs for _, macs in self._layers(self.input_shape[:2]))
 
     def _layers(self, size):
         """((trainable, non-trainable), multiply-adds) of each weighted layer, tracking the spatial size.
 
         A blur counts its 3x3 depthwise multiply-adds and no parameters (its filter is fixed)."""
-        conv = lambda cin, cout, k, groups=1, bias=False: (k * k * cin // groups * cout + (cout if bias else 0), 0)  # noqa: E731
-        bn = lambda c: (2 * c, 2 * c)  # noqa: E731
-        grow = lambda size, k, s, pad: None if size is None else tuple((x + 2 * pad - k) // s + 1 for x in size)  # noqa: E731
-        area = lambda size: 0 if size is None else math.prod(size)  # noqa: E731
-        blur = lambda size, c: (grow(size, 3, 2, 1), ((0, 0), area(grow(size, 3, 2, 1)) * 9 * c))  # noqa: E731
+
+        def conv(cin, cout, k, groups=1, bias=False):
+            return (k * k * cin // groups * cout + (cout if bias else 0), 0)
+
+        def bn(c):
+            return (2 * c, 2 * c)
+
+        def grow(size, k, s, pad):
+            return None if size is None else tuple((x + 2 * pad - k) // s + 1 for x in size)
+
+        def area(size):
+            return 0 if size is None else math.prod(size)
+
+        def blur(size, c):
+            return (grow(size, 3, 2, 1), ((0, 0), area(grow(size, 3, 2, 1)) * 9 * c))
+
         stem, channels = self.stem, self.input_shape[-1]
         if stem.kind == "imagenet":
             size = grow(size, 7, 2, 3)
             yield conv(channels, stem.filters, 7, bias=stem.use_bias), area(size) * 49 * channels * stem.filters
         elif stem.kind == "deep":
-            for number, (cin, cout) in enumerate(((channels, stem.width), (stem.width, stem.width), (stem.width, stem.filters))):
+            for number, (cin, cout) in enumerate(
+                ((channels, stem.width), (stem.width, stem.width), (stem.width, stem.filters))
+            ):
                 size = grow(size, 3, 2 if number == 0 else 1, 1)
                 yield conv(cin, cout, 3, bias=stem.use_bias), area(size) * 9 * cin * cout
                 if number < 2:
@@ -604,8 +678,10 @@ class Plan:
             out = grow(size, 1, block.strides, 0)
             kind = block.shortcut_layer
             if kind in ("projection", "highway"):
-                yield conv(block.in_channels, block.out_channels, 1, bias=block.use_bias or kind == "highway"), (
-                    area(out) * block.in_channels * block.out_channels)
+                yield (
+                    conv(block.in_channels, block.out_channels, 1, bias=block.use_bias or kind == "highway"),
+                    (area(out) * block.in_channels * block.out_channels),
+                )
                 if kind == "projection" and not block.preact:
                     yield bn(block.out_channels), 0
             size = out
@@ -637,7 +713,8 @@ def resolve(name, /, **kwargs):
         family_name, row = MODELS[name]
         if "depth" in kwargs and kwargs["depth"] != row["depth"]:
             raise ValueError(
-                f"{name} has depth {row['depth']}; to change the depth use build({family_name!r}, depth={kwargs['depth']})."
+                f"{name} has depth {row['depth']}; to change the depth use build({family_name!r}, "
+                f"depth={kwargs['depth']})."
             )
         kwargs = {**row, "name": name, **{k: v for k, v in kwargs.items() if not (k == "name" and v is None)}}
     elif name in FAMILIES:
@@ -654,8 +731,8 @@ def resolve(name, /, **kwargs):
     unknown = sorted(set(kwargs) - set(allowed))
     if unknown:
         raise TypeError(
-            f"{signature.get('name') or family_name} got unknown option(s) {', '.join(map(repr, unknown))}: its options "
-            f"are {', '.join(allowed)} and the keras.applications arguments {', '.join(SIGNATURE)}."
+            f"{signature.get('name') or family_name} got unknown option(s) {', '.join(map(repr, unknown))}: its "
+            f"options are {', '.join(allowed)} and the keras.applications arguments {', '.join(SIGNATURE)}."
         )
     common = {key: kwargs.pop(key) for key in COMMON if key in kwargs}
     options = {**family.defaults, **{key: value for key, value in kwargs.items() if value is not None}}
@@ -745,7 +822,8 @@ def _check_signature(family_name, family, signature):
         raise ValueError(f"input_shape={tuple(shape)} has no channels: the last entry must be the channel count.")
     if height in (1, 3) and channels not in (1, 3, 4):
         raise ValueError(
-            f"input_shape={tuple(shape)} looks channels-first: keras_resnet is channels-last, pass ({width}, {channels}, {height})."
+            f"input_shape={tuple(shape)} looks channels-first: keras_resnet is channels-last, pass ({width}, "
+            f"{channels}, {height})."
         )
     for size in (height, width):
         if size is not None and (not isinstance(size, numbers.Integral) or size < family.min_size):
@@ -760,12 +838,18 @@ def _check_common(common, shape):
     preprocessing = common.get("preprocessing")
     if preprocessing is not None:
         if not isinstance(preprocessing, dict) or set(preprocessing) != {"mean", "std"}:
-            raise ValueError(f"preprocessing={preprocessing!r} must be None or {{'mean': ..., 'std': ...}} (per channel).")
+            raise ValueError(
+                f"preprocessing={preprocessing!r} must be None or {{'mean': ..., 'std': ...}} (per channel)."
+            )
         values = {}
         for key, value in preprocessing.items():
             flat = list(value) if isinstance(value, (list, tuple)) or hasattr(value, "tolist") else [value]
             flat = [float(v) for v in (value.tolist() if hasattr(value, "tolist") else flat)] if flat else flat
-            if len(flat) not in (1, shape[-1]) or not all(math.isfinite(v) for v in flat) or (key == "std" and min(flat) <= 0):
+            if (
+                len(flat) not in (1, shape[-1])
+                or not all(math.isfinite(v) for v in flat)
+                or (key == "std" and min(flat) <= 0)
+            ):
                 raise ValueError(
                     f"preprocessing {key}={flat} must be one finite number or one per channel ({shape[-1]})"
                     + (", all above 0." if key == "std" else ".")
@@ -780,8 +864,15 @@ def _check_common(common, shape):
     if "sync_bn" in common and not isinstance(common["sync_bn"], bool):
         raise ValueError(f"sync_bn={common['sync_bn']!r} must be True or False.")
     if common.get("head_dropout") is not None:
-        common["head_dropout"] = _check_fraction("head_dropout", common["head_dropout"], 0, 1, True, False,
-                                                 "the rate of the dropout before the classifier (0.25 in ResNet-RS).")  # fmt: skip
+        common["head_dropout"] = _check_fraction(
+            "head_dropout",
+            common["head_dropout"],
+            0,
+            1,
+            True,
+            False,
+            "the rate of the dropout before the classifier (0.25 in ResNet-RS).",
+        )
     else:
         common.pop("head_dropout", None)
     return common
@@ -806,7 +897,12 @@ def _stage_counts(family_name, family, depth, block):
         raise ValueError(f"block={block!r} is not valid for {family_name}: use one of {sorted(family.blocks)}.")
     stages = 3
     step, offset = family.blocks[block] * stages, family.offset
-    if not isinstance(depth, numbers.Integral) or isinstance(depth, bool) or depth < step + offset or (depth - offset) % step:
+    if (
+        not isinstance(depth, numbers.Integral)
+        or isinstance(depth, bool)
+        or depth < step + offset
+        or (depth - offset) % step
+    ):
         n = max(1, (depth - offset) // step) if isinstance(depth, numbers.Integral) else 1
         raise ValueError(
             f"depth={depth!r} is not valid for {family_name} with {block} blocks: depth must be {step}n+{offset} "
@@ -827,16 +923,43 @@ def survival_probs(num_blocks, stochastic_depth):
     """
     if stochastic_depth is None:
         return [1.0] * num_blocks
-    _check_fraction("stochastic_depth", stochastic_depth, 0, 1, False, True,
-                    "the last block's survival probability p_L (0.5 in Huang et al. 2016), or None to disable it.")  # fmt: skip
-    return [1.0 - (l / num_blocks) * (1.0 - stochastic_depth) for l in range(1, num_blocks + 1)]
+    _check_fraction(
+        "stochastic_depth",
+        stochastic_depth,
+        0,
+        1,
+        False,
+        True,
+        "the last block's survival probability p_L (0.5 in Huang et al. 2016), or None to disable it.",
+    )
+    return [1.0 - (i / num_blocks) * (1.0 - stochastic_depth) for i in range(1, num_blocks + 1)]
 
 
 def _resnet_blocks(
-    family_name, family, depth, in_channels, *, block=None, variant="v1", shortcut="B", cardinality=1,
-    bottleneck_width=None, widen=1, stochastic_depth=None, stochastic_depth_scale="test", zero_init_residual=None, use_bias=False, dropout=0.0,
-    stride_position="first", stem_type=None, stem_width=None, stem_pool=None, avg_down=False, attention=None,
-    se_ratio=None, blur=False,
+    family_name,
+    family,
+    depth,
+    in_channels,
+    *,
+    block=None,
+    variant="v1",
+    shortcut="B",
+    cardinality=1,
+    bottleneck_width=None,
+    widen=1,
+    stochastic_depth=None,
+    stochastic_depth_scale="test",
+    zero_init_residual=None,
+    use_bias=False,
+    dropout=0.0,
+    stride_position="first",
+    stem_type=None,
+    stem_width=None,
+    stem_pool=None,
+    avg_down=False,
+    attention=None,
+    se_ratio=None,
+    blur=False,
 ):
     block_type, counts = _stage_counts(family_name, family, depth, block)
     cardinality, widen = _check_int("cardinality", cardinality), _check_int("widen", widen)
@@ -858,9 +981,12 @@ def _resnet_blocks(
     zero_init = not (plain or gated) if zero_init_residual is None else bool(zero_init_residual)
     if stride_position not in ("first", "last"):
         raise ValueError(
-            f"stride_position={stride_position!r} must be 'first' (the papers) or 'last' (keras.applications' ResNetV2)."
+            f"stride_position={stride_position!r} must be 'first' (the papers) or 'last' (keras.applications' "
+            "ResNetV2)."
         )
-    dropout = _check_fraction("dropout", dropout, 0, 1, True, False, "the rate of a dropout between a block's convolutions.")
+    dropout = _check_fraction(
+        "dropout", dropout, 0, 1, True, False, "the rate of a dropout between a block's convolutions."
+    )
     if not isinstance(use_bias, bool):
         raise ValueError(f"use_bias={use_bias!r} must be True or False.")
     stem = _resnet_stem(family_name, family, use_bias, stem_type, stem_width, stem_pool, blur)
@@ -868,14 +994,23 @@ def _resnet_blocks(
         if not isinstance(value, bool):
             raise ValueError(f"{option}={value!r} must be True or False.")
     if avg_down and shortcut not in ("B", "C"):
-        raise ValueError(f"avg_down pools before a projection shortcut, but shortcut={shortcut!r} has none: use shortcut='B' or 'C'.")
+        raise ValueError(
+            f"avg_down pools before a projection shortcut, but shortcut={shortcut!r} has none: use shortcut='B' or 'C'."
+        )
     if blur and family.preact:
-        raise ValueError(f"blur follows a strided convolution's activation, which {family_name}'s pre-activation blocks do not have: use a v1 family.")
+        raise ValueError(
+            f"blur follows a strided convolution's activation, which {family_name}'s pre-activation blocks do not "
+            "have: use a v1 family."
+        )
     _check_choice("attention", attention, ATTENTIONS)
     _check_choice("stochastic_depth_scale", stochastic_depth_scale, ("test", "train"))
     if se_ratio is not None and attention != "se":
         raise ValueError(f"se_ratio={se_ratio!r} sets the SE module's width: pass attention='se' too.")
-    ratio = SE_RATIO if se_ratio is None else _check_fraction("se_ratio", se_ratio, 0, 1, False, True, "the SE module's reduction (1/16).")
+    ratio = (
+        SE_RATIO
+        if se_ratio is None
+        else _check_fraction("se_ratio", se_ratio, 0, 1, False, True, "the SE module's reduction (1/16).")
+    )
     base = family.widths[0]
     group_width = bottleneck_width if bottleneck_width is not None else base
     probs = iter(survival_probs(sum(counts), stochastic_depth))
@@ -891,22 +1026,60 @@ def _resnet_blocks(
             else:
                 # ResNeXt's template: C groups of d channels in stage 1, doubling per stage (torchvision's
                 # int(base * d / 64) * C for ImageNet); wide nets widen the same 1x1/3x3 by k.
-                filters_k, width, out = filters, cardinality * group_width * (filters // base) * widen, EXPANSION * filters
-            blocks.append(Block(
-                name=f"stage{stage}_block{index}", kind=block_type, stage=stage, index=index, in_channels=channels,
-                out_channels=out, strides=strides, filters=filters_k, width=width, groups=cardinality,
-                stride_in="3x3" if family.preact else VARIANTS[variant], shortcut=shortcut, preact=family.preact,
-                survival_prob=next(probs), survival_scale=stochastic_depth_scale, zero_init=zero_init, use_bias=use_bias, dropout=dropout, attention=attention,
-                se_channels=se_channels(out, ratio) if attention == "se" else 0,
-                eca_kernel=eca_kernel(out) if attention == "eca" else 0, avg_down=avg_down, blur=blur,
-            ))  # fmt: skip
+                filters_k, width, out = (
+                    filters,
+                    cardinality * group_width * (filters // base) * widen,
+                    EXPANSION * filters,
+                )
+            blocks.append(
+                Block(
+                    name=f"stage{stage}_block{index}",
+                    kind=block_type,
+                    stage=stage,
+                    index=index,
+                    in_channels=channels,
+                    out_channels=out,
+                    strides=strides,
+                    filters=filters_k,
+                    width=width,
+                    groups=cardinality,
+                    stride_in="3x3" if family.preact else VARIANTS[variant],
+                    shortcut=shortcut,
+                    preact=family.preact,
+                    survival_prob=next(probs),
+                    survival_scale=stochastic_depth_scale,
+                    zero_init=zero_init,
+                    use_bias=use_bias,
+                    dropout=dropout,
+                    attention=attention,
+                    se_channels=se_channels(out, ratio) if attention == "se" else 0,
+                    eca_kernel=eca_kernel(out) if attention == "eca" else 0,
+                    avg_down=avg_down,
+                    blur=blur,
+                )
+            )
             channels = out
-    options = dict(block=block_type, variant=variant, shortcut=shortcut, cardinality=cardinality,
-                   bottleneck_width=bottleneck_width, widen=widen, stochastic_depth=stochastic_depth,
-                   stochastic_depth_scale=stochastic_depth_scale, zero_init_residual=zero_init, use_bias=use_bias, dropout=dropout, stride_position=stride_position,
-                   stem_type=stem_type, stem_width=stem.width or None,
-                   stem_pool=None if stem.pool == "none" else stem.pool, avg_down=avg_down,
-                   attention=attention, se_ratio=ratio if attention == "se" else None, blur=blur)  # fmt: skip
+    options = dict(
+        block=block_type,
+        variant=variant,
+        shortcut=shortcut,
+        cardinality=cardinality,
+        bottleneck_width=bottleneck_width,
+        widen=widen,
+        stochastic_depth=stochastic_depth,
+        stochastic_depth_scale=stochastic_depth_scale,
+        zero_init_residual=zero_init,
+        use_bias=use_bias,
+        dropout=dropout,
+        stride_position=stride_position,
+        stem_type=stem_type,
+        stem_width=stem.width or None,
+        stem_pool=None if stem.pool == "none" else stem.pool,
+        avg_down=avg_down,
+        attention=attention,
+        se_ratio=ratio if attention == "se" else None,
+        blur=blur,
+    )
     return stem, tuple(blocks), family.preact, options
 
 
@@ -934,24 +1107,56 @@ def _resnet_stem(family_name, family, use_bias, stem_type, stem_width, stem_pool
 def _densenet_blocks(family_name, family, depth, in_channels, *, block=None, growth_rate=32, compression=0.5):
     block_type, counts = _stage_counts(family_name, family, depth, block)
     growth_rate = _check_int("growth_rate", growth_rate)
-    compression = _check_fraction("compression", compression, 0, 1, False, True,
-                                  "the fraction of channels a transition keeps (0.5 in DenseNet-BC, 1.0 for no compression).")  # fmt: skip
+    compression = _check_fraction(
+        "compression",
+        compression,
+        0,
+        1,
+        False,
+        True,
+        "the fraction of channels a transition keeps (0.5 in DenseNet-BC, 1.0 for no compression).",
+    )
     bottleneck = DENSE_BOTTLENECK if block_type == "bottleneck" else 0
     channels = 2 * growth_rate  # both papers' stems
     blocks = []
     for stage, count in enumerate(counts, start=1):
         for index in range(1, count + 1):
-            blocks.append(Block(f"stage{stage}_block{index}", "dense", stage, index, channels, channels + growth_rate,
-                                filters=growth_rate, bottleneck=bottleneck))  # fmt: skip
+            blocks.append(
+                Block(
+                    f"stage{stage}_block{index}",
+                    "dense",
+                    stage,
+                    index,
+                    channels,
+                    channels + growth_rate,
+                    filters=growth_rate,
+                    bottleneck=bottleneck,
+                )
+            )
             channels += growth_rate
         if stage < len(counts):
             # floor(theta * channels), as keras.applications and torchvision
             kept = max(1, int(channels * compression))
-            blocks.append(Block(f"stage{stage}_transition", "transition", stage, count + 1, channels, kept, strides=2,
-                                compression=compression))  # fmt: skip
+            blocks.append(
+                Block(
+                    f"stage{stage}_transition",
+                    "transition",
+                    stage,
+                    count + 1,
+                    channels,
+                    kept,
+                    strides=2,
+                    compression=compression,
+                )
+            )
             channels = kept
     # The CIFAR stem is normalised by the first layer's BN-ReLU.
-    stem = Stem(family.stem, 2 * growth_rate, normalize=family.stem == "imagenet", pool="max" if family.stem == "imagenet" else "none")
+    stem = Stem(
+        family.stem,
+        2 * growth_rate,
+        normalize=family.stem == "imagenet",
+        pool="max" if family.stem == "imagenet" else "none",
+    )
     options = dict(block=block_type, growth_rate=growth_rate, compression=compression)
     return stem, tuple(blocks), True, options
 
@@ -969,14 +1174,25 @@ def unknown_name(name, known):
     Returns:
         The ValueError (to raise).
     """
+
     # Same words in another order ("resnet_cifar") first: with many "res*" families, difflib alone misses it.
-    words = lambda text: sorted(str(text).lower().split("_"))  # noqa: E731
+    def words(text):
+        return sorted(str(text).lower().split("_"))
+
     # Then the same name with the nearest depth ("ResNet150" -> ResNet152): difflib ranks ResNet50 first.
-    split = lambda text: re.fullmatch(r"([A-Za-z]+)(\d+)(.*)", str(text))  # noqa: E731
+    def split(text):
+        return re.fullmatch(r"([A-Za-z]+)(\d+)(.*)", str(text))
+
     asked = split(name)
-    near = sorted((abs(int(found[2]) - int(asked[2])), key) for key in known
-                  if asked and (found := split(key)) and found[1] == asked[1] and found[3] == asked[3])  # fmt: skip
-    matches = ([k for k in known if words(k) == words(name)] or [key for _, key in near[:2]]
-               or difflib.get_close_matches(str(name), known, n=3, cutoff=0.5))  # fmt: skip
+    near = sorted(
+        (abs(int(found[2]) - int(asked[2])), key)
+        for key in known
+        if asked and (found := split(key)) and found[1] == asked[1] and found[3] == asked[3]
+    )
+    matches = (
+        [k for k in known if words(k) == words(name)]
+        or [key for _, key in near[:2]]
+        or difflib.get_close_matches(str(name), known, n=3, cutoff=0.5)
+    )
     hint = f" Did you mean {', '.join(matches)}?" if matches else ""
     return ValueError(f"Unknown model {name!r}.{hint} keras_resnet.available_models() lists every name.")

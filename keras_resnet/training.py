@@ -29,8 +29,18 @@ import tensorflow as tf
 from keras_resnet import checks, data, files, models, optimizer, plots, recipes, specs, zoo
 
 # What a run writes in its output folder besides config.json: `--overwrite` removes these and nothing else.
-RUN_FILES = ("history.csv", "last.keras", "best.keras", "final.keras", "results.json", "samples.npz", "curves.png",
-             "logs", "backup", "status.txt")  # fmt: skip
+RUN_FILES = (
+    "history.csv",
+    "last.keras",
+    "best.keras",
+    "final.keras",
+    "results.json",
+    "samples.npz",
+    "curves.png",
+    "logs",
+    "backup",
+    "status.txt",
+)
 # Test images kept with the model's answers, for `keras_resnet.export.verify` to compare served answers with.
 SAMPLES = 32
 
@@ -373,18 +383,40 @@ def rebuild(model, mean=None, std=None, dtype=None, sync_bn=None):
         A `keras.Model`.
     """
     config = model.get_config()
-    (source, _, _), = config["input_layers"] if isinstance(config["input_layers"][0], list) else [config["input_layers"]]
+    ((source, _, _),) = (
+        config["input_layers"] if isinstance(config["input_layers"][0], list) else [config["input_layers"]]
+    )
     if mean is not None and not any(layer["name"] == models.PREPROCESSING for layer in config["layers"]):
-        history = lambda tensor: tensor["config"]["keras_history"]  # noqa: E731
+
+        def history(tensor):
+            return tensor["config"]["keras_history"]
+
         for layer in config["layers"]:
             for node in layer["inbound_nodes"]:
                 for argument in keras.tree.flatten(node["args"]):
-                    if isinstance(argument, dict) and argument.get("class_name") == "__keras_tensor__" and history(argument)[0] == source:
+                    if (
+                        isinstance(argument, dict)
+                        and argument.get("class_name") == "__keras_tensor__"
+                        and history(argument)[0] == source
+                    ):
                         history(argument)[0] = models.PREPROCESSING
         spliced = keras.saving.serialize_keras_object(models.preprocessing_layer(mean, std))
         spliced["name"] = models.PREPROCESSING
-        spliced["inbound_nodes"] = [{"args": [{"class_name": "__keras_tensor__", "config": {
-            "shape": [None, *model.input_shape[1:]], "dtype": "float32", "keras_history": [source, 0, 0]}}], "kwargs": {}}]
+        spliced["inbound_nodes"] = [
+            {
+                "args": [
+                    {
+                        "class_name": "__keras_tensor__",
+                        "config": {
+                            "shape": [None, *model.input_shape[1:]],
+                            "dtype": "float32",
+                            "keras_history": [source, 0, 0],
+                        },
+                    }
+                ],
+                "kwargs": {},
+            }
+        ]
         at = next(i for i, layer in enumerate(config["layers"]) if layer["name"] == source) + 1
         config["layers"].insert(at, spliced)
     for layer in config["layers"]:
@@ -418,7 +450,9 @@ def _describe(value):
     if isinstance(value, keras.Model):
         return f"{value.name} ({value.count_params()} parameters)"
     if isinstance(value, (tuple, list)):
-        return f"arrays {[np.shape(a) for pair in value for a in (pair if isinstance(pair, (tuple, list)) else [pair])]}"
+        return (
+            f"arrays {[np.shape(a) for pair in value for a in (pair if isinstance(pair, (tuple, list)) else [pair])]}"
+        )
     return str(value)
 
 
@@ -428,8 +462,14 @@ def _build(model, source, stats, mixed_precision, sync_batchnorm):
     mean, std = stats
     dtype = mixed_precision_policy() if mixed_precision else None
     if isinstance(model, str):
-        return zoo.build(model, input_shape=source.image_shape, classes=source.num_classes, dtype=dtype,
-                         sync_bn=sync_batchnorm, preprocessing={"mean": mean.tolist(), "std": std.tolist()})  # fmt: skip
+        return zoo.build(
+            model,
+            input_shape=source.image_shape,
+            classes=source.num_classes,
+            dtype=dtype,
+            sync_bn=sync_batchnorm,
+            preprocessing={"mean": mean.tolist(), "std": std.tolist()},
+        )
     return rebuild(model, mean, std, dtype=dtype, sync_bn=sync_batchnorm)
 
 
@@ -492,8 +532,9 @@ def train(
         The `keras.callbacks.History` of this call's epochs (empty when the run had already finished);
         `history.test` holds the final test loss and accuracy, `history.model` is the trained model.
     """
-    checks.check_all(steps_per_epoch=steps_per_epoch, backup_every=backup_every, cpu_devices=cpu_devices, seed=seed,
-                     verbose=verbose)  # fmt: skip
+    checks.check_all(
+        steps_per_epoch=steps_per_epoch, backup_every=backup_every, cpu_devices=cpu_devices, seed=seed, verbose=verbose
+    )
     chosen = recipes.get_recipe(recipe, **overrides)
     if isinstance(model, (str, os.PathLike)) and str(model).endswith(".keras"):
         model = models.load_model_file(model)  # one sentence naming the file if it is missing or broken
@@ -516,17 +557,33 @@ def train(
     if source.image_shape[0] is None and chosen.augment != "imagenet":
         raise ValueError(f"{source.name} has images of different sizes: use augment='imagenet' to resize them")
     if freeze is not None:  # before the folder is claimed: a refused run must not hold it
-        names = [layer.name for layer in model.layers] if isinstance(model, keras.Model) else [
-            block.name for block in specs.resolve(model, input_shape=source.image_shape, classes=source.num_classes).blocks]
+        names = (
+            [layer.name for layer in model.layers]
+            if isinstance(model, keras.Model)
+            else [
+                block.name
+                for block in specs.resolve(model, input_shape=source.image_shape, classes=source.num_classes).blocks
+            ]
+        )
         models.check_freeze(freeze, names, getattr(model, "name", model), "freeze")
     replicas = strategy_object.num_replicas_in_sync
     global_batch = chosen.batch_size * replicas
     checks.check_batch(chosen.batch_size, replicas, source.train_size, source.name)
     steps = steps_per_epoch or math.ceil(source.train_size / global_batch)
     config = dict(
-        model=_describe(model), dataset=_describe(dataset), recipe=recipe, **dataclasses.asdict(chosen),
-        strategy=strategy, replicas=replicas, mixed_precision=mixed_precision, jit_compile=jit_compile,
-        steps_per_epoch=steps, backup_every=backup_every, seed=seed, freeze=freeze, freeze_batchnorm=freeze_batchnorm,
+        model=_describe(model),
+        dataset=_describe(dataset),
+        recipe=recipe,
+        **dataclasses.asdict(chosen),
+        strategy=strategy,
+        replicas=replicas,
+        mixed_precision=mixed_precision,
+        jit_compile=jit_compile,
+        steps_per_epoch=steps,
+        backup_every=backup_every,
+        seed=seed,
+        freeze=freeze,
+        freeze_batchnorm=freeze_batchnorm,
     )
     config["milestones"] = list(config["milestones"])
 
@@ -609,8 +666,13 @@ def _fit(net, train_data, test_data, chosen, steps, output, backup_every, verbos
     if isinstance(strategy_object, tf.distribute.MultiWorkerMirroredStrategy):
         _patch_keras_for_multiworker(net, next(iter(train_data)))
     return net.fit(
-        train_data, epochs=chosen.epochs, steps_per_epoch=steps, validation_data=test_data,
-        callbacks=callbacks, verbose=verbose, shuffle=False,  # the pipeline shuffles
+        train_data,
+        epochs=chosen.epochs,
+        steps_per_epoch=steps,
+        validation_data=test_data,
+        callbacks=callbacks,
+        verbose=verbose,
+        shuffle=False,  # the pipeline shuffles
     )
 
 

@@ -14,6 +14,7 @@ a results CSV and a PNG of score against parameters and FLOPs.
 """
 
 import collections
+import contextlib
 import csv
 import dataclasses
 import errno
@@ -47,7 +48,11 @@ FAMILY_KNOBS = {
 # ImageNet stem the deep stem too. Their choices are names ("none" and "default" for the option's None).
 for _name, _family in specs.FAMILIES.items():
     if _family.builder == "resnet":
-        FAMILY_KNOBS[_name] = (*FAMILY_KNOBS.get(_name, ()), "attention", *(("stem_type",) if _family.stem == "imagenet" else ()))
+        FAMILY_KNOBS[_name] = (
+            *FAMILY_KNOBS.get(_name, ()),
+            "attention",
+            *(("stem_type",) if _family.stem == "imagenet" else ()),
+        )
 UNSET = {"attention": "none", "stem_type": "default"}  # the choice that means the option's None
 # The refinements are searched only when asked (`attentions=["none", "se", "eca"]`); smallest first.
 NAMED_CHOICES = {"attention": ("none", "eca", "se"), "stem_type": ("default", "deep")}
@@ -75,7 +80,9 @@ def named_values(family, option):
     Returns:
         A sorted list (empty when no named model of the family sets it).
     """
-    return sorted({options[option] for owner, options in specs.MODELS.values() if owner == family and option in options})
+    return sorted(
+        {options[option] for owner, options in specs.MODELS.values() if owner == family and option in options}
+    )
 
 
 def fit_families(families, input_shape):
@@ -95,8 +102,10 @@ def fit_families(families, input_shape):
     if not swapped:
         return fitted, ""
     names = ", ".join(f"{cifar} for {family}" for family, cifar in swapped.items())
-    return fitted, (f"{input_shape[0]}x{input_shape[1]} images are small for an ImageNet stem: searching {names} "
-                    "(the papers' CIFAR form)")  # fmt: skip
+    return fitted, (
+        f"{input_shape[0]}x{input_shape[1]} images are small for an ImageNet stem: searching {names} "
+        "(the papers' CIFAR form)"
+    )
 
 
 def _option(knob, value):
@@ -197,23 +206,36 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         self.families, self.note = fit_families(families, self.input_shape)
         self.recipe_name, self.overrides = recipe, overrides
         chosen = recipes.get_recipe(recipe, **overrides)
-        given = {"cardinality": cardinalities, "bottleneck_width": bottleneck_widths, "widen": widens,
-                 "attention": attentions, "stem_type": stem_types}  # fmt: skip
+        given = {
+            "cardinality": cardinalities,
+            "bottleneck_width": bottleneck_widths,
+            "widen": widens,
+            "attention": attentions,
+            "stem_type": stem_types,
+        }
         for knob, choices in NAMED_CHOICES.items():
             unknown = sorted(set(given[knob] or ()) - set(choices))
             if unknown:
                 raise ValueError(f"{knob} choices {unknown} are not known; choose among {list(choices)}")
         # The refinements are searched only when asked for: a search left at its defaults keeps its old space.
-        used = {knob for family in self.families for knob in FAMILY_KNOBS.get(family, ())
-                if knob not in NAMED_CHOICES or given[knob] is not None}  # fmt: skip
+        used = {
+            knob
+            for family in self.families
+            for knob in FAMILY_KNOBS.get(family, ())
+            if knob not in NAMED_CHOICES or given[knob] is not None
+        }
         for knob, values in given.items():
             if values is not None and knob not in used:
                 owners = sorted(f for f, knobs in FAMILY_KNOBS.items() if knob in knobs)
-                raise ValueError(f"{knob} choices were given but none of families={list(self.families)} has it; add one of {owners}")
+                raise ValueError(
+                    f"{knob} choices were given but none of families={list(self.families)} has it; add one of {owners}"
+                )
         self.knobs = {k: _choices(k + "s", given[k] if given[k] is not None else self._named(k)) for k in sorted(used)}
         self.stochastic_depths = checks.check("stochastic_depths", _choices("stochastic_depths", stochastic_depths))
         self.lrs = _choices("lrs", lrs if lrs is not None else [chosen.lr])
-        self.weight_decays = _choices("weight_decays", weight_decays if weight_decays is not None else [chosen.weight_decay])
+        self.weight_decays = _choices(
+            "weight_decays", weight_decays if weight_decays is not None else [chosen.weight_decay]
+        )
         for value in (*self.lrs, *self.weight_decays):
             if not (isinstance(value, (int, float)) and value >= 0 and math.isfinite(value)):
                 raise ValueError(f"learning rates and weight decays must be finite numbers >= 0, not {value!r}")
@@ -246,7 +268,9 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         and the smallest (params, flops). Read from plans: nothing is built."""
         valid, options, smallest = {}, {}, (math.inf, math.inf)
         for family in self.families:
-            small_knobs = {k: _option(k, _smallest(k, self.knobs[k])) for k in FAMILY_KNOBS.get(family, ()) if k in self.knobs}
+            small_knobs = {
+                k: _option(k, _smallest(k, self.knobs[k])) for k in FAMILY_KNOBS.get(family, ()) if k in self.knobs
+            }
             errors = []
             tried = depths or [d for d in named_values(family, "depth") if d < 1000][:DEFAULT_DEPTHS]
             for depth in tried:
@@ -267,8 +291,14 @@ class ResNetHyperModel(keras_tuner.HyperModel):
 
     def plan(self, family, depth, options):
         """The `keras_resnet.specs.Plan` of one configuration (ValueError if it does not build)."""
-        return specs.resolve(family, depth=depth, input_shape=self.input_shape, classes=self.classes,
-                             preprocessing=self.preprocessing, **options)  # fmt: skip
+        return specs.resolve(
+            family,
+            depth=depth,
+            input_shape=self.input_shape,
+            classes=self.classes,
+            preprocessing=self.preprocessing,
+            **options,
+        )
 
     def configure(self, hp):
         """Declare the space in `hp` and return the chosen `(family, depth, build options)`."""
@@ -320,14 +350,19 @@ class ResNetHyperModel(keras_tuner.HyperModel):
                 f"{OVER_BUDGET}: {hp.values} has {params:,} parameters and {multiply_adds:,} FLOPs "
                 f"(max_params={self.max_params}, max_flops={self.max_flops}); not trained"
             )
-        recipe = recipes.get_recipe(self.recipe_name, **{**self.overrides, "lr": hp.get("lr"), "weight_decay": hp.get("weight_decay")})
+        recipe = recipes.get_recipe(
+            self.recipe_name, **{**self.overrides, "lr": hp.get("lr"), "weight_decay": hp.get("weight_decay")}
+        )
         steps = steps_per_epoch or int(x.cardinality())
         if steps < 1:
-            raise keras_tuner.errors.FatalValueError("the training data repeats forever: pass steps_per_epoch to search()")
+            raise keras_tuner.errors.FatalValueError(
+                "the training data repeats forever: pass steps_per_epoch to search()"
+            )
         strategy = model.distribute_strategy
         with strategy.scope():
-            optimizer.compile_model(model, recipe, steps, recipe.batch_size * strategy.num_replicas_in_sync,
-                                    epochs=epochs - initial_epoch)  # fmt: skip
+            optimizer.compile_model(
+                model, recipe, steps, recipe.batch_size * strategy.num_replicas_in_sync, epochs=epochs - initial_epoch
+            )
         callbacks = [keras.callbacks.TerminateOnNaN(), *(callbacks or [])]
         return model.fit(
             x, *args, epochs=epochs, steps_per_epoch=steps, initial_epoch=initial_epoch, callbacks=callbacks, **kwargs
@@ -388,12 +423,29 @@ class RecordedTuner:
 
 
 # keys: keras_resnet.recipes.TUNERS, which the command line offers
-TUNERS = {name: type(tuner.__name__, (RecordedTuner, tuner), {}) for name, tuner in {
-    "random": keras_tuner.RandomSearch, "bayesian": keras_tuner.BayesianOptimization, "hyperband": keras_tuner.Hyperband,
-}.items()}  # fmt: skip
+TUNERS = {
+    name: type(tuner.__name__, (RecordedTuner, tuner), {})
+    for name, tuner in {
+        "random": keras_tuner.RandomSearch,
+        "bayesian": keras_tuner.BayesianOptimization,
+        "hyperband": keras_tuner.Hyperband,
+    }.items()
+}
 
 
-def make_tuner(hypermodel, tuner="random", *, directory, project_name="search", max_trials=10, epochs=10, seed=0, overwrite=False, distribution_strategy=None, one_trial=False):
+def make_tuner(
+    hypermodel,
+    tuner="random",
+    *,
+    directory,
+    project_name="search",
+    max_trials=10,
+    epochs=10,
+    seed=0,
+    overwrite=False,
+    distribution_strategy=None,
+    one_trial=False,
+):
     """A keras-tuner tuner on val_accuracy for `hypermodel`.
 
     Over-budget trials fail on purpose, so any number of them in a row is allowed.
@@ -418,8 +470,15 @@ def make_tuner(hypermodel, tuner="random", *, directory, project_name="search", 
     _check_tuner(tuner, max_trials)
     budget = {"max_epochs": epochs} if tuner == "hyperband" else {"max_trials": max_trials}
     searcher = TUNERS[tuner](
-        hypermodel, objective="val_accuracy", seed=seed, directory=directory, project_name=project_name,
-        overwrite=overwrite, distribution_strategy=distribution_strategy, max_consecutive_failed_trials=10**9, **budget,
+        hypermodel,
+        objective="val_accuracy",
+        seed=seed,
+        directory=directory,
+        project_name=project_name,
+        overwrite=overwrite,
+        distribution_strategy=distribution_strategy,
+        max_consecutive_failed_trials=10**9,
+        **budget,
     )
     searcher.one_trial = one_trial
     oracle = searcher.oracle
@@ -468,9 +527,14 @@ def results(tuner):
         record = files.read_json(record, fix) if record.exists() else {}
         rows.append(
             dict(
-                trial=trial_id, **values, status=status, params=params, flops=multiply_adds,
+                trial=trial_id,
+                **values,
+                status=status,
+                params=params,
+                flops=multiply_adds,
                 val_accuracy=float(trial.score) if status == "completed" else None,
-                worker=record.get("worker"), peak_rss_mb=record.get("peak_rss_mb"),
+                worker=record.get("worker"),
+                peak_rss_mb=record.get("peak_rss_mb"),
             )
         )
     return rows
@@ -496,8 +560,17 @@ def write_results(rows, path):
 
 
 # How results.png labels each searched knob beside its point ("20 c8 w64": depth 20, cardinality 8, width 64).
-LABELS = {"depth": "", "cardinality": "c", "bottleneck_width": "w", "widen": "x", "attention": "", "stem_type": "",
-          "stochastic_depth": "p", "lr": "lr", "weight_decay": "wd"}  # fmt: skip
+LABELS = {
+    "depth": "",
+    "cardinality": "c",
+    "bottleneck_width": "w",
+    "widen": "x",
+    "attention": "",
+    "stem_type": "",
+    "stochastic_depth": "p",
+    "lr": "lr",
+    "weight_decay": "wd",
+}
 
 
 def _searched(rows):
@@ -515,8 +588,14 @@ def point_labels(rows):
         A list of strings, one per row.
     """
     knobs = _searched(rows)
-    return [" ".join(f"{LABELS[k]}{row[k]:g}" if isinstance(row[k], float) else f"{LABELS[k]}{row[k]}"
-                     for k in knobs if row.get(k) is not None) for row in rows]  # fmt: skip
+    return [
+        " ".join(
+            f"{LABELS[k]}{row[k]:g}" if isinstance(row[k], float) else f"{LABELS[k]}{row[k]}"
+            for k in knobs
+            if row.get(k) is not None
+        )
+        for row in rows
+    ]
 
 
 def plot_results(rows, path, max_params=None, max_flops=None):
@@ -616,36 +695,72 @@ def search(
     checks.check_all(workers=workers)
     most = checks.WORKERS_PER_CORE * checks.cores()
     if workers > most:
-        print(f"tune: workers={workers} is more than this machine's {checks.cores()} CPU core(s) allow "
-              f"({checks.WORKERS_PER_CORE} per core): {most} worker process(es) are used", flush=True)  # fmt: skip
+        print(
+            f"tune: workers={workers} is more than this machine's {checks.cores()} CPU core(s) allow "
+            f"({checks.WORKERS_PER_CORE} per core): {most} worker process(es) are used",
+            flush=True,
+        )
         workers = most
     if workers and not isinstance(dataset, (str, os.PathLike)):
         raise ValueError(
             "worker processes load the data set by name: pass a name or a folder, or workers=0 to train every "
             "trial in this process"
         )
-    job = dict(dataset=str(dataset) if workers else dataset, output=str(output), tuner=tuner, max_trials=max_trials,
-               recipe=recipe, validation_split=validation_split, steps_per_epoch=steps_per_epoch, strategy=strategy,
-               cpu_devices=cpu_devices, data_dir=data_dir and str(data_dir), manual_dir=manual_dir and str(manual_dir),
-               seed=seed, verbose=verbose, **settings)  # fmt: skip
+    job = dict(
+        dataset=str(dataset) if workers else dataset,
+        output=str(output),
+        tuner=tuner,
+        max_trials=max_trials,
+        recipe=recipe,
+        validation_split=validation_split,
+        steps_per_epoch=steps_per_epoch,
+        strategy=strategy,
+        cpu_devices=cpu_devices,
+        data_dir=data_dir and str(data_dir),
+        manual_dir=manual_dir and str(manual_dir),
+        seed=seed,
+        verbose=verbose,
+        **settings,
+    )
     role = os.environ.get("KERASTUNER_TUNER_ID") if "KERASTUNER_ORACLE_IP" in os.environ else None
     if role is not None and "chief" not in role:  # keras-tuner's own test for the chief (dist_utils.is_chief_oracle)
         return _work(role, job)
     setup = _Setup(**job)
     output = pathlib.Path(output)
-    config = json.loads(json.dumps(dict(
-        dataset=str(dataset) if isinstance(dataset, (str, os.PathLike)) else "arrays", tuner=tuner,
-        max_trials=max_trials, recipe=recipe, validation_split=validation_split, steps_per_epoch=setup.steps, seed=seed,
-        **settings,
-    ), default=list))  # fmt: skip
+    config = json.loads(
+        json.dumps(
+            dict(
+                dataset=str(dataset) if isinstance(dataset, (str, os.PathLike)) else "arrays",
+                tuner=tuner,
+                max_trials=max_trials,
+                recipe=recipe,
+                validation_split=validation_split,
+                steps_per_epoch=setup.steps,
+                seed=seed,
+                **settings,
+            ),
+            default=list,
+        )
+    )
     with files.claim(output, "tune", config, SEARCH_FILES, overwrite):
         hypermodel = setup.hypermodel
         if verbose:
-            where = (f"{workers} worker process{'es' if workers > 1 else ''}, a process per trial" if workers
-                     else "this process") if role is None else f"workers of the chief on {os.environ['KERASTUNER_ORACLE_IP']}"  # fmt: skip
-            print(f"tune: {tuner} search of up to {max_trials} trials over {list(hypermodel.families)} on {setup.source.name} "
-                  f"({setup.train_size:,} training, {setup.held_out:,} validation images), {setup.recipe.epochs} epochs "
-                  f"of {setup.steps} steps per trial in {where}; files in {output}", flush=True)  # fmt: skip
+            where = (
+                (
+                    f"{workers} worker process{'es' if workers > 1 else ''}, a process per trial"
+                    if workers
+                    else "this process"
+                )
+                if role is None
+                else f"workers of the chief on {os.environ['KERASTUNER_ORACLE_IP']}"
+            )
+            print(
+                f"tune: {tuner} search of up to {max_trials} trials over {list(hypermodel.families)} on "
+                f"{setup.source.name} "
+                f"({setup.train_size:,} training, {setup.held_out:,} validation images), {setup.recipe.epochs} epochs "
+                f"of {setup.steps} steps per trial in {where}; files in {output}",
+                flush=True,
+            )
             if hypermodel.note:
                 print(f"tune: {hypermodel.note}", flush=True)
         searcher = setup.tuner()
@@ -656,18 +771,26 @@ def search(
             setup.run(searcher)
         searcher.oracle.save()  # with no trial left ongoing (see make_tuner)
         if ended and len(searcher.oracle.end_order) == ended:
-            print(f"tune: the search in {output} had finished ({ended} trials ended): no trial was trained again; "
-                  "choose another output or pass --overwrite to search again", flush=True)  # fmt: skip
+            print(
+                f"tune: the search in {output} had finished ({ended} trials ended): no trial was trained again; "
+                "choose another output or pass --overwrite to search again",
+                flush=True,
+            )
         rows = results(searcher)
         done = [row for row in rows if row["val_accuracy"] is not None]
-        summary = dict(rows=rows, over_budget=sum(row["status"] == OVER_BUDGET for row in rows),
-                       results=write_results(rows, output / "results.csv"),
-                       plot=plot_results(rows, output / "results.png", hypermodel.max_params, hypermodel.max_flops))  # fmt: skip
+        summary = dict(
+            rows=rows,
+            over_budget=sum(row["status"] == OVER_BUDGET for row in rows),
+            results=write_results(rows, output / "results.csv"),
+            plot=plot_results(rows, output / "results.png", hypermodel.max_params, hypermodel.max_flops),
+        )
         if done:
             best = max(done, key=lambda row: row["val_accuracy"])
             model = searcher.load_model(searcher.oracle.trials[best["trial"]])
             with setup.distribution.scope():  # keras-tuner built the model under it
-                optimizer.compile_model(model, setup.recipe, setup.steps, setup.global_batch)  # the recipe's loss, to evaluate
+                optimizer.compile_model(
+                    model, setup.recipe, setup.steps, setup.global_batch
+                )  # the recipe's loss, to evaluate
             summary.update(best=best, test_accuracy=float(model.evaluate(setup.test_data, verbose=0)[1]))
             training.save_model(model, output / "best.keras")
             training.write_samples(model, setup.source.test, output / "samples.npz")
@@ -680,17 +803,44 @@ class _Setup:
     """What every process of a search builds the same way from its arguments: the data, the pipelines, the
     hypermodel and the tuner (see `search` for the arguments)."""
 
-    def __init__(self, dataset, output, *, tuner, max_trials, recipe, validation_split, steps_per_epoch, strategy,
-                 cpu_devices, data_dir, manual_dir, seed, verbose, **settings):  # fmt: skip
+    def __init__(
+        self,
+        dataset,
+        output,
+        *,
+        tuner,
+        max_trials,
+        recipe,
+        validation_split,
+        steps_per_epoch,
+        strategy,
+        cpu_devices,
+        data_dir,
+        manual_dir,
+        seed,
+        verbose,
+        **settings,
+    ):
         fields = {field.name for field in dataclasses.fields(recipes.Recipe)}
         self.recipe = recipes.get_recipe(recipe, **{k: v for k, v in settings.items() if k in fields})
         _check_tuner(tuner, max_trials)
-        checks.check_all(validation_split=validation_split, steps_per_epoch=steps_per_epoch, cpu_devices=cpu_devices,
-                         seed=seed, verbose=verbose)  # fmt: skip
+        checks.check_all(
+            validation_split=validation_split,
+            steps_per_epoch=steps_per_epoch,
+            cpu_devices=cpu_devices,
+            seed=seed,
+            verbose=verbose,
+        )
         if cpu_devices:
             training.configure_cpu_devices(cpu_devices)
         self.distribution = training.make_strategy(strategy)
-        self.output, self.name, self.max_trials, self.seed, self.verbose = pathlib.Path(output), tuner, max_trials, seed, verbose
+        self.output, self.name, self.max_trials, self.seed, self.verbose = (
+            pathlib.Path(output),
+            tuner,
+            max_trials,
+            seed,
+            verbose,
+        )
         files.check_writable(self.output)
         source = self.source = data.load(dataset, data_dir=data_dir, manual_dir=manual_dir, seed=seed)
         if source.image_shape[0] is None and self.recipe.augment != "imagenet":
@@ -705,25 +855,40 @@ class _Setup:
         self.val_data = data.pipeline(source.train.take(self.held_out), training=False, **options)
         self.test_data = data.pipeline(source.test, training=False, **options)
         mean, std = source.stats()
-        self.hypermodel = ResNetHyperModel(tuple(self.train_data.element_spec[0].shape[1:]), source.num_classes,
-                                           recipe=recipe, preprocessing={"mean": mean.tolist(), "std": std.tolist()},
-                                           **settings)  # fmt: skip
+        self.hypermodel = ResNetHyperModel(
+            tuple(self.train_data.element_spec[0].shape[1:]),
+            source.num_classes,
+            recipe=recipe,
+            preprocessing={"mean": mean.tolist(), "std": std.tolist()},
+            **settings,
+        )
 
     def tuner(self, one_trial=False):
         """The search's keras-tuner tuner (resumed from `output/search` when it is there)."""
         keras.utils.set_random_seed(self.seed)
-        return make_tuner(self.hypermodel, self.name, directory=self.output, max_trials=self.max_trials,
-                          epochs=self.recipe.epochs, seed=self.seed, distribution_strategy=self.distribution,
-                          one_trial=one_trial)  # fmt: skip
+        return make_tuner(
+            self.hypermodel,
+            self.name,
+            directory=self.output,
+            max_trials=self.max_trials,
+            epochs=self.recipe.epochs,
+            seed=self.seed,
+            distribution_strategy=self.distribution,
+            one_trial=one_trial,
+        )
 
     def run(self, searcher):
         """Run `searcher`'s trials in this process (all of them, or one with `one_trial`)."""
         callbacks = [DiskGuard(self.output / "search"), keras.callbacks.TensorBoard(self.output / "logs")]
-        try:
-            searcher.search(self.train_data, validation_data=self.val_data, epochs=self.recipe.epochs,
-                            steps_per_epoch=self.steps, callbacks=callbacks, verbose=self.verbose)  # fmt: skip
-        except _TrialDone:
-            pass
+        with contextlib.suppress(_TrialDone):  # how `one_trial` ends the search after its trial
+            searcher.search(
+                self.train_data,
+                validation_data=self.val_data,
+                epochs=self.recipe.epochs,
+                steps_per_epoch=self.steps,
+                callbacks=callbacks,
+                verbose=self.verbose,
+            )
 
 
 # Worker processes: each runs one trial (`run_trial_process`), started by a `Worker` once the oracle has given
@@ -760,7 +925,13 @@ def run_trial_process(job, report, parent):
         setup = _Setup(**json.loads(job))
         setup.run(setup.tuner(one_trial=True))
     except (keras_tuner.errors.FatalError, OSError, ValueError) as error:
-        kind = "OSError" if isinstance(error, OSError) else "ValueError" if isinstance(error, ValueError) else "RuntimeError"
+        kind = (
+            "OSError"
+            if isinstance(error, OSError)
+            else "ValueError"
+            if isinstance(error, ValueError)
+            else "RuntimeError"
+        )
         os.write(report, json.dumps({"kind": kind, "message": str(error)}).encode())
         return STOPPED_SEARCH
     return 0
@@ -891,8 +1062,11 @@ def _work(tuner_id, job):
 
     worker = Worker(oracle_client.OracleClient(None), tuner_id, job, {}, job["verbose"])
     if job["verbose"]:
-        print(f"tune: {tuner_id}, a worker of the chief on {os.environ['KERASTUNER_ORACLE_IP']}:"
-              f"{os.environ['KERASTUNER_ORACLE_PORT']}, a process per trial", flush=True)  # fmt: skip
+        print(
+            f"tune: {tuner_id}, a worker of the chief on {os.environ['KERASTUNER_ORACLE_IP']}:"
+            f"{os.environ['KERASTUNER_ORACLE_PORT']}, a process per trial",
+            flush=True,
+        )
     try:
         while worker.poll():
             time.sleep(1)

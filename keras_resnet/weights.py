@@ -152,16 +152,20 @@ def trained_card(name, weights):
     """
     stem = TRAINED[weights].get(name)
     if stem is None:
-        raise ValueError(f"weights={weights!r} exist only for {sorted(TRAINED[weights])}, not {name}: pass "
-                         "weights=None to train it, or the path of a weights file.")  # fmt: skip
+        raise ValueError(
+            f"weights={weights!r} exist only for {sorted(TRAINED[weights])}, not {name}: pass "
+            "weights=None to train it, or the path of a weights file."
+        )
     with open(os.path.join(TRAINED_FOLDER, stem + ".json"), encoding="utf-8") as card_file:
         card = json.load(card_file)
     path = os.path.join(TRAINED_FOLDER, stem + ".weights.h5")
     with open(path, "rb") as weights_file:
         digest = hashlib.sha256(weights_file.read()).hexdigest()
     if digest != card["sha256"]:
-        raise ValueError(f"{path} is damaged (sha256 {digest[:12]}..., its card says {card['sha256'][:12]}...): "
-                         "reinstall keras-resnet-family.")  # fmt: skip
+        raise ValueError(
+            f"{path} is damaged (sha256 {digest[:12]}..., its card says {card['sha256'][:12]}...): "
+            "reinstall keras-resnet-family."
+        )
     return {**card, "path": path}
 
 
@@ -182,11 +186,15 @@ def trained_options(card, options):
         if given is None:
             wanted[key] = value
         elif key == "classes" and given != value and wanted.get("include_top", True):
-            raise ValueError(f"weights={card['dataset']!r} have {value} classes, not {given}: pass classes={value}, "
-                             "or include_top=False for the features only.")  # fmt: skip
+            raise ValueError(
+                f"weights={card['dataset']!r} have {value} classes, not {given}: pass classes={value}, "
+                "or include_top=False for the features only."
+            )
         elif key == "preprocessing" and {k: list(np.ravel(v)) for k, v in given.items()} != value:
-            raise ValueError(f"weights={card['dataset']!r} were trained on pixels normalised by {value}: leave "
-                             "preprocessing out (the model then carries that normalisation).")  # fmt: skip
+            raise ValueError(
+                f"weights={card['dataset']!r} were trained on pixels normalised by {value}: leave "
+                "preprocessing out (the model then carries that normalisation)."
+            )
     return wanted
 
 
@@ -254,7 +262,10 @@ def load(model, path, plan, source=None):
         if path.endswith(".keras"):
             loaded = load_model_file(path)
             if len(loaded.weights) != len(model.weights):
-                raise ValueError(f"it holds {len(loaded.weights)} weight arrays ({loaded.name}), {model.name} has {len(model.weights)}.")
+                raise ValueError(
+                    f"it holds {len(loaded.weights)} weight arrays ({loaded.name}), {model.name} has "
+                    f"{len(model.weights)}."
+                )
             model.set_weights(loaded.get_weights())
         else:
             _load_own(model, path)
@@ -284,9 +295,13 @@ def _load_own(model, path):
     if found != expected:
         missing, extra = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
         shaped = sorted(key for key in set(found) & set(expected) if found[key] != expected[key])
-        what = (f"{len(missing)} of the model's arrays are missing (e.g. {missing[:2]})" if missing else
-                f"{len(extra)} of its arrays have no place in the model (e.g. {extra[:2]})" if extra else
-                f"{shaped[0]} has shape {found[shaped[0]]}, the model's {expected[shaped[0]]}")  # fmt: skip
+        what = (
+            f"{len(missing)} of the model's arrays are missing (e.g. {missing[:2]})"
+            if missing
+            else f"{len(extra)} of its arrays have no place in the model (e.g. {extra[:2]})"
+            if extra
+            else f"{shaped[0]} has shape {found[shaped[0]]}, the model's {expected[shaped[0]]}"
+        )
         raise ValueError(f"only part of it would load: {what}.")
     model.load_weights(path)
 
@@ -319,7 +334,9 @@ def load_foreign(model, path, plan, source):
     label = f"{'state dict' if source == 'torch' else 'keras.applications file'} {os.path.basename(path)!r}"
     names = NAMES[source].get(family_name)
     if names is None:
-        raise ValueError(f"{label} cannot be converted to {family_name}: conversions exist for {sorted(NAMES[source])}.")
+        raise ValueError(
+            f"{label} cannot be converted to {family_name}: conversions exist for {sorted(NAMES[source])}."
+        )
     for (option_source, option), rows in OPTION_NAMES.items():
         if option_source == source and plan.options.get(option):
             names = {**names, **rows}
@@ -342,8 +359,11 @@ def check_layout(plan, needed, label):
         ValueError: the model places its strides differently; the message names the option to pass.
     """
     preact = specs.FAMILIES[plan.family].preact
-    wrong = {key: value for key, value in needed.items()
-             if plan.options.get(key, value) != value and not (key == "variant" and preact)}  # fmt: skip
+    wrong = {
+        key: value
+        for key, value in needed.items()
+        if plan.options.get(key, value) != value and not (key == "variant" and preact)
+    }
     if wrong:
         options = ", ".join(f"{key}={value!r}" for key, value in wrong.items())
         raise ValueError(f"{label} needs {plan.name} built with {options}: the stride sits elsewhere otherwise.")
@@ -378,8 +398,11 @@ def read_keras(path, plan, label):
         raise ValueError(f"{label} cannot be read: keras.applications has no {plan.family}{plan.depth}.")
     top, classes = plan.include_top, plan.classes if plan.include_top else 1000
     twin = getattr(keras.applications, name)(weights=None, include_top=top, classes=classes)
-    expected = {layer.name: [(v.name, tuple(v.shape)) for v in layer.trainable_weights + layer.non_trainable_weights]
-                for layer in twin.layers if layer.weights}  # fmt: skip
+    expected = {
+        layer.name: [(v.name, tuple(v.shape)) for v in layer.trainable_weights + layer.non_trainable_weights]
+        for layer in twin.layers
+        if layer.weights
+    }
     wrong = f"is not a keras.applications {name} file with include_top={top}, classes={classes}"
     try:
         if zipfile.is_zipfile(path):
@@ -399,7 +422,9 @@ def read_keras(path, plan, label):
                 got = "nothing" if variable not in found else f"shape {found[variable].shape}"
                 raise ValueError(f"{label} {wrong}: it gives {got} for {layer}/{variable}, which has shape {shape}.")
         if set(found) - {v for v, _ in variables}:
-            raise ValueError(f"{label} {wrong}: its layer {layer!r} has {sorted(set(found) - {v for v, _ in variables})} besides.")
+            raise ValueError(
+                f"{label} {wrong}: its layer {layer!r} has {sorted(set(found) - {v for v, _ in variables})} besides."
+            )
     extra = sorted(set(arrays) - set(expected))
     if extra:
         raise ValueError(f"{label} {wrong}: it has layers {name} lacks (e.g. {extra[:3]}).")
@@ -419,7 +444,7 @@ def _read_h5(h5, expected, by_key):
     every = []
     h5.visititems(lambda key, item: every.append(key) if isinstance(item, h5py.Dataset) else None)
     read, arrays = set(), {}
-    root = h5["model_weights"] if "model_weights" in h5 else h5  # a legacy whole-model .h5
+    root = h5.get("model_weights", h5)  # a legacy whole-model .h5
     if attributes(root, "layer_names"):  # legacy: arrays named "<layer>/<variable>:0" in each layer's group
         for layer in attributes(root, "layer_names"):
             for weight in attributes(root[layer], "weight_names"):
@@ -427,7 +452,7 @@ def _read_h5(h5, expected, by_key):
                 arrays.setdefault(layer, {})[variable] = np.asarray(root[layer][weight])
                 read.add(root[layer][weight].name.lstrip("/"))
     else:  # Keras 3: layers/<key>/vars/<index>, the variables in the layer's own order
-        for key, group in (h5["layers"].items() if "layers" in h5 else ()):
+        for key, group in h5["layers"].items() if "layers" in h5 else ():
             layer = group.attrs.get("name") or by_key.get(key)
             layer = layer.decode() if isinstance(layer, bytes) else layer
             if "vars" not in group or layer not in expected:
@@ -471,7 +496,9 @@ def read_torch(path, bn_epsilon=BN_EPSILON):
         try:
             from safetensors.numpy import load_file
         except ImportError as error:
-            raise ValueError("reading .safetensors needs safetensors: pip install 'keras-resnet-family[torch]'.") from error
+            raise ValueError(
+                "reading .safetensors needs safetensors: pip install 'keras-resnet-family[torch]'."
+            ) from error
         state = load_file(path)
     else:
         try:
@@ -517,7 +544,9 @@ def torch_to_keras(layer, variables, bn_epsilon=BN_EPSILON):
         }
     weight = variables["weight"]
     if weight.ndim not in (2, 3, 4):
-        raise ValueError(f"state dict layer {layer!r} has a {weight.ndim}-D weight: only convolutions, linear and BN layers convert.")
+        raise ValueError(
+            f"state dict layer {layer!r} has a {weight.ndim}-D weight: only convolutions, linear and BN layers convert."
+        )
     # torch: conv (out, in/groups, kh, kw), conv1d (out, in, k) and linear (out, in); Keras: (kh, kw, in/groups,
     # out), (k, in, out) and (in, out).
     axes = {4: (2, 3, 1, 0), 3: (2, 1, 0), 2: (1, 0)}[weight.ndim]

@@ -19,7 +19,8 @@ SIGNATURE_DOC = """include_top: add global average pooling and the `classes`-way
         weights: None (random initialisation), "imagenet" (published ImageNet weights, downloaded with a
             checked hash, converted once and cached, see docs/weights.md), a source tag of
             `keras_resnet.available_weights(name)` ("timm/resnet50d.ra2_in1k", "torchvision/IMAGENET1K_V2"),
-            "cifar10" (ResNet20: weights trained by this package, shipped with it, its model card is in docs/training.md), or
+            "cifar10" (ResNet20: weights trained by this package, shipped with it, its model card is in
+            docs/training.md), or
             a path: a `.weights.h5` / `.keras` file, a keras.applications file or a torchvision/timm state
             dict (converted, see `keras_resnet.weights`; `weights_source=` names what the file is where its
             name does not tell, e.g. "keras.applications" for its `.weights.h5`).
@@ -77,7 +78,9 @@ def build(name, /, *, weights=None, input_tensor=None, weights_source=None, **kw
     Example: `keras_resnet.build("cifar_resnet", depth=272, shortcut="B")`.
     """
     if weights is not None and not isinstance(weights, (str, os.PathLike)):
-        raise TypeError(f"weights must be None, 'imagenet', 'cifar10' or a path to a weights file, not {type(weights).__name__}.")
+        raise TypeError(
+            f"weights must be None, 'imagenet', 'cifar10' or a path to a weights file, not {type(weights).__name__}."
+        )
     if input_tensor is not None and kwargs.get("input_shape") is None:
         kwargs["input_shape"] = tuple(input_tensor.shape[1:])
     if isinstance(weights, str) and weights in TRAINED:
@@ -87,7 +90,8 @@ def build(name, /, *, weights=None, input_tensor=None, weights_source=None, **kw
     plan = specs.resolve(name, **kwargs)
     if weights is not None and not os.path.exists(weights):
         raise ValueError(
-            f"weights={str(weights)!r} does not exist: pass None, 'imagenet', 'cifar10' (ResNet20) or the path of a .weights.h5 / .keras "
+            f"weights={str(weights)!r} does not exist: pass None, 'imagenet', 'cifar10' (ResNet20) or the path of a "
+            ".weights.h5 / .keras "
             "file, a keras.applications .h5 file or a torchvision/timm .pth / .safetensors state dict."
         )
     model = models.build_model(plan, input_tensor)
@@ -99,7 +103,9 @@ def build(name, /, *, weights=None, input_tensor=None, weights_source=None, **kw
 def _published(name, weights, input_tensor, kwargs):
     # Published weights: the source's preprocessing and layout, checked before anything is downloaded.
     if name not in specs.MODELS:
-        raise ValueError(f"weights={weights!r} are published per model: build it by name (e.g. 'ResNet50'), not as {name!r}.")
+        raise ValueError(
+            f"weights={weights!r} are published per model: build it by name (e.g. 'ResNet50'), not as {name!r}."
+        )
     found = pretrained.source(name, weights)
     kwargs = pretrained.build_options(found, kwargs)
     plan = specs.resolve(name, **kwargs)
@@ -124,7 +130,9 @@ def _trained(name, weights, input_tensor, kwargs):
     if plan.include_top:
         load_weights(model, card["path"], plan)
         return model
-    whole_plan = specs.resolve(name, **{**kwargs, "include_top": True, "classes": card["options"]["classes"], "pooling": None})
+    whole_plan = specs.resolve(
+        name, **{**kwargs, "include_top": True, "classes": card["options"]["classes"], "pooling": None}
+    )
     whole = models.build_model(whole_plan)
     load_weights(whole, card["path"], whole_plan)
     _copy_layers(whole, model)
@@ -205,8 +213,12 @@ def {name}(include_top=True, weights=None, input_tensor=None, input_shape=None, 
 def applications_source():
     """The text of `keras_resnet/applications.py`: one `def` per row of `specs.MODELS`, in table order."""
     return HEADER + "".join(
-        FUNCTION.format(name=name, family=family, classes=specs.FAMILIES[family].classes,
-                        row=", ".join(f"{key}={value!r}" for key, value in row.items()))  # fmt: skip
+        FUNCTION.format(
+            name=name,
+            family=family,
+            classes=specs.FAMILIES[family].classes,
+            row=", ".join(f"{key}={value!r}" for key, value in row.items()),
+        )
         for name, (family, row) in specs.MODELS.items()
     )
 

@@ -11,8 +11,16 @@ def numpy(x):
     return keras.ops.convert_to_numpy(x)
 
 
-def run_layer_test(cls, init_kwargs, input_shape, expected_output_shape, expected_num_trainable_weights,
-                   expected_num_non_trainable_weights, tmp_path, trains=True):  # fmt: skip
+def run_layer_test(
+    cls,
+    init_kwargs,
+    input_shape,
+    expected_output_shape,
+    expected_num_trainable_weights,
+    expected_num_non_trainable_weights,
+    tmp_path,
+    trains=True,
+):
     """Build `cls(**init_kwargs)` on `input_shape` (batch first) and check what every layer must do.
 
     Output shape and `compute_output_shape`, weight counts, a get_config/from_config round trip that gives
@@ -23,10 +31,14 @@ def run_layer_test(cls, init_kwargs, input_shape, expected_output_shape, expecte
     x = np.random.default_rng(0).random(input_shape, dtype=np.float32)
     layer = cls(**init_kwargs)
     out = numpy(layer(x))
-    assert out.shape == expected_output_shape and tuple(layer.compute_output_shape(input_shape)) == expected_output_shape
+    assert (
+        out.shape == expected_output_shape and tuple(layer.compute_output_shape(input_shape)) == expected_output_shape
+    )
     assert np.isfinite(out).all()
     assert (len(layer.trainable_weights), len(layer.non_trainable_weights)) == (
-        expected_num_trainable_weights, expected_num_non_trainable_weights), cls.__name__  # fmt: skip
+        expected_num_trainable_weights,
+        expected_num_non_trainable_weights,
+    ), cls.__name__
     clone = cls.from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
     clone(x)
@@ -38,7 +50,11 @@ def run_layer_test(cls, init_kwargs, input_shape, expected_output_shape, expecte
         compute = keras.DTypePolicy(policy).compute_dtype
         assert keras.backend.standardize_dtype(result.dtype) == compute, (cls.__name__, policy, result.dtype)
         inner = [sub for sub in typed._flatten_layers(include_self=False)]
-        assert all(sub.dtype_policy.name == policy for sub in inner), (cls.__name__, policy, [(s.name, s.dtype_policy.name) for s in inner])
+        assert all(sub.dtype_policy.name == policy for sub in inner), (
+            cls.__name__,
+            policy,
+            [(s.name, s.dtype_policy.name) for s in inner],
+        )
     inputs = keras.Input(input_shape[1:])
     pooled = keras.layers.GlobalAveragePooling2D()(cls(**init_kwargs, name="tested")(inputs))
     model = keras.Model(inputs, keras.layers.Dense(3)(pooled))
@@ -46,7 +62,9 @@ def run_layer_test(cls, init_kwargs, input_shape, expected_output_shape, expecte
     before = [numpy(w).copy() for w in model.get_layer("tested").trainable_weights]
     model.fit(x, np.arange(len(x)) % 3, batch_size=len(x), epochs=1, verbose=0)
     after = [numpy(w) for w in model.get_layer("tested").trainable_weights]
-    assert not trains or not before or any(not np.array_equal(a, b) for a, b in zip(before, after)), f"a step moved no weight of {cls.__name__}"
+    assert not trains or not before or any(not np.array_equal(a, b) for a, b in zip(before, after)), (
+        f"a step moved no weight of {cls.__name__}"
+    )
     path = tmp_path / f"{cls.__name__}.keras"
     model.save(path)
     np.testing.assert_allclose(numpy(keras.saving.load_model(path)(x)), numpy(model(x)), atol=1e-6)
@@ -70,7 +88,9 @@ def run_backbone_test(name, tmp_path, input_shape, **options):
     assert np.isfinite(history.history["loss"]).all()
     path = tmp_path / "backbone.keras"
     model.save(path)
-    np.testing.assert_allclose(numpy(keras.saving.load_model(path)(x, training=False)), numpy(model(x, training=False)), atol=1e-5)
+    np.testing.assert_allclose(
+        numpy(keras.saving.load_model(path)(x, training=False)), numpy(model(x, training=False)), atol=1e-5
+    )
     return model
 
 
@@ -81,7 +101,9 @@ def gradients(fn, *arrays):
     if backend == "jax":
         import jax
 
-        loss = lambda *xs: (fn(*xs) ** 2).sum()  # noqa: E731
+        def loss(*xs):
+            return (fn(*xs) ** 2).sum()
+
         return numpy(fn(*arrays)), [numpy(g) for g in jax.grad(loss, argnums=tuple(range(len(arrays))))(*arrays)]
     if backend == "torch":
         import torch

@@ -92,7 +92,9 @@ def test_lesions_reuse_one_trace_and_plain_blocks_pass_their_input(images):
     traces = lesioned.traces
     for name in ("stage1_block1", "stage2_block2", "stage3_block3"):
         lesioned.set_mask(names_off=[name])
-        np.testing.assert_allclose(lesioned.predict(x, verbose=0), without(model, name).predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            lesioned.predict(x, verbose=0), without(model, name).predict(x, verbose=0), rtol=1e-5, atol=1e-6
+        )
     assert lesioned.traces == traces
 
 
@@ -136,8 +138,13 @@ def test_stochastic_depth_unscaled_equals_the_net_without_stochastic_depth(train
 @pytest.mark.slow
 def test_degradation_returns_curves_and_the_figure(digits, tmp_path):
     (x, y), (xt, yt) = digits
-    runs = analysis.degradation(["PlainNet20", "ResNet20"], ((x[:256], y[:256]), (xt[:64], yt[:64])), epochs=2,
-                                plot=tmp_path / "fig1.png", log_dir=tmp_path / "logs")
+    runs = analysis.degradation(
+        ["PlainNet20", "ResNet20"],
+        ((x[:256], y[:256]), (xt[:64], yt[:64])),
+        epochs=2,
+        plot=tmp_path / "fig1.png",
+        log_dir=tmp_path / "logs",
+    )
     for run in runs.values():
         assert len(run.train_error) == len(run.test_error) == 2 and all(0 <= e <= 1 for e in run.test_error)
     assert not runs["ResNet20"].model.get_layer("stage1_block1").zero_init  # the papers' initialisation
@@ -178,7 +185,7 @@ def test_lesion_reads_a_folder_of_class_subfolders(tmp_path):
         tar.extractall(tmp_path, members=members, filter="data")
     folder = next(p.parent.parent for p in tmp_path.rglob("*.jpg"))
     x, y = analysis.load_test_data(folder, (32, 32, 3))
-    assert x.shape[1:] == (32, 32, 3) and 0 <= x.min() and x.max() <= 1 and len(set(y)) > 1
+    assert x.shape[1:] == (32, 32, 3) and x.min() >= 0 and x.max() <= 1 and len(set(y)) > 1
     result = analysis.lesion(keras_resnet.ResNet20(classes=10), (x, y), max_removed=1, draws=1)
     assert len(result.single) == 9
 

@@ -38,7 +38,12 @@ def test_pyramid_outputs_by_stride(name, tmp_path):
     assert [info.level for info in infos] == levels
     for info in infos:
         assert info.stride == 2 ** int(info.level[1:])
-        assert tuple(model.pyramid_outputs[info.level].shape) == (None, shape[0] // info.stride, shape[1] // info.stride, info.channels)
+        assert tuple(model.pyramid_outputs[info.level].shape) == (
+            None,
+            shape[0] // info.stride,
+            shape[1] // info.stride,
+            info.channels,
+        )
     assert infos[-1].channels == model.output_shape[-1]  # the deepest level is what the model outputs
     extractor = keras_resnet.features(model, levels=levels[-3:])
     x = np.random.default_rng(0).uniform(0, 255, (2, *shape)).astype("float32")
@@ -86,16 +91,24 @@ def keras_applications_tests():
     path = os.path.join(os.path.dirname(package.__file__), "applications_test.py")
     if not os.path.exists(path):
         return None
-    source = open(path).read()
+    with open(path) as file:
+        source = file.read()
     start, end = source.index("MODEL_LIST = ["), source.index("]\n", source.index("MODEL_LIST = [")) + 2
-    ours = "MODEL_LIST = [(keras_resnet.ResNet50, 2048, None), (keras_resnet.ResNet50V2, 2048, None), " \
-           "(keras_resnet.DenseNet121, 1024, None), (keras_resnet.ResNet50D, 2048, None), (keras_resnet.ResNet20, 64, None)]\n"
+    ours = (
+        "MODEL_LIST = [(keras_resnet.ResNet50, 2048, None), (keras_resnet.ResNet50V2, 2048, None), "
+        "(keras_resnet.DenseNet121, 1024, None), (keras_resnet.ResNet50D, 2048, None), (keras_resnet.ResNet20, 64, "
+        "None)]\n"
+    )
     namespace = {"__name__": "keras_applications_test", "keras_resnet": keras_resnet}
     exec(compile(source[:start] + ours + source[end:], path, "exec"), namespace)
     namespace["MODELS_UNSUPPORTED_CHANNELS_FIRST"].extend(["ResNet", "DenseNet"])  # channels-last package
     case = namespace["ApplicationsTest"]
-    kept = ("test_application_notop_variable_input_channels", "test_application_notop_custom_input_shape",
-            "test_application_pooling", "test_application_classifier_activation")  # fmt: skip
+    kept = (
+        "test_application_notop_variable_input_channels",
+        "test_application_notop_custom_input_shape",
+        "test_application_pooling",
+        "test_application_classifier_activation",
+    )
     for attribute in list(vars(case)):
         if attribute.startswith("test_") and not attribute.startswith(kept):
             delattr(case, attribute)
@@ -154,8 +167,9 @@ def test_input_adaptation_follows_timms_rule(tmp_path, name, first):
     assert four.input_shape == (None, 224, 224, 4)
     # What the rule is for: a grey image gives what the RGB model gives on it repeated in three channels.
     x = np.random.default_rng(0).uniform(0, 1, (2, 64, 64, 1)).astype("float32")
-    np.testing.assert_allclose(numpy(grey(x, training=False)), numpy(rgb(np.repeat(x, 3, axis=-1), training=False)),
-                               rtol=1e-4, atol=1e-4)  # fmt: skip
+    np.testing.assert_allclose(
+        numpy(grey(x, training=False)), numpy(rgb(np.repeat(x, 3, axis=-1), training=False)), rtol=1e-4, atol=1e-4
+    )
 
 
 def test_adapt_input_conv_matches_timm_where_installed():
@@ -201,7 +215,9 @@ def test_freeze_keeps_the_frozen_part_bit_identical(batchnorm):
 
 
 def test_freeze_names_the_parts_a_model_has():
-    with pytest.raises(ValueError, match=r"until='stage4' is not a part of ResNet20: use one of stem, stage1, stage2, stage3"):
+    with pytest.raises(
+        ValueError, match=r"until='stage4' is not a part of ResNet20: use one of stem, stage1, stage2, stage3"
+    ):
         keras_resnet.freeze(keras_resnet.ResNet20(), until="stage4")
     with pytest.raises(ValueError, match="batchnorm='eval' must be"):
         keras_resnet.freeze(keras_resnet.ResNet20(), until="stem", batchnorm="eval")
@@ -212,14 +228,22 @@ def test_train_fine_tunes_a_run_with_a_frozen_part(tmp_path, capsys):
     first, second = tmp_path / "first", tmp_path / "second"
     common = ["--dataset", "digits", "--epochs", "1", "--steps-per-epoch", "3", "--batch-size", "32", "--verbose", "0"]
     assert cli.main(["train", "--model", "ResNet20", "--output", str(first), *common]) == 0
-    assert cli.main(["train", "--model", str(first / "final.keras"), "--freeze", "stage2", "--output", str(second), *common]) == 0
+    assert (
+        cli.main(
+            ["train", "--model", str(first / "final.keras"), "--freeze", "stage2", "--output", str(second), *common]
+        )
+        == 0
+    )
     before = keras.saving.load_model(first / "final.keras")
     after = keras.saving.load_model(second / "final.keras")
     frozen = [layer.name for layer in before.layers if layer.name.startswith(("stem", "stage1", "stage2"))]
     for path, value in snapshot(before, frozen).items():
         np.testing.assert_array_equal(snapshot(after, frozen)[path], value, err_msg=path)
     tuned = snapshot(before, ["stage3_block3", "predictions"])
-    assert any(not np.array_equal(snapshot(after, ["stage3_block3", "predictions"])[path], value) for path, value in tuned.items())
+    assert any(
+        not np.array_equal(snapshot(after, ["stage3_block3", "predictions"])[path], value)
+        for path, value in tuned.items()
+    )
     assert json.loads((second / "config.json").read_text())["freeze"] == "stage2"
 
 
@@ -230,4 +254,9 @@ def test_a_keras_hub_retinanet_backbone_takes_ours():
     backbone = keras_hub.models.RetinaNetBackbone(image_encoder=encoder, min_level=3, max_level=7, use_p5=False)
     out = backbone(np.zeros((1, 128, 128, 3), "float32"))
     assert {level: tuple(value.shape) for level, value in out.items()} == {
-        "P3": (1, 16, 16, 256), "P4": (1, 8, 8, 256), "P5": (1, 4, 4, 256), "P6": (1, 2, 2, 256), "P7": (1, 1, 1, 256)}  # fmt: skip
+        "P3": (1, 16, 16, 256),
+        "P4": (1, 8, 8, 256),
+        "P5": (1, 4, 4, 256),
+        "P6": (1, 2, 2, 256),
+        "P7": (1, 1, 1, 256),
+    }

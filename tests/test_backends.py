@@ -41,8 +41,10 @@ def test_every_family_builds_trains_and_round_trips(family, tmp_path):
 
 
 def test_importing_the_package_imports_neither_keras_nor_tensorflow():
-    code = ("import json, sys, keras_resnet; keras_resnet.specs.resolve('ResNet50'); "
-            "print(json.dumps([m in sys.modules for m in ('keras', 'tensorflow')]))")  # fmt: skip
+    code = (
+        "import json, sys, keras_resnet; keras_resnet.specs.resolve('ResNet50'); "
+        "print(json.dumps([m in sys.modules for m in ('keras', 'tensorflow')]))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert json.loads(done.stdout) == [False, False]
 
@@ -50,8 +52,10 @@ def test_importing_the_package_imports_neither_keras_nor_tensorflow():
 @pytest.mark.parametrize("command", [["--help"], ["models"], ["paths", "ResNet110"], ["train", "--help"]])
 def test_the_cli_commands_that_need_no_tensorflow_run_without_it(command):
     """In CI's JAX job TensorFlow is not installed at all; here its import is made to fail."""
-    code = ("import sys; sys.modules['tensorflow'] = None; sys.argv = ['keras-resnet', *sys.argv[1:]]; "
-            "from keras_resnet.cli import main; sys.exit(main())")  # fmt: skip
+    code = (
+        "import sys; sys.modules['tensorflow'] = None; sys.argv = ['keras-resnet', *sys.argv[1:]]; "
+        "from keras_resnet.cli import main; sys.exit(main())"
+    )
     done = subprocess.run([sys.executable, "-c", code, *command], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() and "Traceback" not in done.stderr
@@ -65,7 +69,10 @@ def test_a_dropped_block_skips_its_branch_and_keeps_its_statistics(tmp_path):
     kept = keras_resnet.layers.BasicBlock(8, survival_prob=1.0 - 1e-7, zero_init=False, name="kept")
     outputs = keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(kept(dropped(inputs))))
     model = keras.Model(inputs, outputs)
-    statistics = lambda block: [keras.ops.convert_to_numpy(v).copy() for v in block.non_trainable_weights if "moving" in v.path]  # noqa: E731
+
+    def statistics(block):
+        return [keras.ops.convert_to_numpy(v).copy() for v in block.non_trainable_weights if "moving" in v.path]
+
     before = {block.name: statistics(block) for block in (dropped, kept)}
     model.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     x = np.random.default_rng(0).random((4, 6, 6, 8), dtype=np.float32)

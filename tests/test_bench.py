@@ -45,7 +45,9 @@ def test_quick_bench_writes_every_section_with_verdicts(quick_run):
     assert stochastic["target"] == 0.8 and 0.5 < stochastic["expected_depth_fraction"] < 1
     timed_rows = [r for r in report["rows"] if r["unit"] in ("images/s", "seconds", "seconds per epoch")]
     # The first steps are capped (QUICK.first_step: one fresh process per variant).
-    assert all(r["n"] == 2 for r in timed_rows if not r["benchmark"].startswith("first step") and r["section"] != "first_step")
+    assert all(
+        r["n"] == 2 for r in timed_rows if not r["benchmark"].startswith("first step") and r["section"] != "first_step"
+    )
 
     assert markdown.startswith("Machine: ") and report["machine"]["cpu"] in markdown
     for comparison in report["comparisons"]:
@@ -63,25 +65,35 @@ def test_quick_first_step_times_every_phase_of_both_variants_in_fresh_processes(
         for variant in (f"keras_resnet {name}", f"flat functional {name}"):
             row = rows[f"{name} batch {batch} on TensorFlow, fresh process: {phase}", variant]
             assert row["unit"] == "seconds" and row["n"] == 1 and 0 < row["min"] <= row["max"] < 600
-    seconds = lambda phase, variant: rows[f"{name} batch {batch} on TensorFlow, fresh process: {phase}", variant]["median"]  # noqa: E731
+
+    def seconds(phase, variant):
+        return rows[f"{name} batch {batch} on TensorFlow, fresh process: {phase}", variant]["median"]
+
     for variant in (f"keras_resnet {name}", f"flat functional {name}"):
         assert seconds("total", variant) == pytest.approx(sum(seconds(p, variant) for p in baselines.PHASES))
         assert seconds("first train step", variant) > seconds("compile", variant)  # it traces; compile does not
     comparisons = [c for c in report["comparisons"] if c["section"] == "first_step"]
     assert len(comparisons) == len(phases) + 2 and all(c["verdict"] == "no target" for c in comparisons)
-    prebuilt = rows[f"{name} batch {batch} on TensorFlow, fresh process, optimizer built at compile: first train step",
-                    f"keras_resnet {name}, optimizer built at compile"]
+    prebuilt = rows[
+        f"{name} batch {batch} on TensorFlow, fresh process, optimizer built at compile: first train step",
+        f"keras_resnet {name}, optimizer built at compile",
+    ]
     assert 0 < prebuilt["min"] <= prebuilt["max"] < 600
     assert any(note.startswith("first_step: each measurement is a fresh process") for note in report["notes"])
     full = {model for model, _ in benchmark.FULL.first_step}  # the goals name models and phases the full run has
-    assert all(model in full and phase in phases and target > 0 and why
-               for (model, phase), (target, why) in benchmark.FIRST_STEP_TARGETS.items())  # fmt: skip
+    assert all(
+        model in full and phase in phases and target > 0 and why
+        for (model, phase), (target, why) in benchmark.FIRST_STEP_TARGETS.items()
+    )
 
 
 @pytest.mark.parametrize("family, depth", [("cifar_resnet", 20), ("preact_resnet", 11), ("preact_resnet", 164)])
 def test_flat_twins_have_our_layers_weights_and_parameters(family, depth, images):
     ours, flat = keras_resnet.build(family, depth=depth), baselines.FLAT_TWINS[family](depth)
-    shapes = lambda weights: sorted(tuple(w.shape) for w in weights)  # noqa: E731
+
+    def shapes(weights):
+        return sorted(tuple(w.shape) for w in weights)
+
     assert flat.count_params() == ours.count_params()
     assert shapes(flat.trainable_weights) == shapes(ours.trainable_weights)
     assert shapes(flat.non_trainable_weights) == shapes(ours.non_trainable_weights)
@@ -93,10 +105,15 @@ def test_flat_twins_have_our_layers_weights_and_parameters(family, depth, images
             rng = np.random.default_rng(list(w.shape))
             fan_in = math.prod(w.shape[:-1])
             w.assign(rng.normal(0, fan_in**-0.5, w.shape) if len(w.shape) > 1 else rng.uniform(0.5, 1.5, w.shape))
-    pooled = lambda model: keras.Model(model.input, model.get_layer(index=-2).output)  # noqa: E731
+
+    def pooled(model):
+        return keras.Model(model.input, model.get_layer(index=-2).output)
+
     x = images((32, 32, 3), n=2)
     for training in (False, True):
-        np.testing.assert_allclose(pooled(flat)(x, training=training), pooled(ours)(x, training=training), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            pooled(flat)(x, training=training), pooled(ours)(x, training=training), rtol=1e-5, atol=1e-6
+        )
 
 
 def test_flat_preact_resnet_1001_has_the_parameters_of_ours():
@@ -124,7 +141,10 @@ def test_deep_call_returns_and_raises_what_the_function_does():
     ],
 )
 def test_bench_refuses_a_jax_python_it_cannot_use_before_any_work(argv, message, tmp_path, capsys):
-    if message == "cannot run keras_resnet on JAX" and subprocess.run([sys.executable, "-c", "import jax"]).returncode == 0:
+    if (
+        message == "cannot run keras_resnet on JAX"
+        and subprocess.run([sys.executable, "-c", "import jax"]).returncode == 0
+    ):
         pytest.skip("this interpreter has jax")
     assert cli.main(["bench", *argv, "--output", str(tmp_path)]) == 2
     err = capsys.readouterr().err
@@ -143,7 +163,7 @@ def test_quick_first_step_on_jax_too(tmp_path):
     for phase in (*baselines.PHASES, *baselines.TOTALS):
         for where in ("on TensorFlow", "on JAX", "JAX vs TensorFlow"):
             assert any(b.endswith(f": {phase}") and where in b for b in benchmarks), (where, phase)
-    assert all(0 < r["min"] and math.isfinite(r["max"]) for r in report["rows"])
+    assert all(r["min"] > 0 and math.isfinite(r["max"]) for r in report["rows"])
     assert any("JAX: " in note and "jax " in note for note in report["notes"])
 
 
@@ -169,7 +189,9 @@ TORCH_PYTHON = ROOT / ".venv-torch" / "bin" / "python"
 @pytest.mark.slow
 def test_quick_peer_against_timm(tmp_path):
     if benchmark.torch_ready(str(TORCH_PYTHON)):
-        pytest.skip("no PyTorch environment (python3 -m venv .venv-torch && .venv-torch/bin/pip install -e '.[torch]' timm)")
+        pytest.skip(
+            "no PyTorch environment (python3 -m venv .venv-torch && .venv-torch/bin/pip install -e '.[torch]' timm)"
+        )
     report = benchmark.run(["peer"], repeats=1, quick=True, output=str(tmp_path), torch_python=str(TORCH_PYTHON))
     comparisons = [c for c in report["comparisons"] if c["section"] == "peer"]
     assert [c["benchmark"].split()[0] for c in comparisons] == ["train", "inference"]

@@ -101,7 +101,11 @@ def test_bad_numbers_are_one_sentence_before_any_work(flags, argument, tmp_path,
 # naming that flag, or passes to the next check (here a file in the way of --output, refused in one sentence
 # too). Never a hang, never a traceback, and no training is needed to tell.
 @pytest.mark.timeout(600)
-@settings(max_examples=60, deadline=datetime.timedelta(seconds=30), suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60,
+    deadline=datetime.timedelta(seconds=30),
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(st.data())
 def test_any_numeric_flag_value_is_accepted_or_named(tmp_path_factory, data):
     from keras_resnet import checks

@@ -23,7 +23,12 @@ def first_batch(dataset):
 
 def test_digits_are_real_images_with_a_stratified_split():
     source = data.load("digits")
-    assert (source.num_classes, tuple(source.image_shape), source.train_size, source.test_size) == (10, (8, 8, 1), 1347, 450)
+    assert (source.num_classes, tuple(source.image_shape), source.train_size, source.test_size) == (
+        10,
+        (8, 8, 1),
+        1347,
+        450,
+    )
     mean, std = source.stats()
     assert 60 < mean[0] < 100 and 80 < std[0] < 110  # dark background, bright strokes on a 0..255 scale
 
@@ -52,7 +57,9 @@ def test_cifar_augmentation_crops_padded_images_and_flips():
     x, _ = first_batch(data.pipeline(source.train, training=True, batch_size=64, stats=stats, pad=0))
     mirrored = [np.array_equal(crop, image[0][:, ::-1]) for crop in x]
     assert all(m or np.array_equal(crop, image[0]) for m, crop in zip(mirrored, x)) and 10 < sum(mirrored) < 54
-    shape = first_batch(data.pipeline(source.test, training=False, batch_size=4, stats=stats, augment="imagenet", image_size=16))[0].shape
+    shape = first_batch(
+        data.pipeline(source.test, training=False, batch_size=4, stats=stats, augment="imagenet", image_size=16)
+    )[0].shape
     assert shape == (4, 16, 16, 3)
 
 
@@ -109,7 +116,9 @@ def test_a_folder_of_class_folders_is_read_in_a_seeded_mixed_order(tmp_path):
         for name in "abcde":
             (tmp_path / split / name).mkdir(parents=True)
             for i in range(20):
-                Image.fromarray(rng.integers(0, 255, (4, 4, 3), dtype="uint8")).save(tmp_path / split / name / f"{i}.png")
+                Image.fromarray(rng.integers(0, 255, (4, 4, 3), dtype="uint8")).save(
+                    tmp_path / split / name / f"{i}.png"
+                )
     labels = [int(label) for _, label in data.load(str(tmp_path)).train]
     assert sorted(labels) == sorted(np.arange(100) // 20) and len(set(labels[:20])) >= 4
     assert labels == [int(label) for _, label in data.load(str(tmp_path)).train]  # the same order each time
@@ -168,11 +177,16 @@ def test_each_bad_or_converted_image_is_reported_by_path(tmp_path, capsys):
     source = data.load(str(root))
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith("keras_resnet.data: skipping 2 unreadable image(s): ")
-    assert f"{dog / 'empty.png'} (UnidentifiedImageError" in err[0] and f"{dog / 'truncated.jpg'} (OSError: Truncated" in err[0]
+    assert (
+        f"{dog / 'empty.png'} (UnidentifiedImageError" in err[0]
+        and f"{dog / 'truncated.jpg'} (OSError: Truncated" in err[0]
+    )
     # Decision: grey and RGBA photos are still pictures of their class, so they are read as the data set's RGB
     # (as torchvision's ImageFolder does), and said so by path: nothing changes silently.
-    assert err[1] == (f"keras_resnet.data: reading 2 image(s) as RGB (grey copied to 3 channels, alpha dropped): "
-                      f"{dog / 'grey.png'} (L); {dog / 'rgba.png'} (RGBA)")  # fmt: skip
+    assert err[1] == (
+        f"keras_resnet.data: reading 2 image(s) as RGB (grey copied to 3 channels, alpha dropped): "
+        f"{dog / 'grey.png'} (L); {dog / 'rgba.png'} (RGBA)"
+    )
     images = {int(i): image.numpy() for i, (image, _) in enumerate(source.train)}
     assert source.train_size == 8 and tuple(source.image_shape) == (6, 6, 3)
     decoded = [image for image in images.values() if np.array_equal(image, rgba[..., :3])]
@@ -195,7 +209,11 @@ def test_a_class_folder_without_readable_images_is_refused_by_name(tmp_path):
     "bad, classes, message",
     [
         # a test split's labels must be among the training split's classes (0 to 4 here)
-        (("y", [7], -1), None, r"label -1 at index 7 is out of range: labels must be (whole numbers from 0|0 to 4 for 5 classes)\."),
+        (
+            ("y", [7], -1),
+            None,
+            r"label -1 at index 7 is out of range: labels must be (whole numbers from 0|0 to 4 for 5 classes)\.",
+        ),
         (("y", [3], 2.5), None, "label 2.5 at index 3 is out of range"),
         (("y", [9], 5), 5, "label 5 at index 9 is out of range: labels must be 0 to 4 for 5 classes."),
         (("x", [11], np.nan), None, r"image at index 11 holds NaN or Inf values \(1 such image\(s\)\): fix or remove"),

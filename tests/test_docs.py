@@ -32,7 +32,11 @@ def public_names(module_name):
     if hasattr(module, "__all__"):
         pairs = [(name, getattr(module, name)) for name in module.__all__]
     else:
-        pairs = [(n, o) for n, o in vars(module).items() if not n.startswith("_") and getattr(o, "__module__", None) == module_name]
+        pairs = [
+            (n, o)
+            for n, o in vars(module).items()
+            if not n.startswith("_") and getattr(o, "__module__", None) == module_name
+        ]
     return [(name, obj) for name, obj in pairs if inspect.isfunction(obj) or inspect.isclass(obj)]
 
 
@@ -99,7 +103,9 @@ def test_the_count_tables_of_the_models_page_agree_with_the_plans():
     for cell, parameters, statistics, macs in _table(text, "| model | parameters | BN statistics |"):
         names = _names(cell)
         gmacs = _numbers(macs)[::2]  # "ours / timm's" pairs: ours first
-        for (name, size), want, want_stats, want_macs in zip(names, _numbers(parameters), _numbers(statistics), gmacs, strict=True):
+        for (name, size), want, want_stats, want_macs in zip(
+            names, _numbers(parameters), _numbers(statistics), gmacs, strict=True
+        ):
             plan = specs.resolve(name, **({"input_shape": (size, size, 3)} if size else {}))
             assert plan.parameters() == (want, want_stats), name
             assert round(plan.flops() / 1e9, 2) == want_macs, name
@@ -118,8 +124,12 @@ def test_the_count_tables_of_the_models_page_agree_with_the_plans():
 def _returns_a_value(function):
     source = textwrap.dedent(inspect.getsource(function))
     body = ast.parse(source).body[0]
-    nested = {id(node) for child in ast.walk(body) if child is not body and isinstance(child, (ast.FunctionDef, ast.Lambda))
-              for node in ast.walk(child)}  # fmt: skip
+    nested = {
+        id(node)
+        for child in ast.walk(body)
+        if child is not body and isinstance(child, (ast.FunctionDef, ast.Lambda))
+        for node in ast.walk(child)
+    }
     return any(isinstance(n, ast.Return) and n.value is not None and id(n) not in nested for n in ast.walk(body))
 
 
@@ -147,8 +157,13 @@ def site(tmp_path_factory):
     """The site as `mkdocs build --strict` writes it (about 10 s): any warning fails the build."""
     pytest.importorskip("mkdocs", reason='the docs site needs `pip install -e ".[docs]"`')
     site = tmp_path_factory.mktemp("site")
-    out = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     return site
 

@@ -31,16 +31,23 @@ json.dump({"accuracy": accuracy, "names": [m.name for m in models]}, open(sys.ar
 
 
 def run(*args):
-    done = subprocess.run([sys.executable, "-m", "keras_resnet", *args], env=ENV, cwd=ROOT, capture_output=True,
-                          text=True, timeout=900)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "keras_resnet", *args], env=ENV, cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done.stdout
 
 
 def notebook(tmp_path, *paths):
     result = tmp_path / "notebook.json"
-    done = subprocess.run([sys.executable, "-c", NOTEBOOK, str(result), *map(str, paths)], env=ENV, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", NOTEBOOK, str(result), *map(str, paths)],
+        env=ENV,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(result.read_text())
 
@@ -48,12 +55,25 @@ def notebook(tmp_path, *paths):
 def served_accuracies(base, name):
     result = export.verify(base / name, dataset="digits")
     assert result.ok, str(result)
-    return result, {key: float(value.split()[0]) for key, value in result.accuracy.items() if "test images of digits" in key}
+    return result, {
+        key: float(value.split()[0]) for key, value in result.accuracy.items() if "test images of digits" in key
+    }
 
 
 def test_train_then_export_with_default_flags_serves_the_keras_models_answers(tmp_path):
-    out = run("train", "--model", "ResNet20", "--dataset", "digits", "--epochs", "2", "--augment", "none",
-              "--output", str(tmp_path / "run"))  # fmt: skip
+    out = run(
+        "train",
+        "--model",
+        "ResNet20",
+        "--dataset",
+        "digits",
+        "--epochs",
+        "2",
+        "--augment",
+        "none",
+        "--output",
+        str(tmp_path / "run"),
+    )
     assert out.startswith("train ResNet20 (") and "files in" in out.splitlines()[0]
     assert sum(line.startswith("Epoch ") for line in out.splitlines()) == 2  # each epoch reported once
     files = [tmp_path / "run" / f"{kind}.keras" for kind in ("final", "best", "last")]
@@ -65,14 +85,31 @@ def test_train_then_export_with_default_flags_serves_the_keras_models_answers(tm
     run("export", str(files[0]), "--name", "r20", "--base", str(tmp_path / "served"))
     result, served = served_accuracies(tmp_path / "served", "r20")
     assert result.reference == "the training run's answers on real test images"
-    assert set(served) == {f"{name} accuracy on 450 test images of digits" for name in ("serving_default", "serving_bytes")}
+    assert set(served) == {
+        f"{name} accuracy on 450 test images of digits" for name in ("serving_default", "serving_bytes")
+    }
     for accuracy in served.values():
         assert abs(accuracy - keras_side["accuracy"]) <= 0.005
 
 
 def test_tune_then_export_the_best_model_serves_its_answers(tmp_path):
-    run("tune", "--dataset", "digits", "--depth", "8", "--max-trials", "1", "--epochs", "2", "--batch-size", "32",
-        "--verbose", "0", "--output", str(tmp_path / "search"))  # fmt: skip
+    run(
+        "tune",
+        "--dataset",
+        "digits",
+        "--depth",
+        "8",
+        "--max-trials",
+        "1",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "32",
+        "--verbose",
+        "0",
+        "--output",
+        str(tmp_path / "search"),
+    )
     best = tmp_path / "search" / "best.keras"
     keras_side = notebook(tmp_path, best)
     recorded = json.loads((tmp_path / "search" / "results.json").read_text())["test"]["accuracy"]

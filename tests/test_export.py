@@ -210,7 +210,9 @@ def test_cli_export_and_verify(resnet20, capsys):
     capsys.readouterr()
     assert cli.main(["verify", str(base / "r20"), "--model", str(resnet20["keras"])]) == 0
     out = capsys.readouterr().out
-    assert "r20/1 with tf.compat.v1 Session loader" in out and "serving_bytes: max abs diff vs ResNet20's outputs" in out
+    assert (
+        "r20/1 with tf.compat.v1 Session loader" in out and "serving_bytes: max abs diff vs ResNet20's outputs" in out
+    )
     assert (
         "MetaGraph with tag set ['serve']" in out and "curl -X POST http://localhost:8501/v1/models/r20:predict" in out
     )
@@ -293,7 +295,9 @@ def test_help_explains_every_flag(command, capsys):
     with pytest.raises(SystemExit):
         cli.parser().parse_args([command, "--help"])
     out = capsys.readouterr().out
-    flags = {"export": ["--name", "--base", "--labels", "--top-k", "--scale", "--mean", "--std", "--version", "--max-pixels"]}
+    flags = {
+        "export": ["--name", "--base", "--labels", "--top-k", "--scale", "--mean", "--std", "--version", "--max-pixels"]
+    }
     for flag in flags.get(command, ["--model", "--dataset", "--data-dir", "--tolerance", "--port"]):
         assert re.search(rf"{flag} \S+\s+\S", out), f"{flag} has no help"
 
@@ -303,9 +307,13 @@ def png_header_only(width, height):
     import struct
     import zlib
 
-    chunk = lambda kind, body: struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))  # noqa: E731
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 def encoded(image, kind):

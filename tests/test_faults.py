@@ -28,8 +28,21 @@ from keras_resnet import cli, data, export, files, training
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
 EPOCHS, STEPS = 3, 4
-TRAIN = ["train", "--model", "ResNet20", "--dataset", "digits", "--epochs", str(EPOCHS), "--steps-per-epoch",
-         str(STEPS), "--batch-size", "16", "--verbose", "2"]  # fmt: skip
+TRAIN = [
+    "train",
+    "--model",
+    "ResNet20",
+    "--dataset",
+    "digits",
+    "--epochs",
+    str(EPOCHS),
+    "--steps-per-epoch",
+    str(STEPS),
+    "--batch-size",
+    "16",
+    "--verbose",
+    "2",
+]
 
 # Runs `keras-resnet train` with one fault planted (argv[1], JSON):
 #   {"kill": "step", "at": n}             SIGKILL after the n-th training step
@@ -91,8 +104,14 @@ sys.exit(cli.main(sys.argv[2:]))
 
 
 def run_with_fault(fault, output):
-    return subprocess.run([sys.executable, "-c", FAULTY, json.dumps(fault), *TRAIN, "--output", str(output)],
-                          env=ENV, cwd=ROOT, capture_output=True, text=True, timeout=500)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", FAULTY, json.dumps(fault), *TRAIN, "--output", str(output)],
+        env=ENV,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=500,
+    )
 
 
 def history_epochs(output):
@@ -134,9 +153,7 @@ MORE_DRAWS = [(kind, seed) for seed in range(3, 9) for kind in ("step", "last.ke
 # Promise: a run SIGKILLed at any point, also while it writes a checkpoint, is resumed by the same command
 # from the last complete epoch; no checkpoint on disk is corrupt; every epoch is in the history once and
 # the run ends with as many epochs as an uninterrupted one.
-@pytest.mark.parametrize(
-    "kind, seed", DRAWS + [pytest.param(*d, marks=pytest.mark.slow) for d in MORE_DRAWS]
-)
+@pytest.mark.parametrize("kind, seed", DRAWS + [pytest.param(*d, marks=pytest.mark.slow) for d in MORE_DRAWS])
 def test_sigkill_at_a_random_point_then_the_same_command_resumes(kind, seed, tmp_path, capsys):
     fault, complete = draw(kind, seed)
     output = tmp_path / "run"
@@ -144,7 +161,7 @@ def test_sigkill_at_a_random_point_then_the_same_command_resumes(kind, seed, tmp
     assert killed.returncode == -signal.SIGKILL, killed.stdout[-2000:] + killed.stderr[-2000:]
     if kind != "step":  # the kill struck mid-write: the half-written file is there, hidden, and unreadable
         partial = next(output.rglob("*-partial*"))
-        with pytest.raises(Exception):  # whatever h5py or zipfile make of a cut file
+        with pytest.raises(Exception):  # noqa: B017  whatever h5py or zipfile make of a cut file
             if partial.suffix == ".keras":
                 keras.saving.load_model(partial)
             else:
@@ -236,9 +253,11 @@ def test_a_killed_export_leaves_no_version_and_its_leftovers_are_cleared(tmp_pat
     model.save(tmp_path / "r8.keras")
     base = tmp_path / "r8"
     # Killed right after the SavedModel is written into the hidden folder, before it is renamed to a version.
-    code = ("import os, signal, sys; from keras_resnet import export; "
-            "export._write_warmup = lambda *a: os.kill(os.getpid(), signal.SIGKILL); "
-            "export.export_saved_model(sys.argv[1], sys.argv[2])")  # fmt: skip
+    code = (
+        "import os, signal, sys; from keras_resnet import export; "
+        "export._write_warmup = lambda *a: os.kill(os.getpid(), signal.SIGKILL); "
+        "export.export_saved_model(sys.argv[1], sys.argv[2])"
+    )
     killed = subprocess.run([sys.executable, "-c", code, str(tmp_path / "r8.keras"), str(base)], env=ENV, cwd=ROOT)
     assert killed.returncode == -signal.SIGKILL
     left = os.listdir(base)
@@ -258,15 +277,23 @@ def test_non_finite_weights_behind_a_finite_loss_never_reach_a_checkpoint(tmp_pa
     model.optimizer.build(model.trainable_variables)
     kernel = model.get_layer("predictions").kernel
     kernel.assign(np.where(np.arange(kernel.shape[1]) == 1, np.inf, kernel.numpy()))
-    stop, backup = training.TerminateOnNaN(""), training.BackupAndRestore(tmp_path, tmp_path / "history.csv", save_freq=2)
+    stop, backup = (
+        training.TerminateOnNaN(""),
+        training.BackupAndRestore(tmp_path, tmp_path / "history.csv", save_freq=2),
+    )
     for callback in (stop, backup):
         callback.set_model(model)
     stop.on_batch_end(4, {"loss": 0.5})
-    with pytest.raises(FloatingPointError, match="^training stopped at the end of epoch 2, step 5: weight predictions/kernel is not finite"):
+    with pytest.raises(
+        FloatingPointError,
+        match="^training stopped at the end of epoch 2, step 5: weight predictions/kernel is not finite",
+    ):
         stop.on_epoch_end(1)
     backup.on_epoch_begin(0)
     backup.on_train_batch_end(0)
-    with pytest.raises(FloatingPointError, match="^training stopped at a backup in epoch 1, step 2: weight predictions/kernel"):
+    with pytest.raises(
+        FloatingPointError, match="^training stopped at a backup in epoch 1, step 2: weight predictions/kernel"
+    ):
         backup.on_train_batch_end(1)
     assert list(tmp_path.iterdir()) == []
 
@@ -284,8 +311,13 @@ with files.claim(sys.argv[1], sys.argv[2], {}, ()):
 
 def hold(output, kind="train"):
     """A second process holding `output` (as a run of `kind` does) until its stdin closes or it is killed."""
-    child = subprocess.Popen([sys.executable, "-c", CLAIM, str(output), kind], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             env=ENV, text=True)  # fmt: skip
+    child = subprocess.Popen(
+        [sys.executable, "-c", CLAIM, str(output), kind],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=ENV,
+        text=True,
+    )
     assert child.stdout.readline().strip() == "held"
     return child
 
@@ -308,9 +340,11 @@ def test_overwrite_never_removes_a_file_a_run_did_not_write(tmp_path, capsys):
     with files.claim(run, "train", config, training.RUN_FILES):
         (run / "history.csv").write_text("epoch,loss\n0,1.0\n")
     (run / "notes.md").write_text("mine")
-    with pytest.raises(ValueError, match="holds notes.md, which a keras_resnet train run did not write"):
-        with files.claim(run, "train", {"model": "ResNet32"}, training.RUN_FILES, overwrite=True):
-            pass
+    with (
+        pytest.raises(ValueError, match="holds notes.md, which a keras_resnet train run did not write"),
+        files.claim(run, "train", {"model": "ResNet32"}, training.RUN_FILES, overwrite=True),
+    ):
+        pass
     assert sorted(p.name for p in run.iterdir()) == [files.LOCK, "config.json", "history.csv", "notes.md"]
     # Without the foreign file, --overwrite replaces the other run: its files go, the folder is this run's.
     (run / "notes.md").unlink()
@@ -319,9 +353,11 @@ def test_overwrite_never_removes_a_file_a_run_did_not_write(tmp_path, capsys):
     assert sorted(p.name for p in run.iterdir()) == [files.LOCK, "config.json"]
     assert json.loads((run / "config.json").read_text())["model"] == "ResNet32"
     # A search's folder is not a training run's, even with --overwrite.
-    with pytest.raises(ValueError, match="holds a keras_resnet train run, not a keras_resnet tune one"):
-        with files.claim(run, "tune", {}, ("search",), overwrite=True):
-            pass
+    with (
+        pytest.raises(ValueError, match="holds a keras_resnet train run, not a keras_resnet tune one"),
+        files.claim(run, "tune", {}, ("search",), overwrite=True),
+    ):
+        pass
 
 
 # Promise: two runs into one output never both run: the second is refused at once, naming the holder's pid, for
@@ -331,12 +367,34 @@ def test_a_second_run_into_a_held_output_is_refused_naming_the_holder(command, t
     output = tmp_path / "run"
     holder = hold(output, command)
     try:
-        args = TRAIN if command == "train" else ["tune", "--dataset", "digits", "--max-trials", "1", "--depth", "8",
-                                                 "--epochs", "1", "--steps-per-epoch", "1", "--verbose", "0"]  # fmt: skip
+        args = (
+            TRAIN
+            if command == "train"
+            else [
+                "tune",
+                "--dataset",
+                "digits",
+                "--max-trials",
+                "1",
+                "--depth",
+                "8",
+                "--epochs",
+                "1",
+                "--steps-per-epoch",
+                "1",
+                "--verbose",
+                "0",
+            ]
+        )
         assert cli.main([*args, "--output", str(output)]) == 2
-        assert capsys.readouterr().err.strip().endswith(
-            f"output {output} is in use by another keras-resnet {command} (pid {holder.pid}): wait for it to finish "
-            "or choose another output"
+        assert (
+            capsys.readouterr()
+            .err.strip()
+            .endswith(
+                f"output {output} is in use by another keras-resnet {command} (pid {holder.pid}): wait for it to "
+                "finish "
+                "or choose another output"
+            )
         )
     finally:
         holder.kill()
@@ -354,7 +412,10 @@ def test_damaged_state_files_are_named_and_overwrite_replaces_them(tmp_path, cap
     (output / "config.json").write_text('{"model": "Res')
     assert cli.main([*TRAIN, "--epochs", "1", "--output", str(output)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith(f"keras-resnet train: {output / 'config.json'} is damaged (empty, cut short or not JSON") and err.count("\n") == 0
+    assert (
+        err.startswith(f"keras-resnet train: {output / 'config.json'} is damaged (empty, cut short or not JSON")
+        and err.count("\n") == 0
+    )
     assert cli.main([*TRAIN, "--epochs", "1", "--output", str(output), "--overwrite"]) == 0
     assert json.loads((output / "config.json").read_text())["epochs"] == 1
     # A kill mid-row of the history: the cut row is left out and its epoch runs again.
@@ -389,7 +450,9 @@ def fill_disk(disk, leave):
         os.posix_fallocate(ballast.fileno(), 0, files.free_bytes(disk) - leave)
 
 
-FULL_DISK = re.compile(r"could not write (?P<path>\S+) \((?P<reason>[^;]+); (?P<free>[\d.]+) MB free on its disk\): free disk space")
+FULL_DISK = re.compile(
+    r"could not write (?P<path>\S+) \((?P<reason>[^;]+); (?P<free>[\d.]+) MB free on its disk\): free disk space"
+)
 
 
 # Promise: on a real full disk, training stops with one sentence naming the file and the free space (exit 1,
@@ -406,8 +469,14 @@ def test_a_real_full_disk_stops_training_cleanly_and_the_next_run_resumes(small_
     assert history_epochs(output) == [0]
     assert_every_checkpoint_loads(output)
     (small_disk / "ballast").unlink()
-    again = subprocess.run([sys.executable, "-m", "keras_resnet", *TRAIN, "--output", str(output)], env=ENV, cwd=ROOT,
-                           capture_output=True, text=True, timeout=500)  # fmt: skip
+    again = subprocess.run(
+        [sys.executable, "-m", "keras_resnet", *TRAIN, "--output", str(output)],
+        env=ENV,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=500,
+    )
     assert again.returncode == 0, again.stderr[-2000:]
     assert [line for line in again.stdout.splitlines() if line.startswith("Epoch ")][0].startswith(f"Epoch 2/{EPOCHS}")
     assert history_epochs(output) == list(range(EPOCHS))
@@ -420,11 +489,32 @@ def test_a_real_full_disk_stops_training_cleanly_and_the_next_run_resumes(small_
 def test_a_real_full_disk_stops_export_and_convert_cleanly(command, small_disk, tmp_path):
     model = tmp_path / "r20.keras"
     keras_resnet.ResNet20(input_shape=(8, 8, 1), classes=10).save(model)
-    argv = (["export", str(model), "--base", str(small_disk / "served"), "--name", "r20"] if command == "export" else
-            ["convert", "ResNet20", str(model), str(small_disk / "out.keras"), "--input-shape", "8,8,1", "--classes", "10"])  # fmt: skip
+    argv = (
+        ["export", str(model), "--base", str(small_disk / "served"), "--name", "r20"]
+        if command == "export"
+        else [
+            "convert",
+            "ResNet20",
+            str(model),
+            str(small_disk / "out.keras"),
+            "--input-shape",
+            "8,8,1",
+            "--classes",
+            "10",
+        ]
+    )
     fill_disk(small_disk, 300_000)
-    run = lambda: subprocess.run([sys.executable, "-m", "keras_resnet", *argv], env=ENV, cwd=ROOT, capture_output=True,  # noqa: E731
-                                 text=True, timeout=300)  # fmt: skip
+
+    def run():
+        return subprocess.run(
+            [sys.executable, "-m", "keras_resnet", *argv],
+            env=ENV,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
     full = run()
     assert full.returncode == 1, full.stderr[-2000:]
     message = full.stderr.strip().splitlines()[-1]
@@ -445,8 +535,27 @@ def test_a_real_full_disk_stops_export_and_convert_cleanly(command, small_disk, 
 @pytest.mark.slow
 def test_a_real_full_disk_stops_a_search_cleanly_and_the_next_run_resumes(small_disk):
     output = small_disk / "search"
-    argv = [sys.executable, "-m", "keras_resnet", "tune", "--dataset", "digits", "--max-trials", "2", "--depth", "8",
-            "14", "--epochs", "1", "--steps-per-epoch", "2", "--verbose", "0", "--output", str(output)]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "keras_resnet",
+        "tune",
+        "--dataset",
+        "digits",
+        "--max-trials",
+        "2",
+        "--depth",
+        "8",
+        "14",
+        "--epochs",
+        "1",
+        "--steps-per-epoch",
+        "2",
+        "--verbose",
+        "0",
+        "--output",
+        str(output),
+    ]
     fill_disk(small_disk, 1_000_000)
     full = subprocess.run(argv, env=ENV, cwd=ROOT, capture_output=True, text=True, timeout=500)
     assert full.returncode == 1, full.stdout[-2000:] + full.stderr[-2000:]

@@ -46,7 +46,10 @@ def test_every_broken_model_file_is_one_sentence_naming_it(tmp_path, good):
         with pytest.raises(ValueError) as raised:
             load_model_file(path)
         message = str(raised.value)
-        assert message.startswith(f"model file {str(path)!r} ") and words in message and "\n" not in message, (name, message)
+        assert message.startswith(f"model file {str(path)!r} ") and words in message and "\n" not in message, (
+            name,
+            message,
+        )
     assert load_model_file(good).name == "cifar_resnet8"
 
 
@@ -80,7 +83,9 @@ def test_convert_writes_through_a_hidden_name_and_never_leaves_a_visible_partial
     keras_resnet.ResNet20(input_shape=(8, 8, 1), classes=3).save(source)
     written = []
     save = keras.Model.save
-    monkeypatch.setattr(keras.Model, "save", lambda self, path, *a, **k: written.append(pathlib.Path(path)) or save(self, path, *a, **k))
+    monkeypatch.setattr(
+        keras.Model, "save", lambda self, path, *a, **k: written.append(pathlib.Path(path)) or save(self, path, *a, **k)
+    )
     keras_resnet.zoo.convert("ResNet20", source, out, input_shape=(8, 8, 1), classes=3)
     assert written[-1].parent == tmp_path and files.is_partial(written[-1].name)  # hidden while it is written
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.keras", "r20.keras"]
@@ -89,9 +94,11 @@ def test_convert_writes_through_a_hidden_name_and_never_leaves_a_visible_partial
 
 def test_atomic_write_refuses_a_write_the_disk_cannot_hold_before_it_starts(tmp_path):
     target = tmp_path / "big.bin"
-    with pytest.raises(files.WriteError) as raised:
-        with files.atomic_write(target, needs=files.free_bytes(tmp_path) * 2) as partial:
-            partial.write_bytes(b"never")
+    with (
+        pytest.raises(files.WriteError) as raised,
+        files.atomic_write(target, needs=files.free_bytes(tmp_path) * 2) as partial,
+    ):
+        partial.write_bytes(b"never")
     message = str(raised.value)
     assert message.startswith(f"could not write {target} (it needs about ") and " MB free on its disk)" in message
     assert list(tmp_path.iterdir()) == []

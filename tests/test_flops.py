@@ -18,10 +18,14 @@ def test_flops_within_five_percent_of_the_paper(name):
 def profiler_flops(model):
     """TensorFlow's profiler counts 2 float ops per multiply-add, plus BN/add/bias ops we do not count."""
     spec = tf.TensorSpec((1, *model.input_shape[1:]), tf.float32)
-    graph = convert_variables_to_constants_v2(tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)).graph
-    options = tf.compat.v1.profiler.ProfileOptionBuilder(
-        tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
-    ).with_empty_output().build()
+    graph = convert_variables_to_constants_v2(
+        tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
+    ).graph
+    options = (
+        tf.compat.v1.profiler.ProfileOptionBuilder(tf.compat.v1.profiler.ProfileOptionBuilder.float_operation())
+        .with_empty_output()
+        .build()
+    )
     return tf.compat.v1.profiler.profile(graph=graph, options=options).total_float_ops / 2
 
 

@@ -47,10 +47,27 @@ def test_a_batch_larger_than_any_recipe_is_refused_at_once_not_a_hang(tmp_path):
     # Before: "1 epochs of 1 steps of 100000000 images", then no progress for 11+ minutes.
     output = tmp_path / "run"
     run = subprocess.run(
-        [sys.executable, "-m", "keras_resnet", "train", "--model", "ResNet20", "--dataset", "digits", "--epochs", "1",
-         "--batch-size", "100000000", "--output", str(output)],
-        capture_output=True, text=True, env=ENV, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "keras_resnet",
+            "train",
+            "--model",
+            "ResNet20",
+            "--dataset",
+            "digits",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "100000000",
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=120,
+    )
     assert run.returncode == 2 and "batch_size=100000000" in run.stderr and "Traceback" not in run.stderr, run.stderr
     assert not output.exists()
 
@@ -162,7 +179,9 @@ def test_an_export_never_writes_through_a_symlinked_model_folder(digits_model, t
     elsewhere.mkdir()
     base.mkdir()
     (base / "r20").symlink_to(elsewhere)
-    refused(capsys, ["export", str(digits_model), "--base", str(base), "--name", "r20"], "symbolic link", "remove the link")
+    refused(
+        capsys, ["export", str(digits_model), "--base", str(base), "--name", "r20"], "symbolic link", "remove the link"
+    )
     assert list(elsewhere.iterdir()) == []  # before: version 1 was written there, outside --base
 
 
@@ -170,9 +189,31 @@ def test_an_export_never_writes_through_a_symlinked_model_folder(digits_model, t
 def test_a_finished_search_run_again_trains_nothing_and_says_so(tmp_path):
     # Before: "Search: Running Trial #2" again; keras-tuner saves oracle.json before it removes the ended
     # trial from its ongoing ones, so a reload sent the last finished trial for a retry.
-    command = [sys.executable, "-m", "keras_resnet", "tune", "--dataset", "digits", "--output", str(tmp_path),
-               "--max-trials", "2", "--depth", "8", "--lr", "0.05", "0.1", "--epochs", "1", "--batch-size", "32",
-               "--steps-per-epoch", "2", "--verbose", "2"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "keras_resnet",
+        "tune",
+        "--dataset",
+        "digits",
+        "--output",
+        str(tmp_path),
+        "--max-trials",
+        "2",
+        "--depth",
+        "8",
+        "--lr",
+        "0.05",
+        "0.1",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+        "--steps-per-epoch",
+        "2",
+        "--verbose",
+        "2",
+    ]
     first = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=300)
     assert first.returncode == 0, first.stdout + first.stderr
     trials = sorted((tmp_path / "search").glob("trial_*/trial.json"))
@@ -215,11 +256,31 @@ def test_tune_uses_no_more_worker_processes_than_cores(tmp_path):
 
     from keras_resnet import checks
 
-    command = [sys.executable, "-u", "-m", "keras_resnet", "tune", "--dataset", "digits", "--output", str(tmp_path),
-               "--workers", "999", "--max-trials", "4", "--depth", "8", "--epochs", "1", "--steps-per-epoch", "1"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-u",
+        "-m",
+        "keras_resnet",
+        "tune",
+        "--dataset",
+        "digits",
+        "--output",
+        str(tmp_path),
+        "--workers",
+        "999",
+        "--max-trials",
+        "4",
+        "--depth",
+        "8",
+        "--epochs",
+        "1",
+        "--steps-per-epoch",
+        "1",
+    ]
     # Before: 4 training processes at once on 2 cores, no cap and no word about it.
-    run = subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           start_new_session=True)  # fmt: skip
+    run = subprocess.Popen(
+        command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
     try:
         lines = []
         for line in run.stdout:
@@ -237,8 +298,12 @@ def test_tune_uses_no_more_worker_processes_than_cores(tmp_path):
 
 def test_a_search_batch_larger_than_its_training_part_is_refused_before_the_folder_is_claimed(tmp_path, capsys):
     output = tmp_path / "search"
-    refused(capsys, ["tune", "--dataset", "digits", "--output", str(output), "--batch-size", "5000", "--workers", "0"],
-            "1,212 training images", "--batch-size 1212 or less")  # fmt: skip
+    refused(
+        capsys,
+        ["tune", "--dataset", "digits", "--output", str(output), "--batch-size", "5000", "--workers", "0"],
+        "1,212 training images",
+        "--batch-size 1212 or less",
+    )
     assert not output.exists()
 
 

@@ -8,8 +8,19 @@ import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "keras_resnet"
 # Lower ranks never import higher ones. Rank 0 needs neither Keras nor TensorFlow.
-RANKS = {"checks": 0, "digits": 0, "files": 0, "flops": 0, "paths": 0, "plots": 0, "recipes": 0, "specs": 0,
-         "layers": 1, "models": 2, "weights": 3}  # fmt: skip
+RANKS = {
+    "checks": 0,
+    "digits": 0,
+    "files": 0,
+    "flops": 0,
+    "paths": 0,
+    "plots": 0,
+    "recipes": 0,
+    "specs": 0,
+    "layers": 1,
+    "models": 2,
+    "weights": 3,
+}
 TOP = 4  # zoo, applications, optimizer, data, training, tuning, export, analysis, benchmark, cli, ...
 
 
@@ -28,7 +39,8 @@ def imports(path):
             for alias in node.names:  # `from keras_resnet import specs` imports the module keras_resnet.specs
                 submodule = f"{node.module}.{alias.name}"
                 exists = (PACKAGE.parent / submodule.replace(".", "/")).with_suffix(".py").exists() or (
-                    PACKAGE.parent / submodule.replace(".", "/")).is_dir()  # fmt: skip
+                    PACKAGE.parent / submodule.replace(".", "/")
+                ).is_dir()
                 found.add(submodule if exists else node.module)
     return found
 
@@ -44,7 +56,9 @@ def rank(module):
 
 
 def test_no_module_imports_one_above_it():
-    upward = sorted((a, b) for a, targets in GRAPH.items() for b in targets if a != "keras_resnet" and rank(b) > rank(a))
+    upward = sorted(
+        (a, b) for a, targets in GRAPH.items() for b in targets if a != "keras_resnet" and rank(b) > rank(a)
+    )
     assert not upward, upward
 
 
@@ -53,7 +67,7 @@ def test_the_import_graph_has_no_circle():
 
     def visit(module, trail):
         if state.get(module) == "open":
-            pytest.fail("import circle: " + " -> ".join(trail[trail.index(module):] + [module]))
+            pytest.fail("import circle: " + " -> ".join(trail[trail.index(module) :] + [module]))
         if state.get(module) == "done":
             return
         state[module] = "open"

@@ -13,12 +13,12 @@ from keras_resnet.layers import (
     BlurPool,
     BottleneckBlock,
     Conv2D,
-    EfficientChannelAttention,
-    SqueezeExcite,
     DenseLayer,
+    EfficientChannelAttention,
     HighwayShortcut,
     IdentityShortcut,
     ProjectionShortcut,
+    SqueezeExcite,
     StochasticDepth,
     Transition,
     ZeroPadShortcut,
@@ -92,7 +92,7 @@ def test_linear_decay_over_blocks():
     model = keras_resnet.ResNet110(stochastic_depth=0.5)
     probs = [layer.survival_prob for layer in model.layers if isinstance(layer, keras_resnet.layers.ResidualBlock)]
     assert len(probs) == 54
-    np.testing.assert_allclose(probs, [1 - (l / 54) * 0.5 for l in range(1, 55)])
+    np.testing.assert_allclose(probs, [1 - (i / 54) * 0.5 for i in range(1, 55)])
     assert probs[-1] == pytest.approx(0.5)
 
 
@@ -133,8 +133,13 @@ def test_layers_round_trip_through_config_and_registry(layer):
 
 def test_block_shortcut_choice():
     x = np.zeros((1, 8, 8, 16), "float32")
-    cases = {("A", 1, 16): IdentityShortcut, ("A", 2, 32): ZeroPadShortcut, ("B", 1, 16): IdentityShortcut,
-             ("B", 2, 32): ProjectionShortcut, ("C", 1, 16): ProjectionShortcut}  # fmt: skip
+    cases = {
+        ("A", 1, 16): IdentityShortcut,
+        ("A", 2, 32): ZeroPadShortcut,
+        ("B", 1, 16): IdentityShortcut,
+        ("B", 2, 32): ProjectionShortcut,
+        ("C", 1, 16): ProjectionShortcut,
+    }
     for (kind, strides, filters), expected in cases.items():
         block = BasicBlock(filters, strides=strides, shortcut=kind)
         block(x)
@@ -182,7 +187,9 @@ def test_grouped_convolution_is_split_transform_merge_and_trains():
     conv = block.convs[1]
     h = np.random.default_rng(1).random((2, 6, 6, 16), dtype=np.float32)
     kernel = conv.kernel.numpy()  # (3, 3, 16 / 4, 16)
-    parts = [keras.ops.conv(h[..., 4 * g : 4 * g + 4], kernel[..., 4 * g : 4 * g + 4], padding="same") for g in range(4)]
+    parts = [
+        keras.ops.conv(h[..., 4 * g : 4 * g + 4], kernel[..., 4 * g : 4 * g + 4], padding="same") for g in range(4)
+    ]
     np.testing.assert_allclose(conv(h), np.concatenate(parts, axis=-1), rtol=1e-5, atol=1e-5)
     inputs = keras.Input((6, 6, 32))
     model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(block(inputs))))
@@ -221,21 +228,46 @@ def test_transition_compresses_and_halves(images):
         (ZeroPadShortcut, dict(filters=8, strides=2), (2, 8, 8, 4), (2, 4, 4, 8), 0, 0),
         (ProjectionShortcut, dict(filters=8, strides=2), (2, 8, 8, 4), (2, 4, 4, 8), 3, 2),
         (HighwayShortcut, dict(filters=8, strides=2), (2, 8, 8, 4), (2, 4, 4, 8), 2, 0),
-        (BasicBlock, dict(filters=8, strides=2, shortcut="B", dropout=0.1, zero_init=True), (2, 8, 8, 4), (2, 4, 4, 8), 9, 6),
+        (
+            BasicBlock,
+            dict(filters=8, strides=2, shortcut="B", dropout=0.1, zero_init=True),
+            (2, 8, 8, 4),
+            (2, 4, 4, 8),
+            9,
+            6,
+        ),
         (BasicBlock, dict(filters=4, shortcut="A", survival_prob=0.999, preact=True), (2, 8, 8, 4), (2, 8, 8, 4), 6, 4),
         (BasicBlock, dict(filters=8, strides=2, shortcut="highway"), (2, 8, 8, 4), (2, 4, 4, 8), 8, 4),
-        (BottleneckBlock, dict(filters=4, width=8, groups=2, strides=2, stride_in="1x1", use_bias=True),
-         (2, 8, 8, 8), (2, 4, 4, 16), 16, 8),
+        (
+            BottleneckBlock,
+            dict(filters=4, width=8, groups=2, strides=2, stride_in="1x1", use_bias=True),
+            (2, 8, 8, 8),
+            (2, 4, 4, 16),
+            16,
+            8,
+        ),
         (DenseLayer, dict(growth_rate=4), (2, 8, 8, 6), (2, 8, 8, 10), 6, 4),
         (Transition, dict(compression=0.5), (2, 8, 8, 6), (2, 4, 4, 3), 3, 2),
         (SqueezeExcite, dict(channels=8), (2, 8, 8, 16), (2, 8, 8, 16), 4, 0),
         (EfficientChannelAttention, dict(kernel_size=3), (2, 8, 8, 16), (2, 8, 8, 16), 1, 0),
         (BlurPool, {}, (2, 9, 9, 4), (2, 5, 5, 4), 0, 0),
         (ProjectionShortcut, dict(filters=8, strides=2, avg_down=True), (2, 9, 9, 4), (2, 5, 5, 8), 3, 2),
-        (BottleneckBlock, dict(filters=4, width=8, strides=2, attention="se", se_channels=8, avg_down=True, blur=True),
-         (2, 9, 9, 8), (2, 5, 5, 16), 16, 8),
-        (BasicBlock, dict(filters=8, strides=2, attention="eca", eca_kernel=3, survival_prob=0.9, survival_scale="train"),
-         (2, 8, 8, 4), (2, 4, 4, 8), 10, 6),
+        (
+            BottleneckBlock,
+            dict(filters=4, width=8, strides=2, attention="se", se_channels=8, avg_down=True, blur=True),
+            (2, 9, 9, 8),
+            (2, 5, 5, 16),
+            16,
+            8,
+        ),
+        (
+            BasicBlock,
+            dict(filters=8, strides=2, attention="eca", eca_kernel=3, survival_prob=0.9, survival_scale="train"),
+            (2, 8, 8, 4),
+            (2, 4, 4, 8),
+            10,
+            6,
+        ),
     ],
     ids=lambda value: value.__name__ if isinstance(value, type) else None,
 )
@@ -268,8 +300,13 @@ def test_grouped_conv_split_path_gives_the_native_outputs_and_gradients(strides,
 def test_grouped_conv_path_is_decided_by_one_documented_rule():
     expected = "native" if keras.backend.backend() == "torch" else "split"  # these tests run on CPUs
     assert keras_resnet.layers.grouped_conv_path() == expected
-    assert Conv2D(8, 3, groups=4).resolved_implementation == expected and Conv2D(8, 3).resolved_implementation == "native"
-    assert Conv2D.from_config(Conv2D(8, 3, groups=4, implementation="native").get_config()).resolved_implementation == "native"
+    assert (
+        Conv2D(8, 3, groups=4).resolved_implementation == expected and Conv2D(8, 3).resolved_implementation == "native"
+    )
+    assert (
+        Conv2D.from_config(Conv2D(8, 3, groups=4, implementation="native").get_config()).resolved_implementation
+        == "native"
+    )
     with pytest.raises(ValueError, match="implementation='fast' is not valid: use one of 'auto', 'native', 'split'"):
         Conv2D(8, 3, groups=4, implementation="fast")
 

@@ -6,25 +6,84 @@ import pytest
 
 import keras_resnet
 from keras_resnet import specs
-from oracle import (CIFAR, KERAS_APPLICATIONS_DENSENET, KERAS_APPLICATIONS_V1, KERAS_APPLICATIONS_V2, PAPER_STAGES,
-                    PAPERS_ROUNDED, TIMM, TORCHVISION, TORCHVISION_GFLOPS, expected_counts, paper_counts)  # fmt: skip
+from oracle import (
+    CIFAR,
+    KERAS_APPLICATIONS_DENSENET,
+    KERAS_APPLICATIONS_V1,
+    KERAS_APPLICATIONS_V2,
+    PAPER_STAGES,
+    PAPERS_ROUNDED,
+    TIMM,
+    TORCHVISION,
+    TORCHVISION_GFLOPS,
+    expected_counts,
+    paper_counts,
+)
 
 # Models whose fit and save/load take over ~20 s on 2 cores: those two checks run in the slow suite.
-HEAVY = {"ResNet101", "ResNet152", "ResNet200", "ResNet101V2", "ResNet152V2", "ResNet200V2", "ResNet1202",
-         "PreActResNet1001", "ResNeXt50_32x4d", "ResNeXt101_32x8d", "ResNeXt101_64x4d", "ResNeXt29_8x64d",
-         "ResNeXt29_16x64d", "WideResNet50_2", "WideResNet101_2", "WideResNet28_10", "DenseNet121", "DenseNet161", "DenseNet169",
-         "DenseNet201", "DenseNet264", "DenseNetBC190", "DenseNetBC250", "ResNet101D", "ResNet152D", "ResNet200D",
-         "SEResNet101", "SEResNet152", "SEResNeXt101_32x8d", "ECAResNet101D", "ResNetRS101", "ResNetRS152",
-         "ResNetRS200", "ResNetRS270", "ResNetRS350", "ResNetRS420"}  # fmt: skip
+HEAVY = {
+    "ResNet101",
+    "ResNet152",
+    "ResNet200",
+    "ResNet101V2",
+    "ResNet152V2",
+    "ResNet200V2",
+    "ResNet1202",
+    "PreActResNet1001",
+    "ResNeXt50_32x4d",
+    "ResNeXt101_32x8d",
+    "ResNeXt101_64x4d",
+    "ResNeXt29_8x64d",
+    "ResNeXt29_16x64d",
+    "WideResNet50_2",
+    "WideResNet101_2",
+    "WideResNet28_10",
+    "DenseNet121",
+    "DenseNet161",
+    "DenseNet169",
+    "DenseNet201",
+    "DenseNet264",
+    "DenseNetBC190",
+    "DenseNetBC250",
+    "ResNet101D",
+    "ResNet152D",
+    "ResNet200D",
+    "SEResNet101",
+    "SEResNet152",
+    "SEResNeXt101_32x8d",
+    "ECAResNet101D",
+    "ResNetRS101",
+    "ResNetRS152",
+    "ResNetRS200",
+    "ResNetRS270",
+    "ResNetRS350",
+    "ResNetRS420",
+}
 # Over ~60M parameters: initialising one twice more (forward at a small size, config round trip) takes
 # ~20-40 s on 2 cores, so their forward check joins the slow suite; their exact counts stay default.
-HUGE = {"ResNeXt101_32x8d", "ResNeXt101_64x4d", "ResNeXt29_16x64d", "WideResNet50_2", "WideResNet101_2", "ResNet152D",
-        "ResNet200D", "SEResNet152", "SEResNeXt101_32x8d", "ResNetRS101", "ResNetRS152", "ResNetRS200", "ResNetRS270",
-        "ResNetRS350", "ResNetRS420"}  # fmt: skip
+HUGE = {
+    "ResNeXt101_32x8d",
+    "ResNeXt101_64x4d",
+    "ResNeXt29_16x64d",
+    "WideResNet50_2",
+    "WideResNet101_2",
+    "ResNet152D",
+    "ResNet200D",
+    "SEResNet152",
+    "SEResNeXt101_32x8d",
+    "ResNetRS101",
+    "ResNetRS152",
+    "ResNetRS200",
+    "ResNetRS270",
+    "ResNetRS350",
+    "ResNetRS420",
+}
 
 
 def counts(model):
-    size = lambda weights: sum(int(np.prod(w.shape)) for w in weights)  # noqa: E731
+    def size(weights):
+        return sum(int(np.prod(w.shape)) for w in weights)
+
     return size(model.trainable_weights), size(model.non_trainable_weights)
 
 
@@ -146,11 +205,13 @@ def test_any_valid_combination_matches_the_papers_counts(family, options):
 
 def test_stochastic_depth_on_resnext_and_wide_nets(images):
     x = images((32, 32, 3), n=4)
-    for family, options in (("cifar_resnext", {"depth": 11, "cardinality": 4, "bottleneck_width": 4}),
-                            ("cifar_wide_resnet", {"depth": 10, "widen": 2, "dropout": 0.3})):  # fmt: skip
+    for family, options in (
+        ("cifar_resnext", {"depth": 11, "cardinality": 4, "bottleneck_width": 4}),
+        ("cifar_wide_resnet", {"depth": 10, "widen": 2, "dropout": 0.3}),
+    ):
         model = keras_resnet.build(family, stochastic_depth=0.5, classes=3, zero_init_residual=False, **options)
         blocks = [layer for layer in model.layers if isinstance(layer, keras_resnet.layers.ResidualBlock)]
-        np.testing.assert_allclose([b.survival_prob for b in blocks], [1 - l / 3 * 0.5 for l in (1, 2, 3)])
+        np.testing.assert_allclose([b.survival_prob for b in blocks], [1 - i / 3 * 0.5 for i in (1, 2, 3)])
         outs = [keras.ops.convert_to_numpy(model(x, training=True)) for _ in range(6)]
         assert any(not np.allclose(outs[0], out) for out in outs[1:])
         model.compile(keras.optimizers.SGD(0.01), "sparse_categorical_crossentropy")
@@ -200,7 +261,9 @@ def test_shortcut_options_change_only_projection_parameters():
 def test_plain_twin_has_no_shortcut_but_the_same_layers():
     plain, residual = keras_resnet.PlainNet20(), keras_resnet.ResNet20()
     assert counts(plain) == counts(residual)  # option A shortcuts have no parameters
-    assert all(block.shortcut_layer is None for block in plain.layers if isinstance(block, keras_resnet.layers.ResidualBlock))
+    assert all(
+        block.shortcut_layer is None for block in plain.layers if isinstance(block, keras_resnet.layers.ResidualBlock)
+    )
 
 
 def test_variant_moves_the_stride_not_the_parameters():
@@ -228,8 +291,7 @@ def test_keras_applications_signature(images):
     assert flexible(images((96, 80, 3), n=1)).shape == (1, 512)
 
 
-def test_zero_init_residual_makes_every_block_an_identity(images):
-    x = images((32, 32, 3), n=2)
+def test_zero_init_residual_makes_every_block_an_identity():
     for name in ("ResNet20", "PreActResNet110"):
         model = keras_resnet.build(name, shortcut="B")  # zero_init_residual is the default
         for block in (layer for layer in model.layers if isinstance(layer, keras_resnet.layers.ResidualBlock)):

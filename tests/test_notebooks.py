@@ -53,7 +53,10 @@ def test_the_notebooks_are_there_each_with_its_script_twin():
     for notebook in NOTEBOOKS:
         script = jupytext.read(notebook.with_suffix(".py"))
         committed = nbformat.read(notebook, as_version=4)
-        pairs = lambda nb: [(cell.cell_type, cell.source) for cell in nb.cells]  # noqa: E731
+
+        def pairs(nb):
+            return [(cell.cell_type, cell.source) for cell in nb.cells]
+
         assert pairs(committed) == pairs(script), (
             f"{notebook.name} differs from {notebook.with_suffix('.py').name}: regenerate it with "
             "`jupytext --to ipynb --set-kernel python3 examples/0*_*.py`"
@@ -64,7 +67,11 @@ def test_the_notebooks_are_there_each_with_its_script_twin():
 def test_committed_notebook_has_no_outputs(notebook):
     committed = nbformat.read(notebook, as_version=4)
     nbformat.validate(committed)
-    dirty = [i for i, cell in enumerate(committed.cells) if cell.cell_type == "code" and (cell.outputs or cell.execution_count)]
+    dirty = [
+        i
+        for i, cell in enumerate(committed.cells)
+        if cell.cell_type == "code" and (cell.outputs or cell.execution_count)
+    ]
     assert not dirty, f"{notebook.name}: cells {dirty} hold outputs; strip them before committing"
     assert committed.metadata.kernelspec.name == "python3"
 
@@ -81,7 +88,8 @@ def kernel(tmp_path_factory):
 
 
 @pytest.mark.parametrize(
-    "notebook", [pytest.param(p, marks=[pytest.mark.slow] if p.stem in HEAVY else []) for p in NOTEBOOKS],
+    "notebook",
+    [pytest.param(p, marks=[pytest.mark.slow] if p.stem in HEAVY else []) for p in NOTEBOOKS],
     ids=lambda path: path.stem,
 )
 def test_notebook_runs_top_to_bottom_in_quick_mode(notebook, kernel, tmp_path, monkeypatch):
@@ -99,7 +107,11 @@ def test_notebook_runs_top_to_bottom_in_quick_mode(notebook, kernel, tmp_path, m
         client.execute()
     except CellExecutionError as error:
         failed = next(
-            (i for i, cell in enumerate(nb.cells) if any(o.get("output_type") == "error" for o in cell.get("outputs", []))),
+            (
+                i
+                for i, cell in enumerate(nb.cells)
+                if any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+            ),
             "?",
         )
         pytest.fail(f"{notebook.name}, cell {failed}, failed:\n{error}", pytrace=False)

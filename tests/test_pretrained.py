@@ -19,14 +19,14 @@ import h5py
 import keras
 import numpy as np
 import pytest
-import timm_reference
 from keras.src.legacy.saving import legacy_h5_format
 from safetensors.numpy import save_file
-from test_weights import randomise
-from weights_server import COMMIT, WeightsServer
 
 import keras_resnet
+import timm_reference
 from keras_resnet import pretrained
+from test_weights import randomise
+from weights_server import COMMIT, WeightsServer
 
 HUB_MODEL = "ResNet18D"  # the smallest timm row with published weights and the deep stem and ResNet-D shortcut
 KERAS_SIZE = (64, 64, 3)
@@ -91,7 +91,9 @@ def timm_pixels():
 
 def hub_model(**options):
     size = timm_reference.SIZE
-    return keras_resnet.build(HUB_MODEL, weights="imagenet", input_shape=(size, size, 3), classifier_activation=None, **options)
+    return keras_resnet.build(
+        HUB_MODEL, weights="imagenet", input_shape=(size, size, 3), classifier_activation=None, **options
+    )
 
 
 def check_hub_logits(model, logits):
@@ -99,7 +101,9 @@ def check_hub_logits(model, logits):
     assert np.abs(ours - logits).max() < 1e-4 * max(1.0, np.abs(logits).max())
 
 
-def test_first_download_of_keras_applications_file_cut_once_converts_with_its_preprocessing(server, monkeypatch, keras_file, images):
+def test_first_download_of_keras_applications_file_cut_once_converts_with_its_preprocessing(
+    server, monkeypatch, keras_file, images
+):
     """ResNet50(weights="imagenet"): keras.applications' path and md5; the first transfer is cut off and
     retried; the model takes raw RGB pixels and gives what keras.applications gives on preprocess_input."""
     data, source = keras_file
@@ -153,10 +157,14 @@ def test_a_keras_file_that_keeps_failing_its_md5_is_refused_and_nothing_is_kept(
     data, _ = keras_file
     path = serve_keras(server, monkeypatch, data)
     server.faults[path] += ["corrupt", "corrupt"]
-    with pytest.raises(ValueError, match=r"resnet50_weights_tf_dim_ordering_tf_kernels.h5 from http://127.0.0.1.*hash.*place it in"):
+    with pytest.raises(
+        ValueError, match=r"resnet50_weights_tf_dim_ordering_tf_kernels.h5 from http://127.0.0.1.*hash.*place it in"
+    ):
         keras_resnet.ResNet50(weights="imagenet", input_shape=KERAS_SIZE)
     assert server.gets[path] == 2
-    assert not any(name.endswith((".h5", ".json")) for _, _, names in os.walk(os.environ["KERAS_HOME"]) for name in names)
+    assert not any(
+        name.endswith((".h5", ".json")) for _, _, names in os.walk(os.environ["KERAS_HOME"]) for name in names
+    )
 
 
 def test_a_cut_hub_transfer_is_resumed_or_refused_never_loaded(server, hub_file):
@@ -178,22 +186,42 @@ np.save(sys.argv[1], np.asarray(model(np.full((1, 72, 72, 3), 100.0, "float32"),
 def test_two_processes_fetching_at_once_end_with_one_good_file(server, hub_file, tmp_path):
     data, _ = hub_file
     blob = serve_hub(server, data)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.dirname(os.path.dirname(keras_resnet.__file__)), os.environ.get("PYTHONPATH", "")])}
-    runs = [subprocess.Popen([sys.executable, "-c", PROCESS, str(tmp_path / f"{n}.npy")], env=env, stderr=subprocess.PIPE)
-            for n in range(2)]  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [os.path.dirname(os.path.dirname(keras_resnet.__file__)), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+    runs = [
+        subprocess.Popen([sys.executable, "-c", PROCESS, str(tmp_path / f"{n}.npy")], env=env, stderr=subprocess.PIPE)
+        for n in range(2)
+    ]
     for run in runs:
         assert run.wait(timeout=300) == 0, run.stderr.read().decode()[-2000:]
     assert server.gets[blob] == 1
     np.testing.assert_array_equal(np.load(tmp_path / "0.npy"), np.load(tmp_path / "1.npy"))
     cached = os.listdir(os.path.join(os.environ["KERAS_HOME"], "models", "keras_resnet"))
     assert sorted(name for name in cached if not name.endswith(".lock")) == [
-        "ResNet18D.timm_resnet18d.ra2_in1k.json", "ResNet18D.timm_resnet18d.ra2_in1k.weights.h5"]  # fmt: skip
+        "ResNet18D.timm_resnet18d.ra2_in1k.json",
+        "ResNet18D.timm_resnet18d.ra2_in1k.weights.h5",
+    ]
 
 
-@pytest.mark.parametrize("model, needs", [
-    ("ResNet50", r"resnet50_weights_tf_dim_ordering_tf_kernels.h5 from http://127.0.0.1:\d+/tensorflow/keras-applications/resnet/.*place it in .*models"),
-    (HUB_MODEL, r"model.safetensors of timm/resnet18d.ra2_in1k from http://127.0.0.1:\d+/timm/resnet18d.ra2_in1k/resolve/main/model.safetensors.*by hand"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "model, needs",
+    [
+        (
+            "ResNet50",
+            r"resnet50_weights_tf_dim_ordering_tf_kernels.h5 from "
+            r"http://127.0.0.1:\d+/tensorflow/keras-applications/resnet/.*place it in .*models",
+        ),
+        (
+            HUB_MODEL,
+            r"model.safetensors of timm/resnet18d.ra2_in1k from "
+            r"http://127.0.0.1:\d+/timm/resnet18d.ra2_in1k/resolve/main/model.safetensors.*by hand",
+        ),
+    ],
+)
 def test_without_a_server_the_call_fails_at_once_saying_how_to_place_the_file(tmp_path, monkeypatch, model, needs):
     import socket
 
@@ -226,7 +254,11 @@ def test_the_table_names_what_each_model_accepts():
     assert keras_resnet.available_weights("SEResNet101") == []
     with pytest.raises(ValueError, match=r"weights='imagenet' are not published for SEResNet101: .*pass None"):
         keras_resnet.SEResNet101(weights="imagenet")
-    with pytest.raises(ValueError, match=r"'timm/resnet50d.nope' are not published for ResNet50D: use one of \['imagenet', 'timm/resnet50d.ra2_in1k'"):
+    with pytest.raises(
+        ValueError,
+        match=r"'timm/resnet50d.nope' are not published for ResNet50D: use one of \['imagenet', "
+        r"'timm/resnet50d.ra2_in1k'",
+    ):
         keras_resnet.ResNet50D(weights="timm/resnet50d.nope")
     with pytest.raises(ValueError, match=r"need preprocessing=.*leave preprocessing out"):
         keras_resnet.ResNet50D(weights="imagenet", preprocessing={"mean": 0.0, "std": 1.0})

@@ -10,8 +10,20 @@ from hypothesis import strategies as st
 
 import keras_resnet
 
-ARGUMENT_NAMES = ("depth", "block", "shortcut", "stochastic_depth", "dropout", "variant", "classes", "input_shape",
-                  "pooling", "include_top", "zero_init_residual")  # fmt: skip
+ARGUMENT_NAMES = (
+    "depth",
+    "block",
+    "shortcut",
+    "stochastic_depth",
+    "dropout",
+    "variant",
+    "classes",
+    "input_shape",
+    "pooling",
+    "include_top",
+    "zero_init_residual",
+)
+
 
 def mostly(valid, invalid):
     """Valid values three times out of four, so that many examples really build, the rest must be refused."""
@@ -21,8 +33,17 @@ def mostly(valid, invalid):
 arguments = st.fixed_dictionaries(
     {
         "family_and_depth": mostly(
-            st.sampled_from([("cifar_resnet", 8), ("cifar_resnet", 14), ("cifar_resnet", 20), ("preact_resnet", 11),
-                             ("preact_resnet", 29), ("resnet", 18), ("resnet_v2", 18)]),  # fmt: skip
+            st.sampled_from(
+                [
+                    ("cifar_resnet", 8),
+                    ("cifar_resnet", 14),
+                    ("cifar_resnet", 20),
+                    ("preact_resnet", 11),
+                    ("preact_resnet", 29),
+                    ("resnet", 18),
+                    ("resnet_v2", 18),
+                ]
+            ),
             st.tuples(
                 st.sampled_from(["cifar_resnet", "preact_resnet", "resnet", "resnet_v2", "nope"]),
                 st.one_of(st.integers(-5, 70), st.floats(0, 60), st.text(max_size=3)),
@@ -32,14 +53,18 @@ arguments = st.fixed_dictionaries(
     optional={
         "block": mostly(st.sampled_from(["basic", "bottleneck", None]), st.just("wide")),
         "shortcut": mostly(st.sampled_from(["A", "B", "C", "none", None]), st.just("highwayish")),
-        "stochastic_depth": mostly(st.one_of(st.none(), st.floats(0.01, 1)), st.sampled_from([0.0, -0.5, 1.5, float("nan")])),
+        "stochastic_depth": mostly(
+            st.one_of(st.none(), st.floats(0.01, 1)), st.sampled_from([0.0, -0.5, 1.5, float("nan")])
+        ),
         "dropout": mostly(st.floats(0, 0.9), st.sampled_from([1.0, -0.1, 3])),
         "variant": mostly(st.sampled_from(["v1", "v1.5", None]), st.just("v3")),
         "classes": mostly(st.integers(1, 20), st.sampled_from([0, -2, "ten", True])),
         "input_shape": mostly(
             st.sampled_from([(32, 32, 3), (8, 8, 1), (40, 36, 2), (None, None, 3), (64, 64, 3)]),
-            st.one_of(st.tuples(st.integers(0, 80), st.integers(0, 80), st.integers(0, 5)),
-                      st.tuples(st.integers(1, 40), st.integers(1, 40))),  # fmt: skip
+            st.one_of(
+                st.tuples(st.integers(0, 80), st.integers(0, 80), st.integers(0, 5)),
+                st.tuples(st.integers(1, 40), st.integers(1, 40)),
+            ),
         ),
         "pooling": mostly(st.sampled_from([None, "avg", "max"]), st.just("min")),
         "include_top": st.booleans(),
@@ -58,8 +83,18 @@ BLOCKS = {"basic": "BasicBlock", "bottleneck": "BottleneckBlock"}
 @given(arguments)
 @example({"family_and_depth": ("resnet", 18), "block": "bottleneck"})  # a published layout's block is fixed
 @example({"family_and_depth": ("cifar_resnet", 8), "include_top": False, "classes": "ten"})  # found by this test
-@example({"family_and_depth": ("cifar_resnet", 8), "shortcut": "B", "stochastic_depth": 0.7, "dropout": 0.1,
-          "zero_init_residual": False, "input_shape": (8, 8, 1), "include_top": False, "pooling": "max"})  # fmt: skip
+@example(
+    {
+        "family_and_depth": ("cifar_resnet", 8),
+        "shortcut": "B",
+        "stochastic_depth": 0.7,
+        "dropout": 0.1,
+        "zero_init_residual": False,
+        "input_shape": (8, 8, 1),
+        "include_top": False,
+        "pooling": "max",
+    }
+)
 def test_build_either_works_or_names_the_argument(kwargs):
     family, kwargs["depth"] = kwargs.pop("family_and_depth")
     try:
@@ -81,7 +116,9 @@ def test_build_either_works_or_names_the_argument(kwargs):
         assert model.input_shape[1:] == tuple(kwargs["input_shape"])
     if not kwargs.get("include_top", True):
         assert len(model.output_shape) == (4 if kwargs.get("pooling") is None else 2)
-    blocks = [layer.get_config() | {"type": type(layer).__name__} for layer in model.layers if hasattr(layer, "survival_prob")]
+    blocks = [
+        layer.get_config() | {"type": type(layer).__name__} for layer in model.layers if hasattr(layer, "survival_prob")
+    ]
     assert blocks
     for option, key in (("shortcut", "shortcut"), ("dropout", "dropout"), ("zero_init_residual", "zero_init")):
         if kwargs.get(option) is not None and not (option == "zero_init_residual" and kwargs.get("shortcut") == "none"):

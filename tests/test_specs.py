@@ -26,9 +26,12 @@ def test_every_plan_counts_the_papers_parameters(name):
 
 
 def test_resolving_every_plan_imports_no_keras():
-    code = ("import json, sys; from keras_resnet import specs; "
-            "counts = {n: specs.resolve(n).parameters() for n in specs.MODELS}; "
-            "print(json.dumps({'keras': 'keras' in sys.modules, 'tensorflow': 'tensorflow' in sys.modules, 'n': len(counts)}))")  # fmt: skip
+    code = (
+        "import json, sys; from keras_resnet import specs; "
+        "counts = {n: specs.resolve(n).parameters() for n in specs.MODELS}; "
+        "print(json.dumps({'keras': 'keras' in sys.modules, 'tensorflow': 'tensorflow' in sys.modules, 'n': "
+        "len(counts)}))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert json.loads(done.stdout) == {"keras": False, "tensorflow": False, "n": len(specs.MODELS)}
 
@@ -48,15 +51,38 @@ def test_a_plan_holds_each_blocks_schedule_and_layout():
 @pytest.mark.parametrize(
     "call, error, message",
     [
-        (lambda: specs.resolve("ResNet110", stochastic_depth="0.5"), ValueError, r"stochastic_depth='0.5' must be in \(0, 1\]"),
-        (lambda: specs.resolve("ResNet20", cardinalty=4), TypeError,
-         r"ResNet20 got unknown option\(s\) 'cardinalty': its options are block, variant, shortcut, cardinality"),
-        (lambda: specs.resolve("DenseNetBC100", shortcut="B"), TypeError, r"'shortcut': its options are block, growth_rate"),
+        (
+            lambda: specs.resolve("ResNet110", stochastic_depth="0.5"),
+            ValueError,
+            r"stochastic_depth='0.5' must be in \(0, 1\]",
+        ),
+        (
+            lambda: specs.resolve("ResNet20", cardinalty=4),
+            TypeError,
+            r"ResNet20 got unknown option\(s\) 'cardinalty': its options are block, variant, shortcut, cardinality",
+        ),
+        (
+            lambda: specs.resolve("DenseNetBC100", shortcut="B"),
+            TypeError,
+            r"'shortcut': its options are block, growth_rate",
+        ),
         (lambda: specs.resolve("ResNet20", dtype="float8"), ValueError, r"dtype='float8' is not one of"),
         (lambda: specs.resolve("ResNet20", bn_momentum=1.0), ValueError, r"bn_momentum=1.0 must be in \[0, 1\)"),
-        (lambda: specs.resolve("ResNet20", preprocessing={"mean": [1, 2]}), ValueError, r"preprocessing=.* must be None or"),
-        (lambda: specs.resolve("ResNet20", preprocessing={"mean": [1, 2], "std": 1}), ValueError, r"mean=\[1.0, 2.0\] must be one"),
-        (lambda: specs.resolve("ResNet18", cardinality=4), ValueError, r"cardinality and bottleneck_width need bottleneck blocks"),
+        (
+            lambda: specs.resolve("ResNet20", preprocessing={"mean": [1, 2]}),
+            ValueError,
+            r"preprocessing=.* must be None or",
+        ),
+        (
+            lambda: specs.resolve("ResNet20", preprocessing={"mean": [1, 2], "std": 1}),
+            ValueError,
+            r"mean=\[1.0, 2.0\] must be one",
+        ),
+        (
+            lambda: specs.resolve("ResNet18", cardinality=4),
+            ValueError,
+            r"cardinality and bottleneck_width need bottleneck blocks",
+        ),
         (lambda: specs.resolve("ResNet150"), ValueError, r"Did you mean .*ResNet152"),
     ],
 )

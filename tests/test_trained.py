@@ -16,8 +16,14 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 CARD = json.loads((pathlib.Path(weights.TRAINED_FOLDER) / "resnet20_cifar10.json").read_text())
 SAMPLES = np.load(pathlib.Path(weights.TRAINED_FOLDER) / "resnet20_cifar10.samples.npz")
 SAVED_MODEL = ROOT / "saved_models" / "resnet20_cifar10" / "1"
-ARCHIVE = next((p / "shared/data/cifar10_jpeg/cifar10_jpeg_q75.tar.gz" for p in ROOT.parents
-                if (p / "shared/data/cifar10_jpeg/cifar10_jpeg_q75.tar.gz").is_file()), None)  # fmt: skip
+ARCHIVE = next(
+    (
+        p / "shared/data/cifar10_jpeg/cifar10_jpeg_q75.tar.gz"
+        for p in ROOT.parents
+        if (p / "shared/data/cifar10_jpeg/cifar10_jpeg_q75.tar.gz").is_file()
+    ),
+    None,
+)
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,12 @@
 
 import dataclasses
 import json
-import re
 import os
 import pathlib
+import re
 import socket
 import subprocess
 import sys
-import textwrap
 
 import keras
 import numpy as np
@@ -18,7 +17,20 @@ import keras_resnet
 from keras_resnet import cli, optimizer, recipes, training
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-QUICK = ["--model", "ResNet20", "--dataset", "digits", "--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "16", "--verbose", "2"]
+QUICK = [
+    "--model",
+    "ResNet20",
+    "--dataset",
+    "digits",
+    "--epochs",
+    "2",
+    "--steps-per-epoch",
+    "3",
+    "--batch-size",
+    "16",
+    "--verbose",
+    "2",
+]
 
 
 # Strategies and logical devices need a TensorFlow of their own: those tests run in fresh processes.
@@ -26,13 +38,25 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
 
 
 def run_cli(*args, **env):
-    return subprocess.Popen([sys.executable, "-m", "keras_resnet", *args], env={**ENV, **env}, cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "keras_resnet", *args],
+        env={**ENV, **env},
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def test_recipes_are_data_and_every_value_can_be_overridden():
     cifar = recipes.get_recipe("cifar")
-    assert (cifar.lr, cifar.momentum, cifar.weight_decay, cifar.batch_size, cifar.milestones) == (0.1, 0.9, 1e-4, 128, (0.5, 0.75))
+    assert (cifar.lr, cifar.momentum, cifar.weight_decay, cifar.batch_size, cifar.milestones) == (
+        0.1,
+        0.9,
+        1e-4,
+        128,
+        (0.5, 0.75),
+    )
     imagenet = recipes.get_recipe("imagenet", schedule="cosine", epochs=10)
     assert (imagenet.warmup_epochs, imagenet.lr_batch, imagenet.schedule, imagenet.epochs) == (5.0, 256, "cosine", 10)
     assert recipes.get_recipe("wrn").weight_decay == 5e-4 and recipes.get_recipe("densenet").nesterov
@@ -50,7 +74,10 @@ def test_schedule_warms_up_then_steps_or_follows_a_cosine():
     np.testing.assert_allclose(values, [0.01, 0.1, 0.1, 0.1, 0.01, 0.01, 0.001, 0.001], rtol=1e-5)
     cosine = optimizer.RecipeSchedule(0.1, total_steps=110, warmup_steps=10, shape="cosine")
     np.testing.assert_allclose([float(cosine(i)) for i in (10, 60, 110)], [0.1, 0.05, 0.0], atol=1e-6)
-    assert keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(step)).get_config() == step.get_config()
+    assert (
+        keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(step)).get_config()
+        == step.get_config()
+    )
 
 
 def test_weight_decay_is_an_l2_penalty_on_kernels_only():
@@ -101,17 +128,36 @@ def test_the_fast_recipes_ingredients_train_save_and_report(tmp_path):
     x, y = rng.integers(0, 256, (96, 8, 8, 3), dtype="uint8"), np.arange(96) % 3
     fast = recipes.get_recipe("cifar_fast")
     assert (fast.schedule, fast.nesterov, fast.label_smoothing, fast.cache, fast.tta_flip, fast.one_hot) == (
-        "cosine", True, 0.1, True, True, True)
+        "cosine",
+        True,
+        0.1,
+        True,
+        True,
+        True,
+    )
     arrays, saved = ((x, y), (x[:32], y[:32])), {}
     for ema, momentum in ((False, 0.999), (True, 0.5)):
         output = tmp_path / f"{ema}-{momentum}"
-        history = training.train("ResNet20", arrays, recipe="cifar_fast", epochs=2, batch_size=16, ema=ema,
-                                 ema_momentum=momentum, mixup=0.2, output=output, verbose=0)  # fmt: skip
+        history = training.train(
+            "ResNet20",
+            arrays,
+            recipe="cifar_fast",
+            epochs=2,
+            batch_size=16,
+            ema=ema,
+            ema_momentum=momentum,
+            mixup=0.2,
+            output=output,
+            verbose=0,
+        )
         assert 0 <= history.test["accuracy_flip_averaged"] <= 1
         saved[ema, momentum] = keras.saving.load_model(output / "final.keras")
         answers = saved[ema, momentum].predict(x[:32].astype("float32"), verbose=0).argmax(-1)
         assert np.isclose(history.test["accuracy"], np.mean(answers == y[:32]), atol=1e-6)  # evaluated as saved
-    kernel = lambda key: saved[key].get_layer("stem_conv").get_weights()[0]  # noqa: E731
+
+    def kernel(key):
+        return saved[key].get_layer("stem_conv").get_weights()[0]
+
     # The same seeded run saves other weights with the average: it is the average that was saved.
     assert not np.allclose(kernel((True, 0.5)), kernel((False, 0.999)), atol=1e-4)
     compiled = keras_resnet.build("ResNet20", input_shape=(8, 8, 3), classes=3)
@@ -122,19 +168,25 @@ def test_the_fast_recipes_ingredients_train_save_and_report(tmp_path):
 def test_nan_loss_stops_with_a_clear_message_before_any_checkpoint(tmp_path):
     x = np.random.default_rng(0).random((32, 8, 8, 1), dtype=np.float32)  # (NaN images are refused by index)
     with pytest.raises(FloatingPointError, match=r"epoch 1, step [234]: the loss became (nan|inf).*lower the learning"):
-        training.train("ResNet20", (x, np.arange(32) % 2), epochs=1, batch_size=8, lr=1e37, output=tmp_path / "nan", verbose=0)
+        training.train(
+            "ResNet20", (x, np.arange(32) % 2), epochs=1, batch_size=8, lr=1e37, output=tmp_path / "nan", verbose=0
+        )
     assert not (tmp_path / "nan" / "last.keras").exists()
 
 
 def test_labels_beyond_a_given_models_outputs_are_refused_by_index_before_training():
     model = keras_resnet.build("cifar_resnet", depth=8, input_shape=(8, 8, 1), classes=3)
     x, y = np.zeros((20, 8, 8, 1), "float32"), np.arange(20) % 4
-    with pytest.raises(ValueError, match=r"^label 3 at index 3 is out of range: labels must be 0 to 2 for 3 classes\.$"):
+    with pytest.raises(
+        ValueError, match=r"^label 3 at index 3 is out of range: labels must be 0 to 2 for 3 classes\.$"
+    ):
         training.train(model, (x, y), epochs=1, verbose=0)
 
 
 def test_mixed_precision_computes_in_16_bits_with_float32_logits():
-    history = training.train("ResNet20", "digits", epochs=1, steps_per_epoch=2, batch_size=16, mixed_precision=True, verbose=0)
+    history = training.train(
+        "ResNet20", "digits", epochs=1, steps_per_epoch=2, batch_size=16, mixed_precision=True, verbose=0
+    )
     model = history.model
     assert model.get_layer("predictions").compute_dtype == "float32"
     assert model.get_layer("preprocessing").compute_dtype == "float32"  # the pixels' detail, before any 16-bit layer
@@ -169,7 +221,9 @@ print(f"gap {gap:.3g} moved {moved:.3g}")
 
 
 def test_two_logical_devices_give_the_same_weights_as_one():
-    out = subprocess.run([sys.executable, "-c", MIRRORED], env=ENV, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", MIRRORED], env=ENV, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     lines = out.stdout.splitlines()
     assert "default 1" in lines and "mirrored 2" in lines

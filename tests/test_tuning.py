@@ -13,7 +13,6 @@ import keras_tuner
 import numpy as np
 import pytest
 
-import keras_resnet
 from keras_resnet import cli, data, tuning
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -30,8 +29,16 @@ def test_search_trains_what_fits_the_budget_and_rejects_the_rest_untrained(tmp_p
     # Two configurations, depth 8 (75,482 parameters) and depth 14 (over the budget): the random tuner
     # tries both and then stops, since its space is exhausted.
     # In this process (workers=0): the budget logic is the same; a process per trial has its own test below.
-    summary = tuning.search("digits", tmp_path, families=["cifar_resnet"], depths=[8, 14], max_trials=3, max_params=80_000,
-                            workers=0, **QUICK)  # fmt: skip
+    summary = tuning.search(
+        "digits",
+        tmp_path,
+        families=["cifar_resnet"],
+        depths=[8, 14],
+        max_trials=3,
+        max_params=80_000,
+        workers=0,
+        **QUICK,
+    )
     rows = {row["depth"]: row for row in summary["rows"]}
     assert sorted(rows) == [8, 14] and summary["over_budget"] == 1
     trained, rejected = rows[8], rows[14]
@@ -57,10 +64,17 @@ def test_search_trains_what_fits_the_budget_and_rejects_the_rest_untrained(tmp_p
 def hyperband(directory):
     """The issue's notebook path: the HyperModel handed to keras_tuner.Hyperband."""
     hypermodel = tuning.ResNetHyperModel(
-        (8, 8, 1), 10, families=["cifar_resnet", "preact_resnet"], depths=[8, 9, 11, 20],
-        stochastic_depths=[1.0, 0.5], lrs=[0.2, 0.4], batch_size=32,
+        (8, 8, 1),
+        10,
+        families=["cifar_resnet", "preact_resnet"],
+        depths=[8, 9, 11, 20],
+        stochastic_depths=[1.0, 0.5],
+        lrs=[0.2, 0.4],
+        batch_size=32,
     )
-    return keras_tuner.Hyperband(hypermodel, objective="val_accuracy", max_epochs=2, factor=2, directory=directory, seed=1)
+    return keras_tuner.Hyperband(
+        hypermodel, objective="val_accuracy", max_epochs=2, factor=2, directory=directory, seed=1
+    )
 
 
 def test_each_family_searches_only_its_own_depths(tmp_path):
@@ -70,7 +84,14 @@ def test_each_family_searches_only_its_own_depths(tmp_path):
     assert tuner.hypermodel.options["cifar_resnet", 11] == {"block": "bottleneck"}
     assert tuner.hypermodel.options["preact_resnet", 8] == {"block": "basic"}
     space = {hp.name: hp for hp in tuner.oracle.hyperparameters.space}
-    assert set(space) == {"family", "cifar_resnet_depth", "preact_resnet_depth", "stochastic_depth", "lr", "weight_decay"}
+    assert set(space) == {
+        "family",
+        "cifar_resnet_depth",
+        "preact_resnet_depth",
+        "stochastic_depth",
+        "lr",
+        "weight_decay",
+    }
     for family in ("cifar_resnet", "preact_resnet"):
         (condition,) = space[f"{family}_depth"].conditions
         assert condition.name == "family" and condition.values == [family]
@@ -78,8 +99,14 @@ def test_each_family_searches_only_its_own_depths(tmp_path):
 
 
 def test_attention_and_stem_are_hyperparameters_when_asked(tmp_path):
-    hypermodel = tuning.ResNetHyperModel((64, 64, 3), 10, families=["cifar_resnet", "resnet"], depths=[8, 18],
-                                         attentions=["none", "se", "eca"], stem_types=["default", "deep"])  # fmt: skip
+    hypermodel = tuning.ResNetHyperModel(
+        (64, 64, 3),
+        10,
+        families=["cifar_resnet", "resnet"],
+        depths=[8, 18],
+        attentions=["none", "se", "eca"],
+        stem_types=["default", "deep"],
+    )
     tuner = keras_tuner.RandomSearch(hypermodel, objective="val_accuracy", max_trials=30, directory=tmp_path, seed=0)
     space = {hp.name: hp for hp in tuner.oracle.hyperparameters.space}
     assert space["attention"].values == ["none", "se", "eca"] and space["stem_type"].values == ["default", "deep"]
@@ -139,10 +166,18 @@ def test_family_only_knobs_are_conditional():
         ("digits", dict(families=["cifar_resnot"]), r"families \['cifar_resnot'\] are not known"),
         ("digits", dict(families=[]), "families is empty"),
         ("digits", dict(depths=[9, 10]), r"none of depths=\[9, 10\] builds a cifar_resnet .*6n\+2"),
-        ("digits", dict(families=["resnet"], depths=[18]), r"none of depths=\[18\] builds a cifar_resnet for \(8, 8, 1\).*nearest valid: 14, 20"),
+        (
+            "digits",
+            dict(families=["resnet"], depths=[18]),
+            r"none of depths=\[18\] builds a cifar_resnet for \(8, 8, 1\).*nearest valid: 14, 20",
+        ),
         ("digits", dict(depths=[8], cardinalities=[4, 8]), "cardinality choices were given but none of families"),
         ("digits", dict(depths=[8], max_params=1000), "every configuration is over budget"),
-        ("digits", dict(depths=[8], stochastic_depths=[0.0]), r"stochastic_depths=\(0.0,\) must be a list of numbers in \(0, 1\]"),
+        (
+            "digits",
+            dict(depths=[8], stochastic_depths=[0.0]),
+            r"stochastic_depths=\(0.0,\) must be a list of numbers in \(0, 1\]",
+        ),
         ("digits", dict(depths=[8], lrs=[]), "lrs is empty"),
         ("digits", dict(depths=[8], tuner="grid"), "tuner='grid' is not known"),
         ("./no-such-folder", dict(depths=[8]), "does not exist"),
@@ -157,12 +192,41 @@ def test_bad_input_fails_before_any_trial(tmp_path, dataset, settings, message):
 # Two fresh TensorFlow processes and three tiny trials: about a minute.
 def test_a_killed_search_resumes_without_rerunning_finished_trials(tmp_path):
     command = [
-        sys.executable, "-u", "-m", "keras_resnet", "tune", "--dataset", "digits", "--output", str(tmp_path),
-        "--tuner", "bayesian", "--max-trials", "3", "--family", "cifar_resnet", "--depth", "8", "14",
-        "--lr", "0.02", "0.05", "0.1", "--epochs", "1", "--batch-size", "32", "--steps-per-epoch", "10", "--verbose", "2",
+        sys.executable,
+        "-u",
+        "-m",
+        "keras_resnet",
+        "tune",
+        "--dataset",
+        "digits",
+        "--output",
+        str(tmp_path),
+        "--tuner",
+        "bayesian",
+        "--max-trials",
+        "3",
+        "--family",
+        "cifar_resnet",
+        "--depth",
+        "8",
+        "14",
+        "--lr",
+        "0.02",
+        "0.05",
+        "0.1",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+        "--steps-per-epoch",
+        "10",
+        "--verbose",
+        "2",
     ]
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
-    first = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = subprocess.Popen(
+        command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     seen = []
     for line in first.stdout:
         seen.append(line)
@@ -187,8 +251,22 @@ def test_a_killed_search_resumes_without_rerunning_finished_trials(tmp_path):
 def test_tune_help_explains_every_flag(capsys):
     assert cli.main(["tune", "--help"]) == 0
     out = capsys.readouterr().out
-    for flag in ("--tuner", "--max-trials", "--family", "--depth", "--cardinality", "--bottleneck-width", "--widen",
-                 "--stochastic-depth", "--lr", "--weight-decay", "--max-params", "--max-flops", "--output", "--overwrite"):
+    for flag in (
+        "--tuner",
+        "--max-trials",
+        "--family",
+        "--depth",
+        "--cardinality",
+        "--bottleneck-width",
+        "--widen",
+        "--stochastic-depth",
+        "--lr",
+        "--weight-decay",
+        "--max-params",
+        "--max-flops",
+        "--output",
+        "--overwrite",
+    ):
         assert f"  {flag} " in out, flag
 
 
@@ -196,8 +274,9 @@ def test_an_imagenet_family_on_small_images_searches_its_cifar_form_with_its_nam
     # `tune --family resnext --dataset digits` failed: "none of depths=[20, 29, 56] builds a resnext for (8, 8, 1)".
     hypermodel = tuning.ResNetHyperModel((8, 8, 1), 10, families=["resnext"])
     assert hypermodel.families == ("cifar_resnext",)
-    assert hypermodel.note == ("8x8 images are small for an ImageNet stem: searching cifar_resnext for resnext "
-                               "(the papers' CIFAR form)")  # fmt: skip
+    assert hypermodel.note == (
+        "8x8 images are small for an ImageNet stem: searching cifar_resnext for resnext (the papers' CIFAR form)"
+    )
     # Depth 29, as the family's named models (ResNeXt29_8x64d, _16x64d); their 64 channels a group are sized
     # for 32x32 images: on 8x8 ones the ImageNet template's 4 channels a group, over cardinalities 4 to 32.
     assert hypermodel.depths == {"cifar_resnext": [29]}
@@ -208,14 +287,30 @@ def test_an_imagenet_family_on_small_images_searches_its_cifar_form_with_its_nam
     default = tuning.ResNetHyperModel((32, 32, 3), 10, families=["cifar_resnet", "preact_resnet"])
     assert default.depths == {"cifar_resnet": [20, 32, 44], "preact_resnet": [110, 164]} and default.note == ""
     wide = tuning.ResNetHyperModel((64, 64, 3), 10, families=["wide_resnet"])
-    assert wide.families == ("wide_resnet",) and wide.depths == {"wide_resnet": [50, 101]} and wide.knobs == {"widen": (2,)}
+    assert (
+        wide.families == ("wide_resnet",)
+        and wide.depths == {"wide_resnet": [50, 101]}
+        and wide.knobs == {"widen": (2,)}
+    )
     assert tuning.ResNetHyperModel((8, 8, 1), 10, families=["resnet"], depths=[8]).families == ("cifar_resnet",)
 
 
 def test_results_png_labels_every_searched_knob():
-    rows = [dict(trial=str(i), family="cifar_resnext", depth=29, cardinality=c, bottleneck_width=64, lr=lr,
-                 status="completed", params=1000 * (i + 1), flops=5000 * (i + 1), val_accuracy=0.5)
-            for i, (c, lr) in enumerate([(8, 0.1), (16, 0.1), (8, 0.05)])]  # fmt: skip
+    rows = [
+        dict(
+            trial=str(i),
+            family="cifar_resnext",
+            depth=29,
+            cardinality=c,
+            bottleneck_width=64,
+            lr=lr,
+            status="completed",
+            params=1000 * (i + 1),
+            flops=5000 * (i + 1),
+            val_accuracy=0.5,
+        )
+        for i, (c, lr) in enumerate([(8, 0.1), (16, 0.1), (8, 0.05)])
+    ]
     assert tuning.point_labels(rows) == ["29 c8 lr0.1", "29 c16 lr0.1", "29 c8 lr0.05"]
 
 
@@ -229,7 +324,9 @@ def test_tune_help_lists_each_recipe_and_the_process_flags(capsys):
 
 def test_worker_processes_need_a_data_set_by_name(tmp_path):
     x, y = np.zeros((20, 8, 8, 1), "uint8"), np.arange(20) % 10
-    with pytest.raises(ValueError, match="worker processes load the data set by name: pass a name or a folder, or workers=0"):
+    with pytest.raises(
+        ValueError, match="worker processes load the data set by name: pass a name or a folder, or workers=0"
+    ):
         tuning.search((x, y), tmp_path / "search", depths=[8])
     with pytest.raises(ValueError, match=r"workers=-1 must be a whole number of at least 0"):
         tuning.search("digits", tmp_path / "search", workers=-1)
@@ -238,24 +335,49 @@ def test_worker_processes_need_a_data_set_by_name(tmp_path):
 
 # The issue's promise: a chief and 2 workers on 127.0.0.1, 4 short trials on the digits, a process per trial.
 def test_a_chief_and_two_workers_run_a_search_a_process_per_trial(tmp_path, capsys):
-    summary = tuning.search("digits", tmp_path, workers=2, families=["resnet_v2", "cifar_resnet"], depths=[8],
-                            lrs=[0.2, 0.4], max_trials=4, epochs=1, batch_size=32, steps_per_epoch=8, verbose=1)  # fmt: skip
+    summary = tuning.search(
+        "digits",
+        tmp_path,
+        workers=2,
+        families=["resnet_v2", "cifar_resnet"],
+        depths=[8],
+        lrs=[0.2, 0.4],
+        max_trials=4,
+        epochs=1,
+        batch_size=32,
+        steps_per_epoch=8,
+        verbose=1,
+    )
     out = capsys.readouterr().out
     assert "tune: 8x8 images are small for an ImageNet stem: searching preact_resnet for resnet_v2" in out
     rows = summary["rows"]
     assert len(rows) == 4 and {row["status"] for row in rows} == {"completed"}, rows
-    assert {(row["family"], row["lr"]) for row in rows} == {(f, lr) for f in ("preact_resnet", "cifar_resnet") for lr in (0.2, 0.4)}
+    assert {(row["family"], row["lr"]) for row in rows} == {
+        (f, lr) for f in ("preact_resnet", "cifar_resnet") for lr in (0.2, 0.4)
+    }
     assert {row["worker"] for row in rows} == {"worker0", "worker1"}  # both workers ran trials
-    pids = {json.loads((tmp_path / "search" / f"trial_{row['trial']}" / "worker.json").read_text())["pid"] for row in rows}
+    pids = {
+        json.loads((tmp_path / "search" / f"trial_{row['trial']}" / "worker.json").read_text())["pid"] for row in rows
+    }
     assert len(pids) == 4 and os.getpid() not in pids  # a fresh process per trial, none of them this one
     assert all(row["peak_rss_mb"] > 100 for row in rows)
     table = read_csv(tmp_path / "results.csv")
     assert [r["worker"] for r in table] == [row["worker"] for row in rows]
     assert (tmp_path / "results.png").read_bytes().startswith(b"\x89PNG")
     # best.keras, written once by the chief, loads in a fresh process without a warning (no optimizer in it).
-    loaded = subprocess.run([sys.executable, "-W", "always", "-c", "import keras_resnet, keras, sys; "
-                             f"m = keras.saving.load_model({str(tmp_path / 'best.keras')!r}); print(m.count_params())"],
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)  # fmt: skip
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-W",
+            "always",
+            "-c",
+            "import keras_resnet, keras, sys; "
+            f"m = keras.saving.load_model({str(tmp_path / 'best.keras')!r}); print(m.count_params())",
+        ],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+    )
     assert loaded.returncode == 0 and int(loaded.stdout) == summary["best"]["params"], loaded.stderr
     assert "Warning" not in loaded.stderr and "optimizer" not in loaded.stderr, loaded.stderr
 
@@ -276,19 +398,51 @@ def _lines_until(process, pattern, seen):
 @pytest.mark.slow
 def test_a_killed_worker_loses_its_trial_only_and_a_killed_chief_resumes(tmp_path):
     command = [
-        sys.executable, "-u", "-m", "keras_resnet", "tune", "--dataset", "digits", "--output", str(tmp_path),
-        "--workers", "2", "--max-trials", "4", "--depth", "8", "14", "--lr", "0.2", "0.4", "--epochs", "2",
-        "--batch-size", "32", "--steps-per-epoch", "20", "--verbose", "2", "--strategy", "mirrored", "--cpu-devices", "2",
-    ]  # fmt: skip
+        sys.executable,
+        "-u",
+        "-m",
+        "keras_resnet",
+        "tune",
+        "--dataset",
+        "digits",
+        "--output",
+        str(tmp_path),
+        "--workers",
+        "2",
+        "--max-trials",
+        "4",
+        "--depth",
+        "8",
+        "14",
+        "--lr",
+        "0.2",
+        "0.4",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "32",
+        "--steps-per-epoch",
+        "20",
+        "--verbose",
+        "2",
+        "--strategy",
+        "mirrored",
+        "--cpu-devices",
+        "2",
+    ]
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
-    chief = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    chief = subprocess.Popen(
+        command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     seen = []
     try:
         started = _lines_until(chief, r"tune: trial (\d+) on (worker\d) \(pid (\d+)\)", seen)
         victim, pid = started[1], int(started[3])
         _lines_until(chief, r"Epoch 1/2", seen)  # a worker is training
         os.kill(pid, signal.SIGKILL)
-        _lines_until(chief, rf"the process running trial {victim} on {started[2]} ended with exit status -9; it runs again", seen)
+        _lines_until(
+            chief, rf"the process running trial {victim} on {started[2]} ended with exit status -9; it runs again", seen
+        )
         _lines_until(chief, r"tune: trial 3 on", seen)  # ids have as many digits as max_trials
         workers = [int(p) for p in __import__("re").findall(r"\(pid (\d+)\)", "".join(seen))]
         chief.send_signal(signal.SIGKILL)
@@ -296,7 +450,11 @@ def test_a_killed_worker_loses_its_trial_only_and_a_killed_chief_resumes(tmp_pat
     finally:
         chief.kill()
     for _ in range(50):  # the chief's workers follow it within a second or two
-        alive = [p for p in workers if os.path.exists(f"/proc/{p}") and "zombie" not in open(f"/proc/{p}/status").read().lower()]
+        alive = [
+            p
+            for p in workers
+            if os.path.exists(f"/proc/{p}") and "zombie" not in pathlib.Path(f"/proc/{p}/status").read_text().lower()
+        ]
         if not alive:
             break
         __import__("time").sleep(0.2)
@@ -321,16 +479,59 @@ def test_a_chief_and_a_remote_worker_join_from_keras_tuners_variables(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "keras_resnet", "tune", "--dataset", "digits", "--output", str(tmp_path),
-               "--max-trials", "2", "--depth", "8", "--lr", "0.2", "0.4", "--epochs", "1", "--batch-size", "32",
-               "--steps-per-epoch", "5", "--verbose", "0"]  # fmt: skip
-    cluster = {**os.environ, "PYTHONPATH": str(ROOT), "KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(port)}
-    chief = subprocess.Popen([*command, "--workers", "0"], cwd=ROOT, env={**cluster, "KERASTUNER_TUNER_ID": "chief"},
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    worker = subprocess.run(command, cwd=ROOT, env={**cluster, "KERASTUNER_TUNER_ID": "gpu-host-1"}, capture_output=True,
-                            text=True, timeout=600)  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "keras_resnet",
+        "tune",
+        "--dataset",
+        "digits",
+        "--output",
+        str(tmp_path),
+        "--max-trials",
+        "2",
+        "--depth",
+        "8",
+        "--lr",
+        "0.2",
+        "0.4",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+        "--steps-per-epoch",
+        "5",
+        "--verbose",
+        "0",
+    ]
+    cluster = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "KERASTUNER_ORACLE_IP": "127.0.0.1",
+        "KERASTUNER_ORACLE_PORT": str(port),
+    }
+    chief = subprocess.Popen(
+        [*command, "--workers", "0"],
+        cwd=ROOT,
+        env={**cluster, "KERASTUNER_TUNER_ID": "chief"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    worker = subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**cluster, "KERASTUNER_TUNER_ID": "gpu-host-1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     out, err = chief.communicate(timeout=300)
-    assert worker.returncode == 0 and "gpu-host-1 ran 2 trials; the chief writes the results" in worker.stdout, worker.stderr[-3000:]
+    assert worker.returncode == 0 and "gpu-host-1 ran 2 trials; the chief writes the results" in worker.stdout, (
+        worker.stderr[-3000:]
+    )
     assert chief.returncode == 0 and "best: trial" in out, err[-3000:]
     rows = read_csv(tmp_path / "results.csv")
-    assert [row["worker"] for row in rows] == ["gpu-host-1", "gpu-host-1"] and {r["status"] for r in rows} == {"completed"}
+    assert [row["worker"] for row in rows] == ["gpu-host-1", "gpu-host-1"] and {r["status"] for r in rows} == {
+        "completed"
+    }

@@ -7,7 +7,6 @@ images: the outputs (logits) agree to 1e-4 in float32.
 
 import pathlib
 import re
-import time
 
 import h5py
 import keras
@@ -60,8 +59,14 @@ def keras_source(name, path):
 def check_keras(name, path, images, **options):
     """Save a randomised keras.applications `name` to `path`, convert it, compare."""
     source = keras_source(name, str(path))
-    target = keras_resnet.build(name, weights=str(path), input_shape=SIZE, classifier_activation=None,
-                                weights_source="keras.applications", **options)  # fmt: skip
+    target = keras_resnet.build(
+        name,
+        weights=str(path),
+        input_shape=SIZE,
+        classifier_activation=None,
+        weights_source="keras.applications",
+        **options,
+    )
     difference = max_difference(source, target, images)
     assert difference < TOLERANCE, f"{name}: max |difference| {difference}"
     return target
@@ -71,11 +76,19 @@ def test_keras_resnet50v2_weights_h5(tmp_path, images):
     """ResNetV2 strides in each stage's last block and has biases without a BN after them: use_bias=True."""
     check_keras("ResNet50V2", tmp_path / "v2.weights.h5", images(SIZE, 2), **KERAS_TARGET["V2"])
     with pytest.raises(ValueError, match="stride_position='last'"):
-        keras_resnet.ResNet50V2(weights=str(tmp_path / "v2.weights.h5"), input_shape=SIZE, use_bias=True,
-                                weights_source="keras.applications")  # fmt: skip
+        keras_resnet.ResNet50V2(
+            weights=str(tmp_path / "v2.weights.h5"),
+            input_shape=SIZE,
+            use_bias=True,
+            weights_source="keras.applications",
+        )
     with pytest.raises(ValueError, match="conv1_conv.*use_bias=True"):
-        keras_resnet.ResNet50V2(weights=str(tmp_path / "v2.weights.h5"), input_shape=SIZE, stride_position="last",
-                                weights_source="keras.applications")  # fmt: skip
+        keras_resnet.ResNet50V2(
+            weights=str(tmp_path / "v2.weights.h5"),
+            input_shape=SIZE,
+            stride_position="last",
+            weights_source="keras.applications",
+        )
 
 
 @pytest.mark.slow
@@ -99,7 +112,9 @@ def test_a_keras_applications_weights_file_is_converted_only_when_its_source_is_
     """A `.weights.h5` is ours unless `weights_source` says otherwise: no silent second try as another format."""
     path = str(tmp_path / "resnet50.weights.h5")
     keras_source("ResNet50", path)
-    with pytest.raises(ValueError, match=r"does not fit ResNet50: only part of it would load.*pass weights_source='keras.applications'"):
+    with pytest.raises(
+        ValueError, match=r"does not fit ResNet50: only part of it would load.*pass weights_source='keras.applications'"
+    ):
         keras_resnet.ResNet50(weights=path, input_shape=SIZE)
     keras_resnet.ResNet50(weights=path, input_shape=SIZE, weights_source="keras.applications")
     with pytest.raises(ValueError, match=r"weights_source='caffe' must be one of"):
@@ -118,7 +133,11 @@ def test_a_file_that_would_load_only_in_part_is_refused(tmp_path):
         file["layers/extra/vars/0"] = np.zeros(3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with pytest.raises(ValueError, match=r"only part of it would load: 1 of its arrays have no place in the model \(e.g. \['layers/extra/vars/0'\]"):
+        with pytest.raises(
+            ValueError,
+            match=r"only part of it would load: 1 of its arrays have no place in the model \(e.g. "
+            r"\['layers/extra/vars/0'\]",
+        ):
             keras_resnet.build("ResNet20", input_shape=(8, 8, 1), classes=3, weights=path)
     with h5py.File(path, "a") as file:
         del file["layers/extra"]
@@ -162,15 +181,24 @@ def convert_from_another_process(tmp_path, name):
     import sys
     import warnings
 
-    subprocess.run([sys.executable, "-c", SOURCE_SCRIPT, str(pathlib.Path(__file__).parent), name, str(tmp_path)],
-                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-c", SOURCE_SCRIPT, str(pathlib.Path(__file__).parent), name, str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
     reference = np.load(tmp_path / f"{name}.npz")
     options = KERAS_TARGET["V2" if name.endswith("V2") else ""]
     for suffix in (".h5", ".weights.h5", ".keras"):
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # Keras' "retain their freshly-initialized weights" would fail here
-            target = keras_resnet.build(name, weights=str(tmp_path / f"{name}{suffix}"), input_shape=SIZE,
-                                        classifier_activation=None, weights_source="keras.applications", **options)  # fmt: skip
+            target = keras_resnet.build(
+                name,
+                weights=str(tmp_path / f"{name}{suffix}"),
+                input_shape=SIZE,
+                classifier_activation=None,
+                weights_source="keras.applications",
+                **options,
+            )
         difference = float(np.abs(np.asarray(target(reference["images"], training=False)) - reference["outputs"]).max())
         assert difference < TOLERANCE, f"{name}{suffix}: max |difference| {difference}"
 
@@ -181,8 +209,9 @@ def test_keras_applications_files_from_another_process_convert_without_warnings(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2", "ResNet152V2",
-                                  "DenseNet169", "DenseNet201"])  # fmt: skip
+@pytest.mark.parametrize(
+    "name", ["ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2", "ResNet152V2", "DenseNet169", "DenseNet201"]
+)
 def test_every_keras_applications_twin_converts_without_warnings(tmp_path, name):
     convert_from_another_process(tmp_path, name)
 
@@ -194,7 +223,9 @@ def test_every_array_of_a_keras_applications_file_is_read_once(tmp_path):
     with h5py.File(path, "a") as file:
         for group in file["layers"].values():
             group.attrs.pop("name", None)  # as Keras 3 versions before the name attribute wrote it
-    keras_resnet.ResNet50(weights=path, input_shape=SIZE, weights_source="keras.applications")  # placed by the layers' order
+    keras_resnet.ResNet50(
+        weights=path, input_shape=SIZE, weights_source="keras.applications"
+    )  # placed by the layers' order
     with h5py.File(path, "a") as file:
         file["layers/conv2d/vars/extra"] = np.zeros(3)
     with pytest.raises(ValueError, match=r"1 of its arrays have no place \(e.g. \['layers/conv2d/vars/extra'\]"):
@@ -208,24 +239,39 @@ def test_every_array_of_a_keras_applications_file_is_read_once(tmp_path):
 def torchvision_key(layer, densenet):
     """torchvision's key for our layer path; DenseNet layers as in torchvision's published files ("norm.1")."""
     if densenet:
-        fixed = {"stem_conv": "features.conv0", "stem_bn": "features.norm0", "post_bn": "features.norm5", "predictions": "classifier"}
+        fixed = {
+            "stem_conv": "features.conv0",
+            "stem_bn": "features.norm0",
+            "post_bn": "features.norm5",
+            "predictions": "classifier",
+        }
         if layer in fixed:
             return fixed[layer]
         found = re.fullmatch(r"stage(\d)_(?:block(\d+)/(bn|conv)(\d)|transition/(bn|conv))", layer)
-        norm = lambda part: "norm" if part == "bn" else part  # noqa: E731
+
+        def norm(part):
+            return "norm" if part == "bn" else part
+
         if found[2]:
             return f"features.denseblock{found[1]}.denselayer{found[2]}.{norm(found[3])}.{found[4]}"
         return f"features.transition{found[1]}.{norm(found[5])}"
     block = re.fullmatch(r"stage(\d)_block(\d+)/(.+)", layer)
     return {"stem_conv": "conv1", "stem_bn": "bn1", "predictions": "fc"}.get(layer) or (
-        f"layer{block[1]}.{int(block[2]) - 1}." + {"shortcut/conv": "downsample.0", "shortcut/bn": "downsample.1"}.get(block[3], block[3])
+        f"layer{block[1]}.{int(block[2]) - 1}."
+        + {"shortcut/conv": "downsample.0", "shortcut/bn": "downsample.1"}.get(block[3], block[3])
     )
 
 
 def torchvision_state_dict(model):
     """`model`'s variables under torchvision's keys and layouts, written out here from torchvision's naming."""
-    names = {"kernel": "weight", "bias": "bias", "gamma": "weight", "beta": "bias", "moving_mean": "running_mean",
-             "moving_variance": "running_var"}  # fmt: skip
+    names = {
+        "kernel": "weight",
+        "bias": "bias",
+        "gamma": "weight",
+        "beta": "bias",
+        "moving_mean": "running_mean",
+        "moving_variance": "running_var",
+    }
     state = {}
     for variable in model.weights:
         layer, _, name = variable.path.rpartition("/")
@@ -247,8 +293,13 @@ try:
 except ImportError:
     torch = None
 
-TORCH_STAGES = {18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)), 50: ("bottleneck", (3, 4, 6, 3)),
-                101: ("bottleneck", (3, 4, 23, 3)), 152: ("bottleneck", (3, 8, 36, 3))}  # fmt: skip
+TORCH_STAGES = {
+    18: ("basic", (2, 2, 2, 2)),
+    34: ("basic", (3, 4, 6, 3)),
+    50: ("bottleneck", (3, 4, 6, 3)),
+    101: ("bottleneck", (3, 4, 23, 3)),
+    152: ("bottleneck", (3, 8, 36, 3)),
+}
 
 if torch is not None:
 
@@ -271,7 +322,9 @@ if torch is not None:
             self.count = len(shapes)
             self.downsample = None
             if stride != 1 or cin != cout:
-                self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
+                self.downsample = nn.Sequential(
+                    nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout)
+                )
 
         def forward(self, x):
             out = x
@@ -315,14 +368,20 @@ if torch is not None:
             for stage, count in enumerate(counts, start=1):
                 block = nn.ModuleDict()
                 for index in range(1, count + 1):
-                    block[f"denselayer{index}"] = nn.ModuleDict({
-                        "norm1": nn.BatchNorm2d(cin), "conv1": nn.Conv2d(cin, 4 * growth, 1, bias=False),
-                        "norm2": nn.BatchNorm2d(4 * growth), "conv2": nn.Conv2d(4 * growth, growth, 3, padding=1, bias=False),
-                    })  # fmt: skip
+                    block[f"denselayer{index}"] = nn.ModuleDict(
+                        {
+                            "norm1": nn.BatchNorm2d(cin),
+                            "conv1": nn.Conv2d(cin, 4 * growth, 1, bias=False),
+                            "norm2": nn.BatchNorm2d(4 * growth),
+                            "conv2": nn.Conv2d(4 * growth, growth, 3, padding=1, bias=False),
+                        }
+                    )
                     cin += growth
                 self.features.add_module(f"denseblock{stage}", block)
                 if stage < len(counts):
-                    transition = nn.ModuleDict({"norm": nn.BatchNorm2d(cin), "conv": nn.Conv2d(cin, cin // 2, 1, bias=False)})
+                    transition = nn.ModuleDict(
+                        {"norm": nn.BatchNorm2d(cin), "conv": nn.Conv2d(cin, cin // 2, 1, bias=False)}
+                    )
                     self.features.add_module(f"transition{stage}", transition)
                     cin //= 2
             self.features.add_module("norm5", nn.BatchNorm2d(cin))
@@ -340,21 +399,31 @@ if torch is not None:
                     x = nn.functional.avg_pool2d(transition.conv(torch.relu(transition.norm(x))), 2)
             return self.classifier(torch.relu(f.norm5(x)).mean((2, 3)))
 
+
 # Our name -> torchvision's architecture: ResNet/ResNeXt/wide (depth, groups, width_per_group) and
 # DenseNet (growth rate, layers per block), as torchvision's model functions set them.
 TORCH_RESNETS = {
     **{f"ResNet{d}": (d, 1, 64) for d in TORCH_STAGES},
-    "ResNeXt50_32x4d": (50, 32, 4), "ResNeXt101_32x8d": (101, 32, 8), "ResNeXt101_64x4d": (101, 64, 4),
-    "WideResNet50_2": (50, 1, 128), "WideResNet101_2": (101, 1, 128),
-}  # fmt: skip
-TORCH_DENSENETS = {"DenseNet121": (32, (6, 12, 24, 16)), "DenseNet161": (48, (6, 12, 36, 24)),
-                   "DenseNet169": (32, (6, 12, 32, 32)), "DenseNet201": (32, (6, 12, 48, 32))}  # fmt: skip
+    "ResNeXt50_32x4d": (50, 32, 4),
+    "ResNeXt101_32x8d": (101, 32, 8),
+    "ResNeXt101_64x4d": (101, 64, 4),
+    "WideResNet50_2": (50, 1, 128),
+    "WideResNet101_2": (101, 1, 128),
+}
+TORCH_DENSENETS = {
+    "DenseNet121": (32, (6, 12, 24, 16)),
+    "DenseNet161": (48, (6, 12, 36, 24)),
+    "DenseNet169": (32, (6, 12, 32, 32)),
+    "DenseNet201": (32, (6, 12, 48, 32)),
+}
 
 
 def torch_source(name, path):
     """A randomised torch `name` (random BN statistics too) saved as a state dict; returns its forward."""
     torch.manual_seed(len(name))
-    model = (TorchResNet(*TORCH_RESNETS[name]) if name in TORCH_RESNETS else TorchDenseNet(*TORCH_DENSENETS[name])).eval()
+    model = (
+        TorchResNet(*TORCH_RESNETS[name]) if name in TORCH_RESNETS else TorchDenseNet(*TORCH_DENSENETS[name])
+    ).eval()
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, nn.BatchNorm2d):
@@ -399,8 +468,9 @@ def test_torchvision_resnet_deep(tmp_path, images, depth):
 
 
 @needs_torch
-@pytest.mark.parametrize("name, suffix", [("ResNeXt50_32x4d", ".pth"), ("WideResNet50_2", ".safetensors"),
-                                          ("DenseNet121", ".safetensors")])  # fmt: skip
+@pytest.mark.parametrize(
+    "name, suffix", [("ResNeXt50_32x4d", ".pth"), ("WideResNet50_2", ".safetensors"), ("DenseNet121", ".safetensors")]
+)
 def test_torchvision_resnext_wide_densenet(tmp_path, images, name, suffix):
     """Grouped 3x3s, widened bottlenecks and DenseNet's features.denseblock keys convert exactly."""
     check_torch(name, tmp_path / f"{name}{suffix}", images(SIZE, 2))
@@ -408,8 +478,9 @@ def test_torchvision_resnext_wide_densenet(tmp_path, images, name, suffix):
 
 @needs_torch
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["ResNeXt101_32x8d", "ResNeXt101_64x4d", "WideResNet101_2", "DenseNet161",
-                                  "DenseNet169", "DenseNet201"])  # fmt: skip
+@pytest.mark.parametrize(
+    "name", ["ResNeXt101_32x8d", "ResNeXt101_64x4d", "WideResNet101_2", "DenseNet161", "DenseNet169", "DenseNet201"]
+)
 def test_torchvision_resnext_wide_densenet_deep(tmp_path, images, name):
     check_torch(name, tmp_path / f"{name}.pth", images(SIZE, 2))
 
@@ -424,10 +495,14 @@ def test_torchvision_needs_v15_and_the_right_depth(tmp_path):
         keras_resnet.ResNet101(weights=path, variant="v1.5")
 
 
-@pytest.mark.parametrize("name, other, error", [
-    ("ResNeXt50_32x4d", "WideResNet50_2", r"'layer1.0.conv2' gives shape \(3, 3, 4, 128\).*\(3, 3, 128, 128\)"),
-    ("DenseNet121", "DenseNet169", r"no layer 'features.denseblock3.denselayer25.norm1'"),
-], ids=["resnext", "densenet"])  # fmt: skip
+@pytest.mark.parametrize(
+    "name, other, error",
+    [
+        ("ResNeXt50_32x4d", "WideResNet50_2", r"'layer1.0.conv2' gives shape \(3, 3, 4, 128\).*\(3, 3, 128, 128\)"),
+        ("DenseNet121", "DenseNet169", r"no layer 'features.denseblock3.denselayer25.norm1'"),
+    ],
+    ids=["resnext", "densenet"],
+)
 def test_torchvision_keys_without_torch(tmp_path, images, name, other, error):
     """Without torch (CI): a state dict in torchvision's keys and layouts (grouped kernels (out, in/groups,
     kh, kw); DenseNet's published "norm.1" keys) converts back to the model it was written from."""
@@ -437,8 +512,9 @@ def test_torchvision_keys_without_torch(tmp_path, images, name, other, error):
     source = keras_resnet.build(name, input_shape=SIZE, classifier_activation=None, **options)
     randomise(source)
     save_file(torchvision_state_dict(source), str(tmp_path / "source.safetensors"))
-    target = keras_resnet.build(name, weights=str(tmp_path / "source.safetensors"), input_shape=SIZE,
-                                classifier_activation=None, **options)  # fmt: skip
+    target = keras_resnet.build(
+        name, weights=str(tmp_path / "source.safetensors"), input_shape=SIZE, classifier_activation=None, **options
+    )
     assert max_difference(source, target, images(SIZE, 2)) < TOLERANCE
     with pytest.raises(ValueError, match=error):  # a grouped kernel or a missing dense layer is named
         keras_resnet.build(other, weights=str(tmp_path / "source.safetensors"), input_shape=SIZE, **options)
@@ -452,8 +528,17 @@ def test_cli_convert_writes_a_keras_file_once(tmp_path, images, capsys):
     randomise(source)
     save_file(torchvision_state_dict(source), str(tmp_path / "resnet18.safetensors"))
     output = tmp_path / "resnet18.keras"
-    argv = ["convert", "ResNet18", str(tmp_path / "resnet18.safetensors"), str(output), "--variant", "v1.5",
-            "--input-shape", "64,64,3", "--logits"]  # fmt: skip
+    argv = [
+        "convert",
+        "ResNet18",
+        str(tmp_path / "resnet18.safetensors"),
+        str(output),
+        "--variant",
+        "v1.5",
+        "--input-shape",
+        "64,64,3",
+        "--logits",
+    ]
     assert main(argv) == 0
     assert max_difference(source, keras.saving.load_model(output), images(SIZE, 2)) < TOLERANCE
     assert main(argv) == 2

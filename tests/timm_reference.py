@@ -17,14 +17,32 @@ import numpy as np
 PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "timm_reference.npz")
 # keras_resnet name -> timm name.
 TIMM_NAMES = {
-    "ResNet26": "resnet26", "ResNet18D": "resnet18d", "ResNet26D": "resnet26d", "ResNet34D": "resnet34d",
-    "ResNet50D": "resnet50d", "ResNet101D": "resnet101d", "ResNet152D": "resnet152d", "ResNet200D": "resnet200d",
-    "ResNet50C": "resnet50c", "ResNet50S": "resnet50s", "SEResNet50": "seresnet50", "SEResNet101": "seresnet101",
-    "SEResNet152": "seresnet152", "SEResNeXt50_32x4d": "seresnext50_32x4d", "SEResNeXt101_32x8d": "seresnext101_32x8d",
-    "ECAResNet50D": "ecaresnet50d", "ECAResNet101D": "ecaresnet101d", "ResNetBlur50": "resnetblur50",
-    "ResNetRS50": "resnetrs50", "ResNetRS101": "resnetrs101", "ResNetRS152": "resnetrs152", "ResNetRS200": "resnetrs200",
-    "ResNetRS270": "resnetrs270", "ResNetRS350": "resnetrs350", "ResNetRS420": "resnetrs420",
-}  # fmt: skip
+    "ResNet26": "resnet26",
+    "ResNet18D": "resnet18d",
+    "ResNet26D": "resnet26d",
+    "ResNet34D": "resnet34d",
+    "ResNet50D": "resnet50d",
+    "ResNet101D": "resnet101d",
+    "ResNet152D": "resnet152d",
+    "ResNet200D": "resnet200d",
+    "ResNet50C": "resnet50c",
+    "ResNet50S": "resnet50s",
+    "SEResNet50": "seresnet50",
+    "SEResNet101": "seresnet101",
+    "SEResNet152": "seresnet152",
+    "SEResNeXt50_32x4d": "seresnext50_32x4d",
+    "SEResNeXt101_32x8d": "seresnext101_32x8d",
+    "ECAResNet50D": "ecaresnet50d",
+    "ECAResNet101D": "ecaresnet101d",
+    "ResNetBlur50": "resnetblur50",
+    "ResNetRS50": "resnetrs50",
+    "ResNetRS101": "resnetrs101",
+    "ResNetRS152": "resnetrs152",
+    "ResNetRS200": "resnetrs200",
+    "ResNetRS270": "resnetrs270",
+    "ResNetRS350": "resnetrs350",
+    "ResNetRS420": "resnetrs420",
+}
 # Odd sizes after the third downsampling (72 -> 36 -> 18 -> 9 -> 5 -> 3): the average pools of ResNet-D and
 # the blur's reflect padding meet windows cut at the border, where layouts that differ would disagree.
 SIZE = 72
@@ -81,8 +99,13 @@ def load():
             lengths = data[f"{name}/ranks"]
             flat = iter(data[f"{name}/dims"].tolist())
             shapes = [tuple(next(flat) for _ in range(rank)) for rank in lengths]
-            found[name] = {"keys": data[f"{name}/keys"].tolist(), "shapes": shapes, "parameters": int(data[f"{name}/parameters"]),
-                           "buffers": int(data[f"{name}/buffers"]), "logits": data[f"{name}/logits"]}  # fmt: skip
+            found[name] = {
+                "keys": data[f"{name}/keys"].tolist(),
+                "shapes": shapes,
+                "parameters": int(data[f"{name}/parameters"]),
+                "buffers": int(data[f"{name}/buffers"]),
+                "logits": data[f"{name}/logits"],
+            }
         found["version"] = str(data["timm_version"])
     return found
 
@@ -98,17 +121,24 @@ def record():
         model = timm.create_model(theirs, pretrained=False).eval()
         state = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
         keys, shapes = list(state), [tuple(v.shape) for v in state.values()]
-        model.load_state_dict({k: torch.from_numpy(v) for k, v in synthetic_state_dict(keys, shapes).items()}, strict=False)
+        model.load_state_dict(
+            {k: torch.from_numpy(v) for k, v in synthetic_state_dict(keys, shapes).items()}, strict=False
+        )
         with torch.no_grad():
             logits = model(x).numpy()
         assert np.isfinite(logits).all(), theirs
-        arrays.update({
-            f"{ours}/keys": np.array(keys), f"{ours}/ranks": np.array([len(s) for s in shapes]),
-            f"{ours}/dims": np.array([d for s in shapes for d in s]),
-            f"{ours}/parameters": np.array(sum(p.numel() for p in model.parameters())),
-            f"{ours}/buffers": np.array(sum(b.numel() for n, b in model.named_buffers() if n.endswith(("running_mean", "running_var")))),
-            f"{ours}/logits": logits,
-        })  # fmt: skip
+        arrays.update(
+            {
+                f"{ours}/keys": np.array(keys),
+                f"{ours}/ranks": np.array([len(s) for s in shapes]),
+                f"{ours}/dims": np.array([d for s in shapes for d in s]),
+                f"{ours}/parameters": np.array(sum(p.numel() for p in model.parameters())),
+                f"{ours}/buffers": np.array(
+                    sum(b.numel() for n, b in model.named_buffers() if n.endswith(("running_mean", "running_var")))
+                ),
+                f"{ours}/logits": logits,
+            }
+        )
         print(f"{theirs}: {arrays[f'{ours}/parameters']:,} parameters, logits std {logits.std():.3g}", flush=True)
     np.savez_compressed(PATH, **arrays)
 

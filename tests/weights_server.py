@@ -5,8 +5,8 @@ that downloads run through keras.utils.get_file and huggingface_hub unchanged.
   resnet50_weights_tf_dim_ordering_tf_kernels.h5), the file's bytes.
 - the Hub: `HEAD|GET /<repo_id>/resolve/<revision>/<file>` answers as the Hub does for an LFS file: a 302
   to the blob with `X-Repo-Commit`, `X-Linked-Etag` (the sha256) and `X-Linked-Size`, which
-  huggingface_hub reads; `GET /lfs/<sha256>` (on host "localhost", the CDN) gives the bytes and honours `Range` (huggingface_hub resumes
-  a cut transfer with it).
+  huggingface_hub reads; `GET /lfs/<sha256>` (on host "localhost", the CDN) gives the bytes and honours
+  `Range` (huggingface_hub resumes a cut transfer with it).
 
 Faults are queued per path: "cut" sends the headers of the whole file and half its bytes, then closes the
 connection; "corrupt" sends as many bytes as the file has, some of them changed. `gets` counts the GETs.
@@ -64,9 +64,14 @@ class WeightsServer:
             # The Hub sends an LFS file from another host (its CDN), which huggingface_hub does not follow on
             # HEAD: "localhost" is this server under another host name.
             cdn = self.url.replace("127.0.0.1", "localhost")
-            for key, value in {"Location": f"{cdn}/lfs/{sha}", "X-Repo-Commit": COMMIT, "X-Linked-Etag": f'"{sha}"',
-                               "X-Linked-Size": str(len(self.files[f"/lfs/{sha}"])), "ETag": '"pointer"',
-                               "Content-Length": "0"}.items():  # fmt: skip
+            for key, value in {
+                "Location": f"{cdn}/lfs/{sha}",
+                "X-Repo-Commit": COMMIT,
+                "X-Linked-Etag": f'"{sha}"',
+                "X-Linked-Size": str(len(self.files[f"/lfs/{sha}"])),
+                "ETag": '"pointer"',
+                "Content-Length": "0",
+            }.items():
                 handler.send_header(key, value)
             handler.end_headers()
             return

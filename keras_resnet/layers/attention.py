@@ -53,7 +53,9 @@ class EfficientChannelAttention(layers.Layer):
         self.kernel_size = kernel_size
 
     def build(self, input_shape):
-        self.conv = layers.Conv1D(1, self.kernel_size, padding="same", use_bias=False, dtype=self.dtype_policy, name="conv")
+        self.conv = layers.Conv1D(
+            1, self.kernel_size, padding="same", use_bias=False, dtype=self.dtype_policy, name="conv"
+        )
         self.conv.build((None, input_shape[-1], 1))
 
     def call(self, inputs):

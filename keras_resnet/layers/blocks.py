@@ -39,8 +39,14 @@ class HighwayShortcut(layers.Layer):
         self.filters, self.strides, self.gate_bias = filters, strides, gate_bias
 
     def build(self, input_shape):
-        self.gate_conv = layers.Conv2D(self.filters, 1, strides=self.strides, dtype=self.dtype_policy, name="gate",
-                                       bias_initializer=initializers.Constant(self.gate_bias))  # fmt: skip
+        self.gate_conv = layers.Conv2D(
+            self.filters,
+            1,
+            strides=self.strides,
+            dtype=self.dtype_policy,
+            name="gate",
+            bias_initializer=initializers.Constant(self.gate_bias),
+        )
         if input_shape[-1] != self.filters or self.strides != 1:
             self.carry = ZeroPadShortcut(self.filters, self.strides, dtype=self.dtype_policy, name="carry")
         else:
@@ -95,16 +101,38 @@ class ResidualBlock(NormOptions, layers.Layer):
 
     expansion = 1
 
-    def __init__(self, filters, strides=1, shortcut="B", preact=False, survival_prob=1.0, survival_scale="test", zero_init=False,
-                 use_bias=False, dropout=0.0, attention=None, se_channels=0, eca_kernel=0, avg_down=False, blur=False,
-                 active=True, bn_momentum=BN_MOMENTUM, bn_epsilon=BN_EPSILON, sync_bn=False, **kwargs):  # fmt: skip
+    def __init__(
+        self,
+        filters,
+        strides=1,
+        shortcut="B",
+        preact=False,
+        survival_prob=1.0,
+        survival_scale="test",
+        zero_init=False,
+        use_bias=False,
+        dropout=0.0,
+        attention=None,
+        se_channels=0,
+        eca_kernel=0,
+        avg_down=False,
+        blur=False,
+        active=True,
+        bn_momentum=BN_MOMENTUM,
+        bn_epsilon=BN_EPSILON,
+        sync_bn=False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if shortcut not in specs.SHORTCUTS:
             raise ValueError(f"shortcut={shortcut!r} is not one of {specs.SHORTCUTS}.")
         if attention not in specs.ATTENTIONS:
             raise ValueError(f"attention={attention!r} is not one of {specs.ATTENTIONS}.")
         if blur and preact:
-            raise ValueError("blur needs v1 ordering (conv-BN-ReLU): a pre-activation block has no activation after its strided convolution.")
+            raise ValueError(
+                "blur needs v1 ordering (conv-BN-ReLU): a pre-activation block has no activation after its strided "
+                "convolution."
+            )
         self._norm_options(bn_momentum, bn_epsilon, sync_bn)
         self.filters, self.strides, self.shortcut, self.preact = filters, strides, shortcut, preact
         self.survival_prob, self.zero_init, self.use_bias, self.dropout = survival_prob, zero_init, use_bias, dropout
@@ -128,12 +156,18 @@ class ResidualBlock(NormOptions, layers.Layer):
             "none": lambda: None,
             "highway": lambda: HighwayShortcut(self.output_filters, self.strides, **named),
             # Pre-activation nets project the normalised input and need no BN of their own there.
-            "projection": lambda: ProjectionShortcut(self.output_filters, self.strides, batch_norm=not self.preact,
-                                                     use_bias=self.use_bias, avg_down=self.avg_down,
-                                                     **self.norm_config(), **named),
+            "projection": lambda: ProjectionShortcut(
+                self.output_filters,
+                self.strides,
+                batch_norm=not self.preact,
+                use_bias=self.use_bias,
+                avg_down=self.avg_down,
+                **self.norm_config(),
+                **named,
+            ),
             "zero_pad": lambda: ZeroPadShortcut(self.output_filters, self.strides, **named),
             "identity": lambda: IdentityShortcut(**named),
-        }[kind]()  # fmt: skip
+        }[kind]()
         if self.shortcut_layer is not None:
             self.shortcut_layer.build(input_shape)
         # A projection in a pre-activation block sees the normalised input (He et al. 2016, Fig. 4).
@@ -150,16 +184,25 @@ class ResidualBlock(NormOptions, layers.Layer):
             pad = kernel // 2 if strides > 1 and kernel > 1 else 0
             # keras_resnet's Conv2D: ResNeXt's grouped 3x3 takes the path that is fast on this device.
             conv = Conv2D(
-                channels, kernel, strides=strides, padding="valid" if pad else "same", groups=groups,
+                channels,
+                kernel,
+                strides=strides,
+                padding="valid" if pad else "same",
+                groups=groups,
                 # keras.applications' ResNetV2 has biases only where no BN follows: a pre-activation block's last conv.
-                use_bias=self.use_bias and (not self.preact or last), kernel_initializer="zeros" if self.zero_init and self.preact and last else "he_normal",
-                dtype=self.dtype_policy, name=f"conv{number}",
-            )  # fmt: skip
+                use_bias=self.use_bias and (not self.preact or last),
+                kernel_initializer="zeros" if self.zero_init and self.preact and last else "he_normal",
+                dtype=self.dtype_policy,
+                name=f"conv{number}",
+            )
             norm = self.make_norm(f"bn{number}", zero=self.zero_init and not self.preact and last)
             if self.preact:
                 norm.build(shape)  # BN-ReLU before the convolution
             if pad:
-                grow = lambda size: None if size is None else size + 2 * pad  # noqa: E731
+
+                def grow(size):
+                    return None if size is None else size + 2 * pad
+
                 shape = (shape[0], grow(shape[1]), grow(shape[2]), shape[3])
             conv.build(shape)
             shape = conv.compute_output_shape(shape)
@@ -177,14 +220,17 @@ class ResidualBlock(NormOptions, layers.Layer):
             None: lambda: None,
             "se": lambda: SqueezeExcite(self.se_channels, **named),
             "eca": lambda: EfficientChannelAttention(self.eca_kernel, **named),
-        }[self.attention]()  # fmt: skip
+        }[self.attention]()
         if self.attention_layer is not None:
             self.attention_layer.build(shape)
         self.drop = layers.Dropout(self.dropout, dtype=self.dtype_policy, name="dropout") if self.dropout else None
         self.drop_path = (
-            StochasticDepth(self.survival_prob, scale=self.survival_scale, dtype=self.dtype_policy, name="stochastic_depth")
-            if self.survival_prob < 1.0 else None
-        )  # fmt: skip
+            StochasticDepth(
+                self.survival_prob, scale=self.survival_scale, dtype=self.dtype_policy, name="stochastic_depth"
+            )
+            if self.survival_prob < 1.0
+            else None
+        )
         super().build(input_shape)
 
     def _conv(self, number, x):
@@ -216,7 +262,10 @@ class ResidualBlock(NormOptions, layers.Layer):
         so that callers evaluate it only when needed. `finish(shortcut + branch_fn())` is the block's
         output; `keras_resnet.analysis` recombines the two parts to lesion a block or route gradients.
         """
-        preactivate = lambda: ops.relu(self.norms[0](inputs, training=training))  # noqa: E731
+
+        def preactivate():
+            return ops.relu(self.norms[0](inputs, training=training))
+
         normalised = preactivate() if self._shortcut_preact else None  # the projection reads it too
 
         def branch():
@@ -256,18 +305,32 @@ class ResidualBlock(NormOptions, layers.Layer):
 
     def compute_output_shape(self, input_shape):
         batch, height, width, _ = input_shape
-        shrink = lambda size: None if size is None else -(-size // self.strides)  # noqa: E731
+
+        def shrink(size):
+            return None if size is None else -(-size // self.strides)
+
         return (batch, shrink(height), shrink(width), self.output_filters)
 
     def get_config(self):
         return {
-            **super().get_config(), **self.norm_config(), "filters": self.filters, "strides": self.strides,
-            "shortcut": self.shortcut, "preact": self.preact, "survival_prob": self.survival_prob,
+            **super().get_config(),
+            **self.norm_config(),
+            "filters": self.filters,
+            "strides": self.strides,
+            "shortcut": self.shortcut,
+            "preact": self.preact,
+            "survival_prob": self.survival_prob,
             "survival_scale": self.survival_scale,
-            "zero_init": self.zero_init, "use_bias": self.use_bias, "dropout": self.dropout, "attention": self.attention,
-            "se_channels": self.se_channels, "eca_kernel": self.eca_kernel, "avg_down": self.avg_down, "blur": self.blur,
+            "zero_init": self.zero_init,
+            "use_bias": self.use_bias,
+            "dropout": self.dropout,
+            "attention": self.attention,
+            "se_channels": self.se_channels,
+            "eca_kernel": self.eca_kernel,
+            "avg_down": self.avg_down,
+            "blur": self.blur,
             "active": self.active,
-        }  # fmt: skip
+        }
 
 
 @register
@@ -324,8 +387,15 @@ class DenseLayer(NormOptions, layers.Layer):
         bn_momentum, bn_epsilon, sync_bn: every BatchNormalization's options.
     """
 
-    def __init__(self, growth_rate, bottleneck=specs.DENSE_BOTTLENECK, bn_momentum=BN_MOMENTUM, bn_epsilon=BN_EPSILON,
-                 sync_bn=False, **kwargs):  # fmt: skip
+    def __init__(
+        self,
+        growth_rate,
+        bottleneck=specs.DENSE_BOTTLENECK,
+        bn_momentum=BN_MOMENTUM,
+        bn_epsilon=BN_EPSILON,
+        sync_bn=False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if not isinstance(growth_rate, int) or isinstance(growth_rate, bool) or growth_rate < 1:
             raise ValueError(f"growth_rate={growth_rate!r} must be a positive integer (1, 2, 3, ...).")
@@ -336,10 +406,17 @@ class DenseLayer(NormOptions, layers.Layer):
         convs = ([(1, self.bottleneck * self.growth_rate)] if self.bottleneck else []) + [(3, self.growth_rate)]
         self.norms = [self.make_norm(f"bn{number}") for number in range(1, len(convs) + 1)]
         self.convs = [
-            layers.Conv2D(channels, kernel, padding="same", use_bias=False, kernel_initializer="he_normal",
-                          dtype=self.dtype_policy, name=f"conv{number}")
+            layers.Conv2D(
+                channels,
+                kernel,
+                padding="same",
+                use_bias=False,
+                kernel_initializer="he_normal",
+                dtype=self.dtype_policy,
+                name=f"conv{number}",
+            )
             for number, (kernel, channels) in enumerate(convs, start=1)
-        ]  # fmt: skip
+        ]
         shape = tuple(input_shape)
         for norm, conv in zip(self.norms, self.convs):
             norm.build(shape)
@@ -356,7 +433,12 @@ class DenseLayer(NormOptions, layers.Layer):
         return (*input_shape[:-1], input_shape[-1] + self.growth_rate)
 
     def get_config(self):
-        return {**super().get_config(), **self.norm_config(), "growth_rate": self.growth_rate, "bottleneck": self.bottleneck}
+        return {
+            **super().get_config(),
+            **self.norm_config(),
+            "growth_rate": self.growth_rate,
+            "bottleneck": self.bottleneck,
+        }
 
 
 @register
@@ -383,8 +465,15 @@ class Transition(NormOptions, layers.Layer):
 
     def build(self, input_shape):
         self.bn = self.make_norm("bn")
-        self.conv = layers.Conv2D(self._kept(input_shape[-1]), 1, padding="same", use_bias=False,
-                                  kernel_initializer="he_normal", dtype=self.dtype_policy, name="conv")  # fmt: skip
+        self.conv = layers.Conv2D(
+            self._kept(input_shape[-1]),
+            1,
+            padding="same",
+            use_bias=False,
+            kernel_initializer="he_normal",
+            dtype=self.dtype_policy,
+            name="conv",
+        )
         self.pool = layers.AveragePooling2D(2, strides=2, dtype=self.dtype_policy, name="pool")
         self.bn.build(input_shape)
         self.conv.build(input_shape)
@@ -394,7 +483,10 @@ class Transition(NormOptions, layers.Layer):
 
     def compute_output_shape(self, input_shape):
         batch, height, width, channels = input_shape
-        half = lambda size: None if size is None else size // 2  # noqa: E731
+
+        def half(size):
+            return None if size is None else size // 2
+
         return (batch, half(height), half(width), self._kept(channels))
 
     def _kept(self, channels):

@@ -34,7 +34,10 @@ class BlurPool(layers.Layer):
 
     def compute_output_shape(self, input_shape):
         batch, height, width, channels = input_shape
-        shrink = lambda size: None if size is None else (size - 1) // self.strides + 1  # noqa: E731
+
+        def shrink(size):
+            return None if size is None else (size - 1) // self.strides + 1
+
         return (batch, shrink(height), shrink(width), channels)
 
     def multiply_adds(self, input_shape):

@@ -20,9 +20,13 @@ class NormOptions:
 
     def make_norm(self, name, zero=False):
         return layers.BatchNormalization(
-            momentum=self.bn_momentum, epsilon=self.bn_epsilon, synchronized=self.sync_bn,
-            gamma_initializer="zeros" if zero else "ones", dtype=self.dtype_policy, name=name,
-        )  # fmt: skip
+            momentum=self.bn_momentum,
+            epsilon=self.bn_epsilon,
+            synchronized=self.sync_bn,
+            gamma_initializer="zeros" if zero else "ones",
+            dtype=self.dtype_policy,
+            name=name,
+        )
 
     def norm_config(self):
         return {"bn_momentum": self.bn_momentum, "bn_epsilon": self.bn_epsilon, "sync_bn": self.sync_bn}

@@ -53,7 +53,9 @@ def grouped_conv_path(implementation="auto"):
         "native" or "split".
     """
     if implementation not in IMPLEMENTATIONS:
-        raise ValueError(f"implementation={implementation!r} is not valid: use one of {', '.join(map(repr, IMPLEMENTATIONS))}.")
+        raise ValueError(
+            f"implementation={implementation!r} is not valid: use one of {', '.join(map(repr, IMPLEMENTATIONS))}."
+        )
     if implementation != "auto":
         return implementation
     return "native" if _accelerated() else "split"
@@ -80,7 +82,9 @@ class Conv2D(layers.Conv2D):
             return super().convolution_op(inputs, kernel)
         # Group g reads input channels [g*i, (g+1)*i) and owns output channels [g*o, (g+1)*o): Conv2D's
         # layout, so the per-group kernels are the kernel's consecutive slices along its output axis.
-        options = dict(strides=self.strides, padding=self.padding, dilation_rate=self.dilation_rate, data_format=self.data_format)
+        options = dict(
+            strides=self.strides, padding=self.padding, dilation_rate=self.dilation_rate, data_format=self.data_format
+        )
         channels = -1 if self.data_format == "channels_last" else 1
         pieces = zip(ops.split(inputs, self.groups, axis=channels), ops.split(kernel, self.groups, axis=-1))
         return ops.concatenate([ops.conv(x, k, **options) for x, k in pieces], axis=channels)

@@ -49,7 +49,10 @@ class ZeroPadShortcut(layers.Layer):
 
     def compute_output_shape(self, input_shape):
         batch, height, width, _ = input_shape
-        shrink = lambda size: None if size is None else -(-size // self.strides)  # noqa: E731
+
+        def shrink(size):
+            return None if size is None else -(-size // self.strides)
+
         return (batch, shrink(height), shrink(width), self.filters)
 
     def get_config(self):
@@ -73,8 +76,18 @@ class ProjectionShortcut(NormOptions, layers.Layer):
         bn_momentum, bn_epsilon, sync_bn: the BatchNormalization's options.
     """
 
-    def __init__(self, filters, strides=1, batch_norm=True, use_bias=False, avg_down=False, bn_momentum=BN_MOMENTUM,
-                 bn_epsilon=BN_EPSILON, sync_bn=False, **kwargs):  # fmt: skip
+    def __init__(
+        self,
+        filters,
+        strides=1,
+        batch_norm=True,
+        use_bias=False,
+        avg_down=False,
+        bn_momentum=BN_MOMENTUM,
+        bn_epsilon=BN_EPSILON,
+        sync_bn=False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self._norm_options(bn_momentum, bn_epsilon, sync_bn)
         self.filters, self.strides, self.batch_norm, self.use_bias = filters, strides, batch_norm, use_bias
@@ -84,10 +97,20 @@ class ProjectionShortcut(NormOptions, layers.Layer):
         pooled = self.avg_down and self.strides > 1
         # "same" average pooling counts only the pixels inside the image, as torch's ceil_mode=True,
         # count_include_pad=False does: the two agree on odd sizes too.
-        self.pool = layers.AveragePooling2D(self.strides, self.strides, padding="same", dtype=self.dtype_policy,
-                                            name="pool") if pooled else None  # fmt: skip
-        self.conv = layers.Conv2D(self.filters, 1, strides=1 if pooled else self.strides, use_bias=self.use_bias,
-                                  kernel_initializer="he_normal", dtype=self.dtype_policy, name="conv")  # fmt: skip
+        self.pool = (
+            layers.AveragePooling2D(self.strides, self.strides, padding="same", dtype=self.dtype_policy, name="pool")
+            if pooled
+            else None
+        )
+        self.conv = layers.Conv2D(
+            self.filters,
+            1,
+            strides=1 if pooled else self.strides,
+            use_bias=self.use_bias,
+            kernel_initializer="he_normal",
+            dtype=self.dtype_policy,
+            name="conv",
+        )
         shape = self.pool.compute_output_shape(input_shape) if pooled else input_shape
         self.conv.build(shape)
         self.bn = self.make_norm("bn") if self.batch_norm else None
@@ -99,10 +122,19 @@ class ProjectionShortcut(NormOptions, layers.Layer):
         return x if self.bn is None else self.bn(x, training=training)
 
     def compute_output_shape(self, input_shape):
-        return (*input_shape[:1], *[None if s is None else -(-s // self.strides) for s in input_shape[1:3]], self.filters)
+        return (
+            *input_shape[:1],
+            *[None if s is None else -(-s // self.strides) for s in input_shape[1:3]],
+            self.filters,
+        )
 
     def get_config(self):
         return {
-            **super().get_config(), **self.norm_config(), "filters": self.filters, "strides": self.strides,
-            "batch_norm": self.batch_norm, "use_bias": self.use_bias, "avg_down": self.avg_down,
-        }  # fmt: skip
+            **super().get_config(),
+            **self.norm_config(),
+            "filters": self.filters,
+            "strides": self.strides,
+            "batch_norm": self.batch_norm,
+            "use_bias": self.use_bias,
+            "avg_down": self.avg_down,
+        }

@@ -52,7 +52,11 @@ class StochasticDepth(layers.Layer):
         if not training:
             return shortcut + (self.survival_prob * branch_fn() if self.scale == "test" else branch_fn())
         keep = keras.random.uniform((), seed=self.seed_generator) < self.survival_prob
-        kept = (lambda: shortcut + branch_fn()) if self.scale == "test" else (lambda: shortcut + branch_fn() / self.survival_prob)
+        kept = (
+            (lambda: shortcut + branch_fn())
+            if self.scale == "test"
+            else (lambda: shortcut + branch_fn() / self.survival_prob)
+        )
         if keras.backend.backend() != "jax":
             return ops.cond(keep, kept, lambda: shortcut)
         # Under jax.jit a variable update cannot leave a lax.cond, so JAX computes the branch and selects:

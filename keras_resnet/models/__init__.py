@@ -4,5 +4,16 @@ back through `load_model_file`. `keras_resnet.build` (in `keras_resnet.zoo`) res
 from keras_resnet.models.backbone import FeatureInfo, check_freeze, feature_info, features, freeze, pyramid_outputs
 from keras_resnet.models.base import PREPROCESSING, build_model, load_model_file, preprocessing_layer, stem
 
-__all__ = ["PREPROCESSING", "FeatureInfo", "build_model", "check_freeze", "feature_info", "features", "freeze", "load_model_file",
-           "preprocessing_layer", "pyramid_outputs", "stem"]
+__all__ = [
+    "PREPROCESSING",
+    "FeatureInfo",
+    "build_model",
+    "check_freeze",
+    "feature_info",
+    "features",
+    "freeze",
+    "load_model_file",
+    "preprocessing_layer",
+    "pyramid_outputs",
+    "stem",
+]

@@ -93,7 +93,9 @@ def features(model, levels=None):
     levels = list(available) if levels is None else list(levels)
     missing = [level for level in levels if level not in available]
     if missing:
-        raise ValueError(f"{model.name} has no level {', '.join(map(repr, missing))}: its levels are {', '.join(available)}.")
+        raise ValueError(
+            f"{model.name} has no level {', '.join(map(repr, missing))}: its levels are {', '.join(available)}."
+        )
     outputs = {level: model.get_layer(available[level].layer).output for level in levels}
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs  # a lone tensor, as the model takes
     extractor = keras.Model(inputs, outputs, name=f"{model.name}_features")

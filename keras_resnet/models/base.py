@@ -34,7 +34,10 @@ def preprocessing_layer(mean, std):
     """
     mean, std = (np.asarray(value, "float64").reshape(-1) for value in (mean, std))
     if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
-        raise ValueError(f"preprocessing needs finite means and positive standard deviations, not mean={mean.tolist()}, std={std.tolist()}.")
+        raise ValueError(
+            f"preprocessing needs finite means and positive standard deviations, not mean={mean.tolist()}, "
+            f"std={std.tolist()}."
+        )
     return layers.Normalization(mean=mean.tolist(), variance=(std**2).tolist(), dtype="float32", name=PREPROCESSING)
 
 
@@ -43,8 +46,9 @@ def build_model(plan, input_tensor=None):
 
     Stem, then one layer per block of the plan, then (pre-activation nets and DenseNets) a final BN-ReLU;
     `include_top` adds global average pooling and the classifier, otherwise `pooling` picks the pooled
-    features and the model's `pyramid_outputs` holds its feature maps by stride (`keras_resnet.features`). Every layer gets the plan's dtype policy (the classifier computes in float32 under a mixed
-    policy) and BatchNormalization options. Weights are not this module's business: `keras_resnet.build`
+    features and the model's `pyramid_outputs` holds its feature maps by stride (`keras_resnet.features`).
+    Every layer gets the plan's dtype policy (the classifier computes in float32 under a mixed policy) and
+    BatchNormalization options. Weights are not this module's business: `keras_resnet.build`
     loads them after building.
 
     Args:
@@ -77,8 +81,13 @@ def build_model(plan, input_tensor=None):
     for block in plan.blocks:
         x = LAYERS[block.kind](**block.layer_config(), **norm, dtype=dtype, name=block.name)(x)
     if plan.post_norm:
-        x = layers.BatchNormalization(momentum=norm["bn_momentum"], epsilon=norm["bn_epsilon"], synchronized=norm["sync_bn"],
-                                      dtype=dtype, name="post_bn")(x)  # fmt: skip
+        x = layers.BatchNormalization(
+            momentum=norm["bn_momentum"],
+            epsilon=norm["bn_epsilon"],
+            synchronized=norm["sync_bn"],
+            dtype=dtype,
+            name="post_bn",
+        )(x)
         x = layers.ReLU(dtype=dtype, name="post_relu")(x)
     if plan.include_top:
         x = layers.GlobalAveragePooling2D(dtype=dtype, name="avg_pool")(x)
@@ -113,13 +122,32 @@ def stem(x, plan, norm, dtype=None):
     Returns:
         The stem's output tensor.
     """
-    conv = lambda filters, kernel, name, strides=1, bias=plan.use_bias: layers.Conv2D(  # noqa: E731
-        filters, kernel, strides=strides, padding="valid" if strides > 1 else "same", use_bias=bias,
-        kernel_initializer="he_normal", dtype=dtype, name=name)  # fmt: skip
-    bn = lambda name: layers.BatchNormalization(momentum=norm["bn_momentum"], epsilon=norm["bn_epsilon"],  # noqa: E731
-                                                synchronized=norm["sync_bn"], dtype=dtype, name=name)  # fmt: skip
+
+    def conv(filters, kernel, name, strides=1, bias=plan.use_bias):
+        return layers.Conv2D(
+            filters,
+            kernel,
+            strides=strides,
+            padding="valid" if strides > 1 else "same",
+            use_bias=bias,
+            kernel_initializer="he_normal",
+            dtype=dtype,
+            name=name,
+        )
+
+    def bn(name):
+        return layers.BatchNormalization(
+            momentum=norm["bn_momentum"],
+            epsilon=norm["bn_epsilon"],
+            synchronized=norm["sync_bn"],
+            dtype=dtype,
+            name=name,
+        )
+
     # Strided convolutions and the max-pool pad symmetrically (torch's padding=k//2), not Keras' "same".
-    pad = lambda x, size, name: layers.ZeroPadding2D(size, dtype=dtype, name=name)(x)  # noqa: E731
+    def pad(x, size, name):
+        return layers.ZeroPadding2D(size, dtype=dtype, name=name)(x)
+
     if plan.kind == "imagenet":
         x = conv(plan.filters, 7, "stem_conv", strides=2)(pad(x, 3, "stem_pad"))
     elif plan.kind == "deep":
@@ -136,7 +164,9 @@ def stem(x, plan, norm, dtype=None):
         # Zero padding equals torch's -inf padding here: the max-pool reads ReLU outputs, all >= 0.
         x = layers.MaxPooling2D(3, strides=strides, dtype=dtype, name="stem_pool")(pad(x, 1, "stem_pool_pad"))
     elif plan.pool == "conv":
-        x = conv(plan.filters, 3, "stem_pool_conv", strides=strides, bias=False)(pad(x, 1, "stem_pool_pad") if strides > 1 else x)
+        x = conv(plan.filters, 3, "stem_pool_conv", strides=strides, bias=False)(
+            pad(x, 1, "stem_pool_pad") if strides > 1 else x
+        )
     if plan.blur and plan.pool != "none":
         x = BlurPool(2, dtype=dtype, name="stem_blur")(x)
     if plan.pool == "conv":
@@ -169,7 +199,9 @@ def load_model_file(path, compile=False):
             model = step(path)
         except (TypeError, ValueError, KeyError, OSError, zipfile.BadZipFile) as error:
             reason = str(error).splitlines()[0][:300] if str(error) else type(error).__name__
-            raise ValueError(f"model file {path!r} does not load ({reason}): is it a whole file written by model.save?") from None
+            raise ValueError(
+                f"model file {path!r} does not load ({reason}): is it a whole file written by model.save?"
+            ) from None
         if isinstance(model, str):  # _check_size's refusal
             raise ValueError(f"model file {path!r} {model}")
     return model
