@@ -739,17 +739,22 @@ def bench_peer(report, settings, repeats, torch_python=None, jax_python=None):
         precision = "bfloat16" if mixed else "float32"
         side = specs.resolve(name).input_shape[0]
         spec = dict(name=name, batch=batch, steps=count, calls=calls, mixed=mixed)
-        labels = {"ours": f"keras_resnet {name} ({keras.backend.backend()})", "peer": f"{peer} (PyTorch)",
-                  "jax": f"keras_resnet {name} (jax)"}  # fmt: skip
+        labels = {
+            "ours": f"keras_resnet {name} ({keras.backend.backend()})",
+            "peer": f"{peer} (PyTorch)",
+            "jax": f"keras_resnet {name} (jax)",
+        }
         report.progress(f"peer {name} vs {peer}, {precision} ...")
         measures = {
             "ours": lambda: _answer(_start(peers.keras_seconds, spec), f"{labels['ours']}, {precision}"),
-            "peer": lambda: _answer(_start(peers.torch_seconds, spec, python=python, backend="torch"),
-                                    f"{labels['peer']}, {precision}"),
-        }  # fmt: skip
+            "peer": lambda: _answer(
+                _start(peers.torch_seconds, spec, python=python, backend="torch"), f"{labels['peer']}, {precision}"
+            ),
+        }
         if jax_python and name in settings.peer_jax and not mixed:
-            measures["jax"] = lambda: _answer(_start(peers.keras_seconds, spec, python=jax_python, backend="jax"),
-                                              f"{labels['jax']}, {precision}")  # fmt: skip
+            measures["jax"] = lambda: _answer(
+                _start(peers.keras_seconds, spec, python=jax_python, backend="jax"), f"{labels['jax']}, {precision}"
+            )
         try:
             samples = interleave(measures, repeats)
         except Exception as error:  # noqa: BLE001 - e.g. out of memory; the other rows still run
@@ -760,8 +765,15 @@ def bench_peer(report, settings, repeats, torch_python=None, jax_python=None):
         for kind, shape in (("train", f"batch {batch}"), ("inference", "batch 1")):
             for ours in [v for v in ("ours", "jax") if v in samples]:
                 pair = {labels[v]: [rate for answer in samples[v] for rate in answer[kind]] for v in (ours, "peer")}
-                report.compare("peer", f"{kind} {name} {side}x{side} {shape}, {precision}", pair, "images/s", 1.0,
-                               why=PEER_WHY.get((name, kind), ""), parameters=counts)  # fmt: skip
+                report.compare(
+                    "peer",
+                    f"{kind} {name} {side}x{side} {shape}, {precision}",
+                    pair,
+                    "images/s",
+                    1.0,
+                    why=PEER_WHY.get((name, kind), ""),
+                    parameters=counts,
+                )
     report.notes.append(
         f"peer: {', '.join(sorted(versions)) or 'PyTorch not measured'}; every measurement a fresh process, ours and "
         "the peer in turns; SGD with momentum on one random batch, PyTorch channels_last (torch.autocast for "
@@ -858,8 +870,10 @@ def run(sections=SECTIONS, *, repeats=3, quick=False, output=None, jax_python=No
     stem = os.path.join(output or default_output(), "bench-quick" if quick else "bench")
     for section in sections:
         try:
-            options = {"first_step": {"jax_python": jax_python},
-                       "peer": {"torch_python": torch_python, "jax_python": jax_python}}.get(section, {})  # fmt: skip
+            options = {
+                "first_step": {"jax_python": jax_python},
+                "peer": {"torch_python": torch_python, "jax_python": jax_python},
+            }.get(section, {})
             BENCHMARKS[section](report, settings, repeats, **options)
         except Exception as error:  # noqa: BLE001 - one section that cannot run here must not stop the others
             report.failed(section, section, error)
