@@ -38,6 +38,8 @@ PRETRAIN_PER_CLASS = 20 if QUICK else 5000  # all of CIFAR-10's training images 
 LABELLED_PER_CLASS = 10 if QUICK else 100  # the small labelled subset of the new classes
 TEST_PER_CLASS = 10 if QUICK else 1000
 PRETRAIN_EPOCHS, FINE_TUNE_EPOCHS = (1, 1) if QUICK else (15, 30)
+# The quick run has 100 and 50 images: fewer than cifar_fast's 256 (None keeps it) and the fine-tuning 64.
+PRETRAIN_BATCH, FINE_TUNE_BATCH = (50, 25) if QUICK else (None, 64)
 
 
 def read_cifar(split, classes, per_class):
@@ -84,7 +86,13 @@ print(
 
 # %%
 pretrained = training.train(
-    "ResNet20", pretraining, recipe="cifar_fast", epochs=PRETRAIN_EPOCHS, output="runs/07_pretrain", verbose=2
+    "ResNet20",
+    pretraining,
+    recipe="cifar_fast",
+    epochs=PRETRAIN_EPOCHS,
+    batch_size=PRETRAIN_BATCH,
+    output="runs/07_pretrain",
+    verbose=2,
 )
 print(f"pretrained: {pretrained.test['accuracy']:.1%} test accuracy on the first five classes")
 
@@ -121,7 +129,7 @@ for label, (folder, settings) in runs.items():
         fine_tuning,
         recipe="cifar_fast",
         epochs=FINE_TUNE_EPOCHS,
-        batch_size=64,
+        batch_size=FINE_TUNE_BATCH,
         output=folder,
         verbose=0,
         **settings,
