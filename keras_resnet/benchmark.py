@@ -50,8 +50,6 @@ TRACE_WHY = (
     "first trace) is ~70% of a TensorFlow first step and Grappler ~20%, both per op; blocks as layers shrink "
     "only the functional graph's node count"
 )
-# (model, "train" or "inference") -> why ours misses timm there, from a profile: the peer section's explanations.
-PEER_WHY = {}
 # (model, phase) -> (target ratio to the baseline, why a miss): the goals of the first_step section.
 FIRST_STEP_TARGETS = {
     ("ResNet50", "build"): (
@@ -771,7 +769,7 @@ def bench_peer(report, settings, repeats, torch_python=None, jax_python=None):
                     pair,
                     "images/s",
                     1.0,
-                    why=PEER_WHY.get((name, kind), ""),
+                    why="no per-layer profile of this row yet",
                     parameters=counts,
                 )
     report.notes.append(
