@@ -301,12 +301,26 @@ def available_weights(name):
 
 
 def is_name(weights):
-    """Whether a `weights=` string names published weights ("imagenet" or a source tag) rather than a file."""
+    """Whether a `weights=` string names published weights ("imagenet" or a source tag) rather than a file.
+
+    Args:
+        weights: what a model function's `weights=` was given.
+
+    Returns:
+        A bool.
+    """
     return weights in ("imagenet", "keras.applications") or weights.startswith(("timm/", "torchvision/"))
 
 
 def source(name, weights):
     """The `Source` of `weights` ("imagenet" or a tag of `available_weights(name)`) for a model.
+
+    Args:
+        name: a model function's name, e.g. "ResNet50D".
+        weights: "imagenet" or a source tag.
+
+    Returns:
+        A `Source`.
 
     Raises:
         ValueError: the model has no such weights; the message lists those it has.
@@ -356,7 +370,15 @@ def source(name, weights):
 
 
 def keras_url(module, name):
-    """keras.applications' URL of a model's ImageNet file (with the top), on the mirror `ENDPOINT_VARIABLE` names."""
+    """keras.applications' URL of a model's ImageNet file (with the top), on the mirror `ENDPOINT_VARIABLE` names.
+
+    Args:
+        module: keras.applications' module of the model ("resnet", "resnet_v2", "densenet").
+        name: the file's name.
+
+    Returns:
+        The URL as a string.
+    """
     import importlib
 
     base = importlib.import_module(f"keras.src.applications.{module}").BASE_WEIGHTS_PATH
@@ -393,6 +415,13 @@ def build_options(found, options):
     """The caller's build options with what the weights need: their preprocessing, layout options, 1000
     classes with the top and, with the top and no input shape given, the input size they were trained at.
 
+    Args:
+        found: the `Source` of the weights.
+        options: the caller's build options.
+
+    Returns:
+        The options to build with, as a new dict.
+
     Raises:
         ValueError: an option the caller gave differs from what the weights need.
     """
@@ -427,25 +456,52 @@ def _plain(value):
 
 
 def cache_path(found):
-    """Where the converted weights of a `Source` are kept:
-    `$KERAS_HOME/models/keras_resnet/<model>.<tag>.weights.h5`."""
+    """Where the converted weights of a `Source` are kept.
+
+    Args:
+        found: the `Source`.
+
+    Returns:
+        The path `$KERAS_HOME/models/keras_resnet/<model>.<tag>.weights.h5`, as a string.
+    """
     slug = re.sub(r"[^A-Za-z0-9_.-]", "_", found.tag)
     return os.path.join(keras_home(), "models", "keras_resnet", f"{found.model}.{slug}.weights.h5")
 
 
 def card_path(path):
+    """The model card kept beside a cached weights file.
+
+    Args:
+        path: the cached `.weights.h5` file.
+
+    Returns:
+        The path of its `.json` card.
+    """
     return path[: -len(".weights.h5")] + ".json"
 
 
 def canonical_plan(found):
     """The plan the weights are converted and cached for: the whole model (top, 1000 classes, RGB) at the
-    source's input size, with its preprocessing and layout options."""
+    source's input size, with its preprocessing and layout options.
+
+    Args:
+        found: the `Source`.
+
+    Returns:
+        A `keras_resnet.specs.Plan`.
+    """
     return specs.resolve(found.model, **build_options(found, {"include_top": True, "classes": 1000}))
 
 
 def fetch(found):
     """The path of the converted, cached `.weights.h5` of a `Source`: downloaded, checked and converted
     on the first call (under a file lock), read from the cache afterwards with no network call.
+
+    Args:
+        found: the `Source`.
+
+    Returns:
+        The path of the cached file, as a string.
 
     Raises:
         ValueError: the weights could not be fetched; one sentence naming the file, its URL and where to
