@@ -759,7 +759,7 @@ def bench_peer(report, settings, repeats, torch_python=None, jax_python=None):
             report.failed("peer", f"{name} vs {peer}, {precision}", error)
             continue
         versions |= {answer["version"] for answer in samples["peer"]}
-        counts = {side: samples[side][0]["parameters"] for side in samples}
+        counts = {v: samples[v][0]["parameters"] for v in samples}
         for kind, shape in (("train", f"batch {batch}"), ("inference", "batch 1")):
             for ours in [v for v in ("ours", "jax") if v in samples]:
                 pair = {labels[v]: [rate for answer in samples[v] for rate in answer[kind]] for v in (ours, "peer")}

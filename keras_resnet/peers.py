@@ -88,11 +88,9 @@ def torch_seconds(spec):
     import torch
 
     name, batch = spec["name"], spec["batch"]
-    peer, _ = PEERS[name]
-    model = CIFAR_TWINS[peer]() if peer in CIFAR_TWINS else timm.create_model(peer, pretrained=False)
-    model = model.to(memory_format=torch.channels_last)
-    side = specs.resolve(name).input_shape[0]
-    classes = specs.resolve(name).classes if peer not in CIFAR_TWINS else 10
+    model = torch_model(PEERS[name][0]).to(memory_format=torch.channels_last)
+    plan = specs.resolve(name)  # the CIFAR twins have the plan's 10 classes, timm's models its 1000
+    side, classes = plan.input_shape[0], plan.classes
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     generator = torch.Generator().manual_seed(0)
     x = torch.rand(batch, 3, side, side, generator=generator).to(memory_format=torch.channels_last)
@@ -117,10 +115,38 @@ def torch_seconds(spec):
             model(x[:1]).float().numpy()
 
     answer = _timings(train_step, infer, spec["steps"], spec["calls"])
-    counted = sum(p.numel() for p in model.parameters()) + sum(
-        b.numel() for n, b in model.named_buffers() if n.endswith(("running_mean", "running_var"))
-    )
-    return {**answer, "parameters": counted, "version": f"torch {torch.__version__}, timm {timm.__version__}"}
+    return {
+        **answer,
+        "parameters": torch_parameters(model),
+        "version": f"torch {torch.__version__}, timm {timm.__version__}",
+    }
+
+
+def torch_model(peer):
+    """A peer's PyTorch model: timm's `peer`, or this module's CIFAR twin of that name (torch imported here).
+
+    Args:
+        peer: a name of `PEERS`' first column.
+
+    Returns:
+        A `torch.nn.Module` with random weights.
+    """
+    import timm
+
+    return CIFAR_TWINS[peer]() if peer in CIFAR_TWINS else timm.create_model(peer, pretrained=False)
+
+
+def torch_parameters(model):
+    """A PyTorch model's parameters plus its BatchNorm statistics, as Keras' `count_params` counts them.
+
+    Args:
+        model: a `torch.nn.Module`.
+
+    Returns:
+        An int.
+    """
+    statistics = (b.numel() for n, b in model.named_buffers() if n.endswith(("running_mean", "running_var")))
+    return sum(p.numel() for p in model.parameters()) + sum(statistics)
 
 
 def _cifar_resnet(depth):

@@ -207,12 +207,7 @@ def test_each_peer_has_our_parameter_count(name):
     if benchmark.torch_ready(str(TORCH_PYTHON)):
         pytest.skip("no PyTorch environment")
     peer, options = peers.PEERS[name]
-    code = (
-        "import json, sys, timm, torch; from keras_resnet import peers; p = sys.argv[1]; "
-        "m = peers.CIFAR_TWINS[p]() if p in peers.CIFAR_TWINS else timm.create_model(p); "
-        "print(sum(t.numel() for t in m.parameters()) + sum(b.numel() for n, b in m.named_buffers() "
-        "if n.endswith(('running_mean', 'running_var'))))"
-    )
+    code = "import sys; from keras_resnet import peers; print(peers.torch_parameters(peers.torch_model(sys.argv[1])))"
     env = {**benchmark._child_env("torch")}
     answer = subprocess.run([str(TORCH_PYTHON), "-c", code, peer], env=env, capture_output=True, text=True, check=True)
     assert int(answer.stdout.split()[-1]) == keras_resnet.build(name, **options).count_params()
