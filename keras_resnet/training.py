@@ -203,7 +203,11 @@ class StatusLine(keras.callbacks.Callback):
             parts.append(f"test accuracy {logs['val_accuracy']:.4f} (best {tested[best]:.4f} at epoch {best + 1})")
         per_epoch = float(np.median(self.seconds))
         left = round(per_epoch * (total - epoch - 1) / 60)
-        parts += [f"{per_epoch:.0f} s an epoch", f"about {left // 60} h {left % 60} min left" if left else "finished"]
+        if epoch + 1 == total:
+            remaining = "finished"
+        else:
+            remaining = f"about {left // 60} h {left % 60} min left" if left else "less than a minute left"
+        parts += [f"{per_epoch:.0f} s an epoch", remaining]
         parts.append(f"at {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}")
         files.write_text(self.path, ", ".join(parts) + "\n")
 

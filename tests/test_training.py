@@ -121,6 +121,18 @@ def test_train_command_writes_every_artefact_and_resumes_or_refuses(tmp_path, ca
     assert json.loads((output / "config.json").read_text())["lr"] == 0.05
 
 
+def test_the_status_line_says_finished_only_after_the_last_epoch(tmp_path):
+    # A fast run's last-but-one epoch leaves less than a minute: that is time left, not "finished".
+    status = training.StatusLine(tmp_path / "status.txt", tmp_path / "history.csv")
+    status.set_params({"epochs": 3})
+    for epoch in range(3):
+        status.on_epoch_begin(epoch)
+        status.on_epoch_end(epoch, {"accuracy": 0.5})
+        line = (tmp_path / "status.txt").read_text()
+        assert line.startswith(f"epoch {epoch + 1}/3, accuracy 0.5000, 0 s an epoch, ")
+        assert ("finished" in line) == (epoch == 2) and ("less than a minute left" in line) == (epoch < 2)
+
+
 def test_the_fast_recipes_ingredients_train_save_and_report(tmp_path):
     """cifar_fast with EMA and MixUp on small RGB arrays: the saved model holds the averaged weights (the
     same run without EMA saves other weights), evaluated as saved, and the flip-averaged accuracy is reported."""
