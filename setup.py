@@ -31,7 +31,7 @@ setup(
     long_description_content_type="text/markdown",
     packages=find_packages(include=["keras_resnet", "keras_resnet.*"]),
     # The weights the package ships (ResNet20(weights="cifar10")): the file, its model card, its 32 test images.
-    package_data={"keras_resnet": ["trained/*.weights.h5", "trained/*.json", "trained/*.npz"]},
+    package_data={"keras_resnet.weights": ["trained/*.weights.h5", "trained/*.json", "trained/*.npz"]},
     python_requires=">=3.10",
     # Model code needs only Keras (it runs on the TensorFlow, JAX and PyTorch backends); TensorFlow,
     # needed by training, data, export and FLOPs cross-checks, comes as an extra so that a GPU build
@@ -41,7 +41,7 @@ setup(
         "tf": ["tensorflow>=2.21", *TRAINING, *WEIGHTS],
         "cpu": ["tensorflow-cpu>=2.21", *TRAINING, *WEIGHTS],
         "weights": WEIGHTS,
-        "analysis": ["matplotlib"],  # the PNGs of keras_resnet.analysis
+        "analysis": ["matplotlib"],  # the PNGs of keras_resnet.research.analysis
         # The model code on the JAX backend, without TensorFlow (CI's second job): JAX and what its tests need.
         "jax": ["jax[cpu]", "pytest>=8", "pytest-xdist", "pytest-timeout", "hypothesis", "h5py"],
         # Reading torchvision/timm state dicts: .safetensors needs only safetensors, .pth needs torch.

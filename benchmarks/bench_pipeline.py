@@ -5,7 +5,7 @@
 1. Training steps/s of ResNet-20 at the same global batch under the default strategy and under
    MirroredStrategy on 2 logical CPU devices (the CPU split in two, which must happen before TensorFlow
    starts, hence this separate script): the overhead ratio (issue 4).
-2. With `--folder`, images/s that `keras_resnet.data.pipeline` delivers from a folder of CIFAR-10 JPEGs
+2. With `--folder`, images/s that `keras_resnet.training.data.pipeline` delivers from a folder of CIFAR-10 JPEGs
    (`train/<class>/*.jpg`, e.g. ../shared/data/cifar10_jpeg) against what ResNet-20 training consumes.
    `keras-resnet bench --only pipeline` does the same for images in memory.
 
@@ -21,7 +21,8 @@ from keras_resnet import training  # noqa: E402
 
 training.configure_cpu_devices(2)  # before TensorFlow starts
 
-from keras_resnet import benchmark, data  # noqa: E402
+from keras_resnet import data  # noqa: E402
+from keras_resnet.bench import benchmark  # noqa: E402
 
 
 def main(argv=None):

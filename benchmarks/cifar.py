@@ -25,7 +25,10 @@ import time
 
 import numpy as np
 
-from keras_resnet import data, files, models, plots, training, weights, zoo
+from keras_resnet import models, weights
+from keras_resnet import factory
+from keras_resnet.training import data, loop
+from keras_resnet.utils import files, plots
 
 # The first three rows each add ingredients to the row above (the third is cifar_fast); the rest add one
 # thing to cifar_fast. Accuracy only: speed ingredients (mixed precision, XLA) are `keras-resnet bench`'s.
@@ -58,12 +61,12 @@ def subset(folder, train, test, seed=0):
 
 def run(model, arrays, output, epochs, **options):
     started = time.perf_counter()
-    history = training.train(model, arrays, output=output, epochs=epochs, verbose=2, **options)
+    history = loop.train(model, arrays, output=output, epochs=epochs, verbose=2, **options)
     minutes = (time.perf_counter() - started) / 60
     return {
         "test": history.test,
         "minutes": round(minutes, 1),
-        "history": training.read_history(output / "history.csv"),
+        "history": loop.read_history(output / "history.csv"),
     }
 
 
@@ -83,7 +86,7 @@ def degradation(args):
     results = {}
     for name in DEGRADATION:
         # The papers' initialisation for every net (zero-initialised branches would favour the residual ones).
-        model = zoo.build(
+        model = factory.build(
             name,
             input_shape=(32, 32, 3),
             classes=10,
@@ -134,12 +137,12 @@ def ship(args):
     stem = pathlib.Path(weights.TRAINED_FOLDER) / weights.TRAINED["cifar10"]["ResNet20"]
     stem.parent.mkdir(exist_ok=True)
     # Saved from the model the shipped options build, so the file's layout is the one `build` loads into.
-    model = zoo.build("ResNet20", input_shape=(32, 32, 3), classes=10, preprocessing=preprocessing)
+    model = factory.build("ResNet20", input_shape=(32, 32, 3), classes=10, preprocessing=preprocessing)
     model.set_weights(trained.get_weights())
     with files.atomic_write(f"{stem}.weights.h5", needs=files.model_bytes(model, optimizer=False)) as partial:
         model.save_weights(partial)  # the hidden name keeps the .weights.h5 suffix Keras asks for
     shutil.copyfile(run / "samples.npz", f"{stem}.samples.npz")
-    history = training.read_history(run / "history.csv")
+    history = loop.read_history(run / "history.csv")
     card = {
         "model": "ResNet20",
         "dataset": "cifar10",

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 
-from keras_resnet import plots
+from keras_resnet.utils import plots
 
 
 def search(output, workers, trials, depth, steps):

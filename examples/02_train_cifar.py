@@ -24,7 +24,8 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
-from keras_resnet import data, training  # importing keras_resnet registers the layers final.keras needs
+from keras_resnet import training  # importing keras_resnet registers the layers final.keras needs
+from keras_resnet.training import data
 
 QUICK = os.environ.get("KERAS_RESNET_QUICK") == "1"
 EPOCHS = 2 if QUICK else 15

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 04 Export for TF Serving and query it as the server would
 #
-# A ResNet-20 trained briefly on scikit-learn's digits is exported with `keras_resnet.export` into TF
+# A ResNet-20 trained briefly on scikit-learn's digits is exported with `keras_resnet.serving.export` into TF
 # Serving's layout (`saved_models/<name>/<version>/`), loaded back the way the server loads it, and
 # queried through both signatures: `serving_default` (float pixels 0-255) and `serving_bytes` (encoded
 # PNG/JPEG bytes, REST `{"b64": ...}`). Versions are numbered and never overwritten.
@@ -17,7 +17,9 @@ import numpy as np
 import PIL.Image
 import tensorflow as tf
 
-from keras_resnet import data, export, training
+from keras_resnet import training
+from keras_resnet.serving import export
+from keras_resnet.training import data
 
 QUICK = os.environ.get("KERAS_RESNET_QUICK") == "1"
 MODEL_DIR = "saved_models/digits_resnet20"

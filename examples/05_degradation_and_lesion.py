@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 05 Why residual networks work, measured: degradation, lesions, paths, stochastic depth
 #
-# `keras_resnet.analysis` runs the experiments of the literature on scikit-learn's bundled 8x8 digits
+# `keras_resnet.research.analysis` runs the experiments of the literature on scikit-learn's bundled 8x8 digits
 # (real images, nothing downloaded), in about 10 minutes on two CPU cores; `KERAS_RESNET_QUICK=1`
 # shrinks the data and epochs to a smoke test.
 #
@@ -23,7 +23,7 @@ import keras
 import matplotlib.pyplot as plt
 
 import keras_resnet
-from keras_resnet import analysis
+from keras_resnet.research import analysis
 
 QUICK = os.environ.get("KERAS_RESNET_QUICK") == "1"
 EPOCHS = 1 if QUICK else 10

@@ -14,30 +14,22 @@ import importlib
 
 import wrapt
 
-from keras_resnet import specs
-from keras_resnet.flops import flops  # the function; it shadows its module's name, as before
+from keras_resnet import _moved, specs
 
 __version__ = "0.1.0"
 
-# The submodules a user reaches as attributes (`keras_resnet.training`); each is imported on first use.
+# The rooms a user reaches as attributes (`keras_resnet.training`); each is imported on first use.
 SUBMODULES = (
-    "analysis",
-    "applications",
-    "benchmark",
-    "checks",
-    "data",
-    "export",
-    "files",
+    "bench",
     "layers",
     "models",
-    "optimizer",
-    "pretrained",
-    "recipes",
+    "research",
+    "serving",
     "specs",
     "training",
     "tuning",
+    "utils",
     "weights",
-    "zoo",
 )
 FUNCTIONS = (
     "build",
@@ -50,12 +42,12 @@ FUNCTIONS = (
     "feature_info",
     "freeze",
     "pyramid_outputs",
-)  # from keras_resnet.zoo
+)  # from keras_resnet.factory
 
 
 def _register_saved_classes(keras):
     importlib.import_module("keras_resnet.layers")
-    importlib.import_module("keras_resnet.optimizer")
+    importlib.import_module("keras_resnet.training.optimizer")
 
 
 wrapt.register_post_import_hook(_register_saved_classes, "keras")
@@ -65,7 +57,11 @@ def __getattr__(name):
     if name in SUBMODULES:
         return importlib.import_module(f"keras_resnet.{name}")
     if name in FUNCTIONS:
-        return getattr(importlib.import_module("keras_resnet.zoo"), name)
+        return getattr(importlib.import_module("keras_resnet.factory"), name)
+    if name == "flops":
+        return importlib.import_module("keras_resnet.models.flops").flops
+    if name in _moved.MOVED:  # a module of the flat layout: warns, then is the module's new home
+        return importlib.import_module(f"keras_resnet.{name}")
     if name in specs.MODELS:  # `def ResNet50(...)` and the rest, one per row of the table
         return getattr(importlib.import_module("keras_resnet.applications"), name)
     if name.startswith("__"):

@@ -1,9 +1,9 @@
 """One function per named model, each a row of `keras_resnet.specs.MODELS` (generated: do not edit).
 
-Regenerate with `python -m keras_resnet.zoo > keras_resnet/applications.py` after changing the table.
+Regenerate with `python -m keras_resnet.factory > keras_resnet/applications.py` after changing the table.
 """
 
-from keras_resnet.zoo import build, model_function
+from keras_resnet.factory import build, model_function
 
 
 @model_function

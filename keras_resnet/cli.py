@@ -47,7 +47,7 @@ def _load(path):
 
 
 def _lesion(args):
-    from keras_resnet import analysis
+    from keras_resnet.research import analysis
 
     model = _load(args.model)
     data = analysis.load_test_data(args.dataset, model.input_shape[1:])
@@ -93,15 +93,15 @@ def add_lesion(commands):
 
 
 def _paths(args):
-    from keras_resnet import checks
-    from keras_resnet import paths as path_view  # a name or a number needs no Keras
+    from keras_resnet.research import paths as path_view  # a name or a number needs no Keras
+    from keras_resnet.utils import checks
 
     target = args.model
     checks.check("mass", args.mass)  # before a model file is read
     if target.isascii() and target.isdigit():  # str.isdigit alone accepts '²', which int() refuses
         target = int(target)
     elif target.endswith(".keras"):
-        from keras_resnet import analysis
+        from keras_resnet.research import analysis
 
         target = analysis.path_lengths(_load(target)).n
     paths = path_view.path_lengths(target)
@@ -136,7 +136,7 @@ def add_paths(commands):
 
 def recipe_help(what):
     """`--recipe`'s help: `what`, then each recipe with what it does."""
-    from keras_resnet import recipes
+    from keras_resnet.training import recipes
 
     listed = "; ".join(f"{name}: {recipes.describe(name)}" for name in sorted(recipes.RECIPES))
     return f"{what} (default cifar). {listed}".replace("%", "%%")  # argparse formats help with %
@@ -145,12 +145,12 @@ def recipe_help(what):
 def _train(args):
     import dataclasses
 
-    from keras_resnet import recipes, training
+    from keras_resnet.training import loop, recipes
 
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(recipes.Recipe)}
     settings = {k: v for k, v in vars(args).items() if k not in overrides and k not in ("command", "run")}
     output = settings.pop("output") or f"runs/{pathlib.Path(args.model).stem}-{pathlib.Path(args.dataset).name}"
-    history = training.train(settings.pop("model"), settings.pop("dataset"), output=output, **settings, **overrides)
+    history = loop.train(settings.pop("model"), settings.pop("dataset"), output=output, **settings, **overrides)
     print(f"test accuracy {history.test['accuracy']:.4f} (loss {history.test['loss']:.4f}); files in {output}")
     return 0
 
@@ -158,7 +158,7 @@ def _train(args):
 def add_train(commands):
     import dataclasses
 
-    from keras_resnet import recipes
+    from keras_resnet.training import recipes
 
     train = commands.add_parser(
         "train",
@@ -202,7 +202,7 @@ def add_train(commands):
         "--recipe", default="cifar", choices=sorted(recipes.RECIPES), help=recipe_help("paper settings to start from")
     )
     recipe = train.add_argument_group(
-        "recipe settings (each replaces the recipe's value; see keras_resnet.recipes.RECIPES)"
+        "recipe settings (each replaces the recipe's value; see keras_resnet.training.recipes.RECIPES)"
     )
     for field in dataclasses.fields(recipes.Recipe):
         kind = field.metadata["type"]
@@ -268,7 +268,7 @@ def _tune(args):
 
 
 def add_tune(commands):
-    from keras_resnet import recipes
+    from keras_resnet.training import recipes
 
     tune = commands.add_parser(
         "tune",
@@ -395,7 +395,7 @@ def add_tune(commands):
 
 
 def _convert(args):
-    from keras_resnet.zoo import convert
+    from keras_resnet.factory import convert
 
     options = {"include_top": not args.no_top, "classifier_activation": None if args.logits else "softmax"}
     options.update({key: getattr(args, key) for key in ("variant", "stride_position", "classes") if getattr(args, key)})
@@ -449,7 +449,7 @@ def add_convert(commands):
 
 
 def _export(args):
-    from keras_resnet import export
+    from keras_resnet.serving import export
 
     name = export.check_name(args.name) if args.name is not None else None
     model = export.load_model(args.model)
@@ -517,7 +517,7 @@ def add_export(commands):
 
 
 def _verify(args):
-    from keras_resnet import export
+    from keras_resnet.serving import export
 
     print(
         f"verify {args.path} as TF Serving loads it"
@@ -570,7 +570,7 @@ def add_verify(commands):
 
 
 def _bench(args):
-    from keras_resnet import benchmark
+    from keras_resnet.bench import benchmark
 
     sections = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else list(benchmark.SECTIONS)
     report = benchmark.run(

@@ -1,4 +1,4 @@
-"""keras_resnet.analysis: path lengths, lesions, gradient per path length, stochastic depth, degradation."""
+"""keras_resnet.research.analysis: path lengths, lesions, gradient per path length, stochastic depth, degradation."""
 
 import math
 import pathlib
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import keras_resnet
-from keras_resnet import analysis, cli
+from keras_resnet import cli
+from keras_resnet.research import analysis
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # The shared data sit in ../shared/data of the checkout (or of a folder above a worktree).

@@ -197,7 +197,7 @@ def test_freeze_keeps_the_frozen_part_bit_identical(batchnorm):
     frozen = [layer.name for layer in model.layers if layer.name.startswith(("stem", "stage1", "stage2"))]
     moving = [layer.name for layer in model.layers if layer.name.startswith("stage3") or layer.name == "predictions"]
     before, rest = snapshot(model, frozen), snapshot(model, moving)
-    keras_resnet.optimizer.add_weight_decay(model, 1e-4)
+    keras_resnet.training.optimizer.add_weight_decay(model, 1e-4)
     model.compile(keras.optimizers.SGD(0.1, momentum=0.9), "sparse_categorical_crossentropy")
     x = np.random.default_rng(0).uniform(0, 1, (16, 16, 16, 3)).astype("float32")
     model.fit(x, np.arange(16) % 3, batch_size=8, epochs=2, verbose=0)

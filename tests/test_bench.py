@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import keras_resnet
-from keras_resnet import baselines, benchmark, cli, peers, specs
+from keras_resnet import cli, specs
+from keras_resnet.bench import baselines, benchmark, peers
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

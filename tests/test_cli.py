@@ -69,7 +69,7 @@ def numeric_flags():
 
 
 def test_every_numeric_flag_has_a_rule_in_the_one_table():
-    from keras_resnet import checks
+    from keras_resnet.utils import checks
 
     found = numeric_flags()
     assert len(found) > 25
@@ -108,7 +108,7 @@ def test_bad_numbers_are_one_sentence_before_any_work(flags, argument, tmp_path,
 )
 @given(st.data())
 def test_any_numeric_flag_value_is_accepted_or_named(tmp_path_factory, data):
-    from keras_resnet import checks
+    from keras_resnet.utils import checks
 
     blocked = tmp_path_factory.mktemp("flags") / "file"
     blocked.write_text("")

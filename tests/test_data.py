@@ -1,4 +1,4 @@
-"""keras_resnet.data: every source, the papers' augmentations, determinism and offline failures."""
+"""keras_resnet.training.data: every source, the papers' augmentations, determinism and offline failures."""
 
 import os
 import pathlib
@@ -9,7 +9,7 @@ import pytest
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from keras_resnet import data
+from keras_resnet.training import data
 
 SHARED = pathlib.Path(__file__).resolve().parents[3] / "shared" / "data"
 if not SHARED.exists():
@@ -176,7 +176,7 @@ def test_each_bad_or_converted_image_is_reported_by_path(tmp_path, capsys):
     Image.fromarray(grey, "L").save(dog / "grey.png")
     source = data.load(str(root))
     err = capsys.readouterr().err.splitlines()
-    assert err[0].startswith("keras_resnet.data: skipping 2 unreadable image(s): ")
+    assert err[0].startswith("keras_resnet.training.data: skipping 2 unreadable image(s): ")
     assert (
         f"{dog / 'empty.png'} (UnidentifiedImageError" in err[0]
         and f"{dog / 'truncated.jpg'} (OSError: Truncated" in err[0]
@@ -184,7 +184,7 @@ def test_each_bad_or_converted_image_is_reported_by_path(tmp_path, capsys):
     # Decision: grey and RGBA photos are still pictures of their class, so they are read as the data set's RGB
     # (as torchvision's ImageFolder does), and said so by path: nothing changes silently.
     assert err[1] == (
-        f"keras_resnet.data: reading 2 image(s) as RGB (grey copied to 3 channels, alpha dropped): "
+        f"keras_resnet.training.data: reading 2 image(s) as RGB (grey copied to 3 channels, alpha dropped): "
         f"{dog / 'grey.png'} (L); {dog / 'rgba.png'} (RGBA)"
     )
     images = {int(i): image.numpy() for i, (image, _) in enumerate(source.train)}

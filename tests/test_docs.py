@@ -45,7 +45,9 @@ PUBLIC = [(module, name, obj) for module, _ in api_modules() for name, obj in pu
 
 def test_every_public_module_has_an_api_page_that_documents_it():
     modules = dict(api_modules())
-    assert {"keras_resnet", "keras_resnet.specs", "keras_resnet.training", "keras_resnet.export"} <= set(modules)
+    assert {"keras_resnet", "keras_resnet.specs", "keras_resnet.training.loop", "keras_resnet.serving.export"} <= set(
+        modules
+    )
     for module, page in modules.items():
         text = (DOCS / page).read_text()
         assert f"::: {module}\n" in text, f"{page} does not render {module}"
@@ -59,10 +61,11 @@ def test_every_notebook_is_a_page_of_the_site():
 
 
 def test_the_model_functions_are_generated_from_the_table():
-    from keras_resnet import zoo
+    from keras_resnet import factory
 
-    assert (ROOT / "keras_resnet" / "applications.py").read_text() == zoo.applications_source(), (
-        "keras_resnet/applications.py is out of date: run `python -m keras_resnet.zoo > keras_resnet/applications.py`"
+    assert (ROOT / "keras_resnet" / "applications.py").read_text() == factory.applications_source(), (
+        "keras_resnet/applications.py is out of date: "
+        "run `python -m keras_resnet.factory > keras_resnet/applications.py`"
     )
     for name in keras_resnet.available_models():  # a def you can find, documented from the table
         function = getattr(keras_resnet, name)
@@ -173,7 +176,7 @@ def test_the_api_reference_documents_every_model_function(site):
     for name in keras_resnet.available_models():
         assert f'id="keras_resnet.applications.{name}"' in page, name
     for name in ("build", "convert", "available_models", "features", "freeze"):
-        assert f'id="keras_resnet.zoo.{name}"' in page, name
+        assert f'id="keras_resnet.factory.{name}"' in page, name
     for module, page_name in api_modules()[1:]:
         html = (site / "api" / pathlib.Path(page_name).stem / "index.html").read_text()
         assert f'id="{module}.' in html, f"{page_name} documents nothing of {module}"

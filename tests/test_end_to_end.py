@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from keras_resnet import export
+from keras_resnet.serving import export
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
@@ -23,7 +23,7 @@ import json, sys, warnings
 warnings.simplefilter("error")
 import keras, keras_resnet, numpy as np
 models = [keras.saving.load_model(path, safe_mode=True) for path in sys.argv[2:]]
-pairs = list(keras_resnet.data.load("digits").test.as_numpy_iterator())  # raw 0-255 pixels
+pairs = list(keras_resnet.training.data.load("digits").test.as_numpy_iterator())  # raw 0-255 pixels
 pixels, labels = np.stack([p for p, _ in pairs]).astype("float32"), np.array([l for _, l in pairs])
 accuracy = float(np.mean(models[0].predict(pixels, verbose=0).argmax(-1) == labels))
 json.dump({"accuracy": accuracy, "names": [m.name for m in models]}, open(sys.argv[1], "w"))

@@ -19,7 +19,8 @@ import pytest
 import tensorflow as tf
 
 import keras_resnet
-from keras_resnet import cli, export, specs
+from keras_resnet import cli, specs
+from keras_resnet.serving import export
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SIZE = (32, 32, 3)

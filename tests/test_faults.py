@@ -23,7 +23,10 @@ import numpy as np
 import pytest
 
 import keras_resnet
-from keras_resnet import cli, data, export, files, training
+from keras_resnet import cli
+from keras_resnet.serving import export
+from keras_resnet.training import data, loop
+from keras_resnet.utils import files
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
@@ -55,7 +58,8 @@ TRAIN = [
 FAULTY = r"""
 import json, os, resource, signal, sys, zipfile
 import h5py
-from keras_resnet import cli, training
+from keras_resnet import cli
+from keras_resnet.training import loop
 
 fault, seen = json.loads(sys.argv[1]), [0]
 
@@ -76,7 +80,7 @@ def die(flush):
     os.kill(os.getpid(), signal.SIGKILL)
 
 if fault.get("kill") == "step":
-    after(training.TerminateOnNaN, "on_batch_end", lambda self, *a: reached() and die(lambda: None))
+    after(loop.TerminateOnNaN, "on_batch_end", lambda self, *a: reached() and die(lambda: None))
 if fault.get("kill") == "write":
     close = zipfile.ZipFile.close
     def zip_close(self):
@@ -91,14 +95,14 @@ if "fsize" in fault:
         if epoch + 1 == fault["after_epoch"]:
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG) instead
             resource.setrlimit(resource.RLIMIT_FSIZE, (fault["fsize"], resource.RLIM_INFINITY))
-    after(training.BackupAndRestore, "on_epoch_end", limit)
+    after(loop.BackupAndRestore, "on_epoch_end", limit)
 if "fill" in fault:
     def fill(self, epoch, logs=None):
         if epoch + 1 == fault["after_epoch"]:
             stat = os.statvfs(os.path.dirname(fault["fill"]))
             with open(fault["fill"], "wb") as ballast:
                 os.posix_fallocate(ballast.fileno(), 0, stat.f_bavail * stat.f_frsize - fault["leave"])
-    after(training.BackupAndRestore, "on_epoch_end", fill)
+    after(loop.BackupAndRestore, "on_epoch_end", fill)
 sys.exit(cli.main(sys.argv[2:]))
 """
 
@@ -233,7 +237,7 @@ def test_a_loss_turning_nan_after_a_good_epoch_keeps_that_epochs_checkpoints(tmp
     # Epoch 1 trains normally; at the second epoch's start a x1e30 'step' of the schedule blows the weights up.
     recipe = dict(epochs=2, steps_per_epoch=3, batch_size=16, milestones=(0.5,), gamma=1e30, weight_decay=0.0)
     with pytest.raises(FloatingPointError, match=r"^training stopped at epoch 2, step \d: the loss became nan;"):
-        training.train("ResNet20", "digits", output=output, verbose=0, **recipe)
+        loop.train("ResNet20", "digits", output=output, verbose=0, **recipe)
     assert history_epochs(output) == [0]
     assert_every_checkpoint_loads(output)
     assert [p.name for p in (output / "backup").iterdir()] == ["step3-epoch1.weights.h5"]
@@ -243,7 +247,7 @@ def test_a_loss_turning_nan_after_a_good_epoch_keeps_that_epochs_checkpoints(tmp
     source = data.load("digits")
     test = data.pipeline(source.test, training=False, batch_size=16)  # raw pixels: the model normalises
     loss, _ = last.evaluate(test, verbose=0)
-    np.testing.assert_allclose(loss, training.read_history(output / "history.csv")["val_loss"][0], rtol=1e-4)
+    np.testing.assert_allclose(loss, loop.read_history(output / "history.csv")["val_loss"][0], rtol=1e-4)
 
 
 # Promise: an export killed partway never shows a version to a server, and the next export works and
@@ -278,8 +282,8 @@ def test_non_finite_weights_behind_a_finite_loss_never_reach_a_checkpoint(tmp_pa
     kernel = model.get_layer("predictions").kernel
     kernel.assign(np.where(np.arange(kernel.shape[1]) == 1, np.inf, kernel.numpy()))
     stop, backup = (
-        training.TerminateOnNaN(""),
-        training.BackupAndRestore(tmp_path, tmp_path / "history.csv", save_freq=2),
+        loop.TerminateOnNaN(""),
+        loop.BackupAndRestore(tmp_path, tmp_path / "history.csv", save_freq=2),
     )
     for callback in (stop, backup):
         callback.set_model(model)
@@ -302,7 +306,7 @@ def test_non_finite_weights_behind_a_finite_loss_never_reach_a_checkpoint(tmp_pa
 
 CLAIM = r"""
 import json, sys
-from keras_resnet import files
+from keras_resnet.utils import files
 with files.claim(sys.argv[1], sys.argv[2], {}, ()):
     print("held", flush=True)
     sys.stdin.readline()
@@ -337,18 +341,18 @@ def test_overwrite_never_removes_a_file_a_run_did_not_write(tmp_path, capsys):
     # A real run's folder with a user's file put inside: still refused, the run's files kept too.
     run = tmp_path / "run"
     config = {"model": "ResNet20"}
-    with files.claim(run, "train", config, training.RUN_FILES):
+    with files.claim(run, "train", config, loop.RUN_FILES):
         (run / "history.csv").write_text("epoch,loss\n0,1.0\n")
     (run / "notes.md").write_text("mine")
     with (
         pytest.raises(ValueError, match="holds notes.md, which a keras_resnet train run did not write"),
-        files.claim(run, "train", {"model": "ResNet32"}, training.RUN_FILES, overwrite=True),
+        files.claim(run, "train", {"model": "ResNet32"}, loop.RUN_FILES, overwrite=True),
     ):
         pass
     assert sorted(p.name for p in run.iterdir()) == [files.LOCK, "config.json", "history.csv", "notes.md"]
     # Without the foreign file, --overwrite replaces the other run: its files go, the folder is this run's.
     (run / "notes.md").unlink()
-    with files.claim(run, "train", {"model": "ResNet32"}, training.RUN_FILES, overwrite=True):
+    with files.claim(run, "train", {"model": "ResNet32"}, loop.RUN_FILES, overwrite=True):
         pass
     assert sorted(p.name for p in run.iterdir()) == [files.LOCK, "config.json"]
     assert json.loads((run / "config.json").read_text())["model"] == "ResNet32"

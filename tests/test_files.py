@@ -8,8 +8,9 @@ import keras
 import pytest
 
 import keras_resnet
-from keras_resnet import cli, files
+from keras_resnet import cli
 from keras_resnet.models import load_model_file
+from keras_resnet.utils import files
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,7 @@ def test_every_command_that_reads_a_model_file_says_what_is_wrong(command, tmp_p
         "verify": ["verify", str(tmp_path / "served"), "--model", str(path)],
     }[command]
     if command == "verify":  # an export to verify against the broken model file
-        from keras_resnet import export
+        from keras_resnet.serving import export
 
         export.export_saved_model(good, tmp_path / "served")
     assert cli.main(argv) == 2
@@ -86,7 +87,7 @@ def test_convert_writes_through_a_hidden_name_and_never_leaves_a_visible_partial
     monkeypatch.setattr(
         keras.Model, "save", lambda self, path, *a, **k: written.append(pathlib.Path(path)) or save(self, path, *a, **k)
     )
-    keras_resnet.zoo.convert("ResNet20", source, out, input_shape=(8, 8, 1), classes=3)
+    keras_resnet.factory.convert("ResNet20", source, out, input_shape=(8, 8, 1), classes=3)
     assert written[-1].parent == tmp_path and files.is_partial(written[-1].name)  # hidden while it is written
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.keras", "r20.keras"]
     assert load_model_file(out).name == "ResNet20"

@@ -38,7 +38,7 @@ def digits_model(tmp_path_factory):
 @pytest.fixture(scope="module")
 def exported(digits_model, tmp_path_factory):
     """`digits_model` exported for TF Serving: its version folder."""
-    from keras_resnet import export
+    from keras_resnet.serving import export
 
     return export.export_saved_model(str(digits_model), tmp_path_factory.mktemp("exported") / "r20")
 
@@ -129,14 +129,14 @@ def test_lesion_refuses_bad_test_data_and_numbers_in_one_sentence(case, flags, w
 
 
 def test_a_test_label_beyond_the_training_classes_is_refused_by_index():
-    from keras_resnet import training
+    from keras_resnet.training import loop
 
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 1, (30, 8, 8, 1)).astype("float32")
     y_test = np.arange(30) % 10
     y_test[7] = 12  # before: accepted silently (only the training split was checked)
     with pytest.raises(ValueError, match=r"test label 12 at index 7 .* 0 to 9 for 10 classes"):
-        training.train("ResNet20", ((x, np.arange(30) % 10), (x, y_test)), epochs=1, verbose=0)
+        loop.train("ResNet20", ((x, np.arange(30) % 10), (x, y_test)), epochs=1, verbose=0)
 
 
 def test_a_run_refused_for_its_freeze_option_claims_nothing(tmp_path, capsys):
@@ -149,7 +149,7 @@ def test_a_run_refused_for_its_freeze_option_claims_nothing(tmp_path, capsys):
 
 
 def test_a_claim_whose_run_fails_before_writing_is_given_back(tmp_path):
-    from keras_resnet import files
+    from keras_resnet.utils import files
 
     new, used = tmp_path / "new", tmp_path / "used"
     used.mkdir()
@@ -165,7 +165,7 @@ def test_a_claim_whose_run_fails_before_writing_is_given_back(tmp_path):
 
 
 def test_a_non_ascii_digit_folder_in_a_model_folder_is_not_a_version(digits_model, tmp_path, capsys):
-    from keras_resnet import export
+    from keras_resnet.serving import export
 
     target = tmp_path / "base" / "r20"
     (target / "²").mkdir(parents=True)  # before: every export failed, "invalid literal for int(): '²'"
@@ -230,7 +230,7 @@ def test_verify_refuses_an_export_that_writes_a_file_before_running_it(exported,
 
     import tensorflow as tf
 
-    from keras_resnet import export
+    from keras_resnet.serving import export
 
     real = exported
     marker = tmp_path / "written-by-the-export"
@@ -254,7 +254,7 @@ def test_verify_refuses_an_export_that_writes_a_file_before_running_it(exported,
 def test_tune_uses_no_more_worker_processes_than_cores(tmp_path):
     import signal
 
-    from keras_resnet import checks
+    from keras_resnet.utils import checks
 
     command = [
         sys.executable,
@@ -381,7 +381,7 @@ def test_a_keras_file_asking_for_a_huge_model_is_refused_before_building(filters
 def test_a_gif_whose_first_frame_takes_too_many_blocks_fails_only_its_request(exported, tmp_path):
     import tensorflow as tf
 
-    from keras_resnet import checks
+    from keras_resnet.utils import checks
 
     serve = tf.saved_model.load(exported).signatures["serving_bytes"]
     good = many_frames_gif(tmp_path / "one.gif", 1, 8).read_bytes()

@@ -229,7 +229,7 @@ def test_converted_weights_move_the_variance_by_the_models_epsilon(tmp_path):
 def test_modern_model_exports_and_serves(tmp_path):
     # A SavedModel of an SE + ResNet-D net answers as the Keras model does, through TF Serving's loader.
     tf = pytest.importorskip("tensorflow")
-    from keras_resnet import export
+    from keras_resnet.serving import export
 
     model = keras_resnet.build(
         "cifar_resnet",

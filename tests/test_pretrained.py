@@ -24,7 +24,7 @@ from safetensors.numpy import save_file
 
 import keras_resnet
 import timm_reference
-from keras_resnet import pretrained
+from keras_resnet.weights import pretrained
 from test_weights import randomise
 from weights_server import COMMIT, WeightsServer
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import keras_resnet
-from keras_resnet import export, weights
+from keras_resnet import weights
+from keras_resnet.serving import export
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CARD = json.loads((pathlib.Path(weights.TRAINED_FOLDER) / "resnet20_cifar10.json").read_text())

@@ -1,4 +1,4 @@
-"""keras_resnet.training and `keras-resnet train`: recipes, weight decay, resume, strategies, NaN, precision."""
+"""keras_resnet.training.loop and `keras-resnet train`: recipes, weight decay, resume, strategies, NaN, precision."""
 
 import dataclasses
 import json
@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 import keras_resnet
-from keras_resnet import cli, optimizer, recipes, training
+from keras_resnet import cli
+from keras_resnet.training import loop, optimizer, recipes
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 QUICK = [
@@ -98,7 +99,7 @@ def test_train_command_writes_every_artefact_and_resumes_or_refuses(tmp_path, ca
     for name in ("best.keras", "last.keras", "final.keras", "history.csv", "curves.png", "config.json", "results.json"):
         assert (output / name).stat().st_size > 0, name
     assert list((output / "logs").rglob("events.out.tfevents.*"))
-    tested = training.read_history(output / "history.csv")["val_accuracy"]
+    tested = loop.read_history(output / "history.csv")["val_accuracy"]
     assert len(tested) == 2
     # One line to read a long run at a glance: where it is, how well it does, how long it has left.
     status = (output / "status.txt").read_text()
@@ -113,7 +114,7 @@ def test_train_command_writes_every_artefact_and_resumes_or_refuses(tmp_path, ca
     # The same command again finds the run finished: it resumes at its end and trains nothing more.
     assert cli.main(["train", *QUICK, "--output", str(output)]) == 0
     assert "Epoch 1/2" not in capsys.readouterr().out
-    assert len(training.read_history(output / "history.csv")["loss"]) == 2
+    assert len(loop.read_history(output / "history.csv")["loss"]) == 2
     # A different run in the same directory is refused, unless asked to overwrite.
     assert cli.main(["train", *QUICK, "--lr", "0.05", "--output", str(output)]) == 2
     assert "holds a different train run (differs in lr)" in capsys.readouterr().err
@@ -123,7 +124,7 @@ def test_train_command_writes_every_artefact_and_resumes_or_refuses(tmp_path, ca
 
 def test_the_status_line_says_finished_only_after_the_last_epoch(tmp_path):
     # A fast run's last-but-one epoch leaves less than a minute: that is time left, not "finished".
-    status = training.StatusLine(tmp_path / "status.txt", tmp_path / "history.csv")
+    status = loop.StatusLine(tmp_path / "status.txt", tmp_path / "history.csv")
     status.set_params({"epochs": 3})
     for epoch in range(3):
         status.on_epoch_begin(epoch)
@@ -150,7 +151,7 @@ def test_the_fast_recipes_ingredients_train_save_and_report(tmp_path):
     arrays, saved = ((x, y), (x[:32], y[:32])), {}
     for ema, momentum in ((False, 0.999), (True, 0.5)):
         output = tmp_path / f"{ema}-{momentum}"
-        history = training.train(
+        history = loop.train(
             "ResNet20",
             arrays,
             recipe="cifar_fast",
@@ -180,7 +181,7 @@ def test_the_fast_recipes_ingredients_train_save_and_report(tmp_path):
 def test_nan_loss_stops_with_a_clear_message_before_any_checkpoint(tmp_path):
     x = np.random.default_rng(0).random((32, 8, 8, 1), dtype=np.float32)  # (NaN images are refused by index)
     with pytest.raises(FloatingPointError, match=r"epoch 1, step [234]: the loss became (nan|inf).*lower the learning"):
-        training.train(
+        loop.train(
             "ResNet20", (x, np.arange(32) % 2), epochs=1, batch_size=8, lr=1e37, output=tmp_path / "nan", verbose=0
         )
     assert not (tmp_path / "nan" / "last.keras").exists()
@@ -192,11 +193,11 @@ def test_labels_beyond_a_given_models_outputs_are_refused_by_index_before_traini
     with pytest.raises(
         ValueError, match=r"^label 3 at index 3 is out of range: labels must be 0 to 2 for 3 classes\.$"
     ):
-        training.train(model, (x, y), epochs=1, verbose=0)
+        loop.train(model, (x, y), epochs=1, verbose=0)
 
 
 def test_mixed_precision_computes_in_16_bits_with_float32_logits():
-    history = training.train(
+    history = loop.train(
         "ResNet20", "digits", epochs=1, steps_per_epoch=2, batch_size=16, mixed_precision=True, verbose=0
     )
     model = history.model
@@ -215,14 +216,14 @@ MIRRORED = """
 import keras
 import numpy as np
 import keras_resnet
-from keras_resnet import training
-training.configure_cpu_devices(2)
+from keras_resnet.training import loop
+loop.configure_cpu_devices(2)
 keras.utils.set_random_seed(0)
 model = keras_resnet.build("cifar_resnet", depth=8, input_shape=(8, 8, 1), classes=10)
 x, y = np.random.default_rng(0).random((16, 8, 8, 1), dtype=np.float32), np.arange(16) % 10
 runs = {}
 for strategy, batch in (("default", 16), ("mirrored", 8)):
-    history = training.train(model, ((x, y), (x, y)), strategy=strategy, epochs=1, steps_per_epoch=1,
+    history = loop.train(model, ((x, y), (x, y)), strategy=strategy, epochs=1, steps_per_epoch=1,
                              batch_size=batch, augment="none", sync_batchnorm=True, verbose=0)
     runs[strategy] = history.model.get_weights()
     print(strategy, history.model.distribute_strategy.num_replicas_in_sync)

@@ -13,7 +13,8 @@ import keras_tuner
 import numpy as np
 import pytest
 
-from keras_resnet import cli, data, tuning
+from keras_resnet import cli, tuning
+from keras_resnet.training import data
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Tiny trials: 8x8 digits, depth 8-20, two short epochs (lr 0.4 at batch 32 is the recipe's 0.1 per 128 images).

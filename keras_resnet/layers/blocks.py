@@ -260,7 +260,7 @@ class ResidualBlock(NormOptions, layers.Layer):
 
         `shortcut` is the shortcut's output (None in a plain net) and `branch_fn()` computes the branch,
         so that callers evaluate it only when needed. `finish(shortcut + branch_fn())` is the block's
-        output; `keras_resnet.analysis` recombines the two parts to lesion a block or route gradients.
+        output; `keras_resnet.research.analysis` recombines the two parts to lesion a block or route gradients.
         """
 
         def preactivate():

@@ -1,5 +1,7 @@
-"""The builder: `build_model(plan)` turns a `keras_resnet.specs.Plan` into a `keras.Model`; model files load
-back through `load_model_file`. `keras_resnet.build` (in `keras_resnet.zoo`) resolves, builds and loads weights."""
+"""The builder: `build_model(plan)` turns a `keras_resnet.specs.Plan` into a `keras.Model`; model files
+load back through `load_model_file`; `backbone` turns a model into a feature extractor and `flops` counts its
+multiply-adds. `keras_resnet.build` (in `keras_resnet.factory`, above the weights room) resolves, builds with
+this room and loads weights."""
 
 from keras_resnet.models.backbone import FeatureInfo, check_freeze, feature_info, features, freeze, pyramid_outputs
 from keras_resnet.models.base import PREPROCESSING, build_model, load_model_file, preprocessing_layer, stem

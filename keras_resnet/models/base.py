@@ -10,9 +10,9 @@ import keras
 import numpy as np
 from keras import layers
 
-from keras_resnet import checks
 from keras_resnet.layers import BasicBlock, BlurPool, BottleneckBlock, DenseLayer, Transition
 from keras_resnet.models.backbone import pyramid_outputs
+from keras_resnet.utils import checks
 
 LAYERS = {"basic": BasicBlock, "bottleneck": BottleneckBlock, "dense": DenseLayer, "transition": Transition}
 # The name of the input normalisation layer a model carries (see `preprocessing_layer`).

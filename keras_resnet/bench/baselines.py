@@ -1,4 +1,4 @@
-"""What `keras_resnet.benchmark` measures our models against, on any Keras backend (no TensorFlow here).
+"""What `keras_resnet.bench.benchmark` measures our models against, on any Keras backend (no TensorFlow here).
 
 The baselines are what a user would otherwise pick: keras.applications, or the same network written as a
 flat functional graph, every convolution, batch norm, ReLU and addition its own node. `first_step_seconds`
@@ -6,7 +6,7 @@ times one model's first minutes (build, compile, first training step, first pred
 calls it; the benchmark runs it in a fresh process per measurement, with the TensorFlow or the JAX
 interpreter, so nothing traced or cached before can shorten it.
 
-    keras_resnet.baselines.flat_preact_resnet(1001).count_params()  # == PreActResNet1001().count_params()
+    keras_resnet.bench.baselines.flat_preact_resnet(1001).count_params()  # == PreActResNet1001().count_params()
 """
 
 import importlib
@@ -18,15 +18,16 @@ import keras
 import numpy as np
 from keras import layers
 
-from keras_resnet import specs, zoo
+from keras_resnet import specs
 from keras_resnet.layers import ZeroPadShortcut
+from keras_resnet import factory
 from keras_resnet.specs import BN_EPSILON, BN_MOMENTUM
 
 # The phases `first_step_seconds` times, in order; the totals are sums of consecutive phases.
 PHASES = ("build", "compile", "first train step", "first predict")
 TOTALS = {"to first train step": PHASES[:3], "total": PHASES}
 # The variant of ours whose optimizer is built at compile, before the first step, as
-# `keras_resnet.optimizer.compile_model` does: Keras otherwise creates its slots inside the first traced step
+# `keras_resnet.training.optimizer.compile_model` does: Keras otherwise creates its slots inside the first traced step
 # when no tf.distribute strategy is set, and tf.function then traces the step twice.
 OPTIMIZER_FIRST = "optimizer first"
 
@@ -156,7 +157,7 @@ def build_model(name, variant, side, **options):
     """
     shape = (side, side, 3)
     if variant == "ours":
-        return zoo.build(name, input_shape=shape, **options)
+        return factory.build(name, input_shape=shape, **options)
     twin = flat_twin(name)
     if twin is not None:
         return twin(specs.MODELS[name][1]["depth"], input_shape=shape)

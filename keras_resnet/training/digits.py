@@ -1,7 +1,8 @@
 """scikit-learn's 1,797 bundled 8x8 hand-written digits as 0-255 images: real data that is always there.
 
-The one source of these arrays for `keras_resnet.data` ("digits") and `keras_resnet.analysis`, so that a
-model trained on one is scored on the same pixels by the other. No TensorFlow here.
+The one source of these arrays for `keras_resnet.training.data` ("digits") and
+`keras_resnet.research.analysis`, so that a model trained on one is scored on the same pixels by the other.
+No TensorFlow here.
 """
 
 

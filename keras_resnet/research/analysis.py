@@ -23,10 +23,14 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_resnet import checks, optimizer, paths, plots, recipes, specs, zoo
-from keras_resnet.digits import load as load_digits
+from keras_resnet import specs
 from keras_resnet.layers import ResidualBlock
-from keras_resnet.paths import PathGradients, PathLengths, plot_paths  # noqa: F401  (part of this module's API)
+from keras_resnet import factory
+from keras_resnet.research import paths
+from keras_resnet.research.paths import PathGradients, PathLengths, plot_paths  # noqa: F401  (part of this module's API)
+from keras_resnet.training import optimizer, recipes
+from keras_resnet.training.digits import load as load_digits
+from keras_resnet.utils import checks, plots
 
 DEGRADATION_MODELS = ("PlainNet20", "PlainNet56", "ResNet20", "ResNet56")
 
@@ -34,7 +38,7 @@ DEGRADATION_MODELS = ("PlainNet20", "PlainNet56", "ResNet20", "ResNet56")
 def digits(test_size=0.25, seed=0):
     """scikit-learn's 1,797 bundled 8x8 grey-scale digits as 0-255 pixels: real images, no download.
 
-    The same arrays `keras_resnet.data.load("digits")` gives, so a model trained by `keras-resnet train` is
+    The same arrays `keras_resnet.training.data.load("digits")` gives, so a model trained by `keras-resnet train` is
     studied on the pixels it was trained on (it carries its own normalisation).
 
     Args:
@@ -107,8 +111,8 @@ def load_test_data(source, image_shape=None):
 def fit(model, dataset, epochs=10, batch_size=64, learning_rate=0.1, weight_decay=1e-4, log_dir=None, verbose=0):
     """Train `model` with He et al.'s CIFAR recipe, scaled to `epochs`; the one place the studies train.
 
-    The `cifar` recipe of `keras_resnet.recipes`, compiled by `keras_resnet.optimizer` as every run is: SGD
-    with momentum 0.9, the papers' L2 weight decay on kernels, the learning rate divided by 10 at 50% and
+    The `cifar` recipe of `keras_resnet.training.recipes`, compiled by `keras_resnet.training.optimizer` as every
+    run is: SGD with momentum 0.9, the papers' L2 weight decay on kernels, the learning rate divided by 10 at 50% and
     75% of training (He et al. 2015 sec. 4.2: 0.1, /10 at 32k and 48k of 64k iterations).
 
     Args:
@@ -144,7 +148,8 @@ def _split(dataset):
         (x_train, y_train), (x_test, y_test) = dataset
     except (TypeError, ValueError):
         raise ValueError(
-            "dataset must be ((x_train, y_train), (x_test, y_test)) NumPy arrays, e.g. keras_resnet.analysis.digits()."
+            "dataset must be ((x_train, y_train), (x_test, y_test)) NumPy arrays, "
+            "e.g. keras_resnet.research.analysis.digits()."
         ) from None
     return (np.asarray(x_train), np.asarray(y_train)), (np.asarray(x_test), np.asarray(y_test))
 
@@ -177,7 +182,7 @@ def degradation(models=DEGRADATION_MODELS, dataset=None, epochs=10, plot=None, l
     Returns:
         A dict from model name to `Run(model, train_error, test_error)`.
 
-    Example: `keras_resnet.analysis.degradation(["PlainNet20", "ResNet20"], epochs=5, plot="fig1.png")`
+    Example: `keras_resnet.research.analysis.degradation(["PlainNet20", "ResNet20"], epochs=5, plot="fig1.png")`
     """
     dataset = _split(digits() if dataset is None else dataset)
     (x_train, y_train), _ = dataset
@@ -188,7 +193,7 @@ def degradation(models=DEGRADATION_MODELS, dataset=None, epochs=10, plot=None, l
     runs = {}
     for name in models:
         keras.utils.set_random_seed(0)
-        model = zoo.build(
+        model = factory.build(
             name,
             input_shape=x_train.shape[1:],
             classes=classes,
@@ -374,7 +379,7 @@ def lesion(model, data, blocks=None, max_removed=None, draws=5, seed=0, batch_si
     Returns:
         A `Lesion` with `baseline`, `single`, `random`, `rows()` and `table()`.
 
-    Example: `print(keras_resnet.analysis.lesion(model, (x_test, y_test)).table())`
+    Example: `print(keras_resnet.research.analysis.lesion(model, (x_test, y_test)).table())`
     """
     checks.check_all(max_removed=max_removed, draws=draws, seed=seed, batch_size=batch_size)
     x, y = data
@@ -507,7 +512,7 @@ def gradient_by_path_length(model, batch, lengths=None, samples=8, seed=0, plot=
 def path_lengths(model_or_n):
     """The lengths of the 2**n paths through a residual net of n blocks (Veit et al. 2016, sec. 5).
 
-    `keras_resnet.paths.path_lengths`, also for a built model (its blocks with a shortcut are counted).
+    `keras_resnet.research.paths.path_lengths`, also for a built model (its blocks with a shortcut are counted).
 
     Args:
         model_or_n: a number of residual blocks, a model name (e.g. "ResNet110") or a keras_resnet model.

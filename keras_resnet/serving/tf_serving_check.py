@@ -2,7 +2,7 @@
 
     python tf_serving_check.py VERSION_DIR INPUTS.npz RESULT.npz
 
-`keras_resnet.export.verify` runs this in a fresh process. It imports neither keras nor keras_resnet and
+`keras_resnet.serving.export.verify` runs this in a fresh process. It imports neither keras nor keras_resnet and
 makes importing them raise, so an export that needed our Python code (a registered layer, a py_function)
 fails here as it would in the server. INPUTS.npz holds `images` (and optionally `test_images`, whose
 classes both signatures give); it writes each signature's outputs and a dict of checks to RESULT.npz.

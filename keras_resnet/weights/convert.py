@@ -8,7 +8,7 @@ or head fails with the layer's name. `LAYOUTS` says which builder options comput
 computes (shapes cannot tell a stride in the 1x1 from one in the 3x3). Adding a family is a row in each.
 
     model = keras_resnet.ResNet50(variant="v1.5", weights="resnet50-0676ba61.pth")   # torchvision
-    model = keras_resnet.ResNet50(weights="imagenet")   # keras.applications' file, downloaded (keras_resnet.pretrained)
+    model = keras_resnet.ResNet50(weights="imagenet")   # keras.applications' file, downloaded (weights.pretrained)
 
 The models never load weights themselves: `keras_resnet.build` builds the plan's model, then calls `load`
 here with the plan (what the model is and how it strides, read from the plan, not from built layers).

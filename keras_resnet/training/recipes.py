@@ -1,20 +1,20 @@
 """Training recipes as data: the papers' settings, each field also a `keras-resnet train` flag.
 
 No Keras and no TensorFlow here, so that the command line can list and check the recipes before anything
-heavy is imported; `keras_resnet.optimizer` turns a recipe into a compiled model.
+heavy is imported; `keras_resnet.training.optimizer` turns a recipe into a compiled model.
 
-    recipe = keras_resnet.recipes.get_recipe("cifar", epochs=30)
+    recipe = keras_resnet.training.recipes.get_recipe("cifar", epochs=30)
 """
 
 import builtins
 import dataclasses
 
-from keras_resnet import checks
+from keras_resnet.utils import checks
 
 SCHEDULES = ("step", "cosine")
 AUGMENTATIONS = ("cifar", "imagenet", "none")
-STRATEGIES = ("auto", "default", "mirrored", "multiworker")  # see keras_resnet.training.make_strategy
-# A search's algorithm, by the name `keras_resnet.tuning` maps to a keras-tuner tuner.
+STRATEGIES = ("auto", "default", "mirrored", "multiworker")  # see keras_resnet.training.loop.make_strategy
+# A search's algorithm, by the name `keras_resnet.tuning.tuner` maps to a keras-tuner tuner.
 TUNERS = ("bayesian", "hyperband", "random")
 
 
@@ -150,7 +150,7 @@ def get_recipe(name="cifar", **overrides):
         A `Recipe`.
 
     Raises:
-        ValueError: an unknown recipe or field, or a value outside its rule in `keras_resnet.checks.LIMITS`.
+        ValueError: an unknown recipe or field, or a value outside its rule in `keras_resnet.utils.checks.LIMITS`.
     """
     if name not in RECIPES:
         raise ValueError(f"recipe={name!r} is not known; choose one of {sorted(RECIPES)}")

@@ -7,7 +7,7 @@ PyTorch with timm, the two taking turns. Both train with SGD with momentum and c
 random batch and infer one image at a time; PyTorch runs `channels_last`, its fast CPU layout, and 16-bit
 rows use `torch.autocast` against Keras' `mixed_bfloat16` policy.
 
-    keras_resnet.peers.PEERS["ResNeXt50_32x4d"]  # ('resnext50_32x4d', {})
+    keras_resnet.bench.peers.PEERS["ResNeXt50_32x4d"]  # ('resnext50_32x4d', {})
 """
 
 import time
@@ -15,7 +15,8 @@ import time
 import keras
 import numpy as np
 
-from keras_resnet import specs, zoo
+from keras_resnet import specs
+from keras_resnet import factory
 
 # Our model -> (timm's name, or a CIFAR twin of this module; options of ours that make it timm's network).
 # timm's resnet50 is ResNet-50 v1.5 (the stride on the 3x3), as torchvision's; keras.applications' is v1.
@@ -61,7 +62,7 @@ def keras_seconds(spec):
     """
     name, batch = spec["name"], spec["batch"]
     policy = "mixed_bfloat16" if spec["mixed"] else "float32"
-    model = zoo.build(name, **PEERS[name][1], dtype=policy)
+    model = factory.build(name, **PEERS[name][1], dtype=policy)
     side = model.input_shape[1]
     model.compile(keras.optimizers.SGD(0.1, momentum=0.9), "sparse_categorical_crossentropy")
     rng = np.random.default_rng(0)

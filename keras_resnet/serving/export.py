@@ -49,8 +49,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_resnet import checks, files
 from keras_resnet.models.base import PREPROCESSING, load_model_file
+from keras_resnet.utils import checks, files
 
 # Written by TensorFlow 2.21: an older TF Serving may not know an op or attribute of this graph.
 MIN_TF_SERVING = "2.21"
@@ -189,7 +189,7 @@ def export_saved_model(
     Returns:
         The path of the new version directory.
 
-    Example: `keras_resnet.export.export_saved_model("runs/digits/final.keras", "saved_models/resnet20")`.
+    Example: `keras_resnet.serving.export.export_saved_model("runs/digits/final.keras", "saved_models/resnet20")`.
     """
     checks.check_all(top_k=top_k, version=version, scale=scale, max_pixels=max_pixels)
     export_dir = os.path.normpath(os.fspath(export_dir))
@@ -734,7 +734,7 @@ def verify(path, model=None, tolerance=1e-4, port=8501, dataset=None, data_dir=N
         model: optional Keras model (or .keras path) whose outputs on the stored images replace the reference.
         tolerance: largest allowed absolute difference of the probabilities.
         port: TF Serving's REST port, for the printed curl request.
-        dataset: optional data set (anything `keras_resnet.data.load` takes) whose test split is classified
+        dataset: optional data set (anything `keras_resnet.training.data.load` takes) whose test split is classified
             through both signatures; the served accuracy is reported beside the one the run recorded,
             and must be within 0.5 points of it.
         data_dir: tfds data directory for `dataset`.
@@ -743,7 +743,7 @@ def verify(path, model=None, tolerance=1e-4, port=8501, dataset=None, data_dir=N
     Returns:
         A `Verification`; `.ok` says whether every check passed, `str()` is the report.
 
-    Example: `print(keras_resnet.export.verify("saved_models/resnet56"))`.
+    Example: `print(keras_resnet.serving.export.verify("saved_models/resnet56"))`.
     """
     checks.check_all(tolerance=tolerance, port=port)
     if not os.path.exists(path):
@@ -752,7 +752,7 @@ def verify(path, model=None, tolerance=1e-4, port=8501, dataset=None, data_dir=N
     extra = os.path.join(path, EXTRA)
     if not os.path.isfile(os.path.join(extra, METADATA)):
         raise ValueError(
-            f"{path} was not written by keras_resnet.export (no {EXTRA}/{METADATA}): "
+            f"{path} was not written by keras_resnet.serving.export (no {EXTRA}/{METADATA}): "
             "export it with `keras-resnet export`."
         )
     reaching = io_ops(path)
@@ -864,7 +864,7 @@ def io_ops(version_dir):
 
 def _test_split(dataset, data_dir, metadata):
     """The test images (raw pixels) and labels of `dataset`, checked against the export's input."""
-    from keras_resnet import data
+    from keras_resnet.training import data
 
     source = data.load(dataset, data_dir=data_dir)
     expected = (*metadata["input_size"], metadata["channels"])

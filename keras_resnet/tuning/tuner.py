@@ -4,8 +4,8 @@ Is cardinality worth more than depth or width at a fixed budget (Xie et al. 2017
 spans family, depth (only the depths each family builds), cardinality and bottleneck width (ResNeXt),
 widen factor (wide ResNets), the stochastic-depth survival probability p_L, learning rate and weight
 decay. Family-only knobs are conditional hyperparameters: they exist only while their family is chosen.
-Its `fit` trains with a `keras_resnet.training` recipe (SGD, warm-up and schedule, the papers' weight
-decay); `search()` adds the `keras_resnet.data` pipelines, a strategy, resume, the best model as `.keras`,
+Its `fit` trains with a `keras_resnet.training.recipes` recipe (SGD, warm-up and schedule, the papers' weight
+decay); `search()` adds the `keras_resnet.training.data` pipelines, a strategy, resume, the best model as `.keras`,
 a results CSV and a PNG of score against parameters and FLOPs.
 
     hm = ResNetHyperModel(input_shape=(32, 32, 3), classes=10, families=["cifar_resnet"], depths=[20, 56])
@@ -34,7 +34,9 @@ from concurrent import futures
 import keras
 import keras_tuner
 
-from keras_resnet import checks, data, files, models, optimizer, plots, recipes, specs, training
+from keras_resnet import models, specs
+from keras_resnet.training import data, loop, optimizer, recipes
+from keras_resnet.utils import checks, files, plots
 
 # The knobs only some families have, keyed by family (a family that is not built yet is left out of the
 # space). Each knob is the family's `build()` argument of the same name.
@@ -159,7 +161,7 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         stochastic_depths: values of the models' `stochastic_depth`, the last block's survival probability
             p_L of Huang et al. (1.0: no stochastic depth). `survival_probs=` is its deprecated name.
         lrs, weight_decays: learning rates and weight decays to try (None: the recipe's).
-        recipe: a name in `keras_resnet.recipes.RECIPES`; `**overrides` replace its fields (batch_size=32...).
+        recipe: a name in `keras_resnet.training.recipes.RECIPES`; `**overrides` replace its fields (batch_size=32...).
         preprocessing: `{"mean": ..., "std": ...}` of the raw pixels, the input normalisation every model
             carries (see `keras_resnet.build`); None for none.
         max_params, max_flops: a trial whose model has more parameters / multiply-adds fails with
@@ -422,7 +424,7 @@ class RecordedTuner:
             raise _TrialDone
 
 
-# keys: keras_resnet.recipes.TUNERS, which the command line offers
+# keys: keras_resnet.training.recipes.TUNERS, which the command line offers
 TUNERS = {
     name: type(tuner.__name__, (RecordedTuner, tuner), {})
     for name, tuner in {
@@ -666,21 +668,21 @@ def search(
     is over. Every machine needs `output` on a shared file system, as keras-tuner's own distributed mode.
 
     Args:
-        dataset: anything `keras_resnet.data.load` takes (`"digits"`, a folder, a tfds name; arrays only with
+        dataset: anything `keras_resnet.training.data.load` takes (`"digits"`, a folder, a tfds name; arrays only with
             `workers=0`, since worker processes load the data set by name).
         output: directory for keras-tuner's state (`search/`), TensorBoard logs (`logs/`), `best.keras`,
             `results.csv`, `results.png` and `config.json`.
         workers: trials trained at a time, each in its own process; 0 trains every trial in this process.
         tuner: "random", "bayesian" or "hyperband".
         max_trials: trials to run (random and bayesian; Hyperband's count follows from the epochs).
-        recipe: training recipe of every trial, a name in `keras_resnet.training.RECIPES`.
+        recipe: training recipe of every trial, a name in `keras_resnet.training.recipes.RECIPES`.
         validation_split: fraction of the training split held out to score trials (the test split is
             only used once, for the best model).
         steps_per_epoch: steps per epoch (default: one pass over the rest of the training split).
-        strategy: `keras_resnet.training.make_strategy` name, given to keras-tuner as its distribution_strategy.
+        strategy: `keras_resnet.training.loop.make_strategy` name, given to keras-tuner as its distribution_strategy.
         cpu_devices: split the CPU into this many logical devices in every trial's process (with
             `strategy="mirrored"`, a MirroredStrategy on a CPU).
-        data_dir, manual_dir: passed to `keras_resnet.data.load`.
+        data_dir, manual_dir: passed to `keras_resnet.training.data.load`.
         overwrite: start again in an `output` that holds a different search instead of refusing.
         seed: seed of the data split, the pipelines, the weights and the tuner.
         verbose: keras-tuner's and Keras' verbosity (0: silent).
@@ -792,8 +794,8 @@ def search(
                     model, setup.recipe, setup.steps, setup.global_batch
                 )  # the recipe's loss, to evaluate
             summary.update(best=best, test_accuracy=float(model.evaluate(setup.test_data, verbose=0)[1]))
-            training.save_model(model, output / "best.keras")
-            training.write_samples(model, setup.source.test, output / "samples.npz")
+            loop.save_model(model, output / "best.keras")
+            loop.write_samples(model, setup.source.test, output / "samples.npz")
             files.write_json(output / "results.json", {"test": {"accuracy": summary["test_accuracy"]}, "best": best})
             summary["model"] = output / "best.keras"
     return summary
@@ -832,8 +834,8 @@ class _Setup:
             verbose=verbose,
         )
         if cpu_devices:
-            training.configure_cpu_devices(cpu_devices)
-        self.distribution = training.make_strategy(strategy)
+            loop.configure_cpu_devices(cpu_devices)
+        self.distribution = loop.make_strategy(strategy)
         self.output, self.name, self.max_trials, self.seed, self.verbose = (
             pathlib.Path(output),
             tuner,

@@ -1,6 +1,6 @@
 """A recipe's optimizer in Keras (any backend): the schedule, the papers' weight decay, `compile_model`.
 
-`keras_resnet.training` (a run), `keras_resnet.tuning` (each trial) and `keras_resnet.analysis` (the
+`keras_resnet.training.loop` (a run), `keras_resnet.tuning.tuner` (each trial) and `keras_resnet.research.analysis` (the
 studies) all compile through `compile_model`, so one recipe means one optimizer everywhere. `import
 keras_resnet` registers `RecipeSchedule`, so checkpoints that hold the optimizer load in a fresh process.
 """
@@ -68,7 +68,7 @@ def compile_model(model, recipe, steps_per_epoch, global_batch, epochs=None, jit
 
     Args:
         model: a built `keras.Model` with softmax outputs (call inside a strategy's scope when distributed).
-        recipe: a `keras_resnet.recipes.Recipe`.
+        recipe: a `keras_resnet.training.recipes.Recipe`.
         steps_per_epoch: optimizer steps per epoch (the schedule is laid out in steps).
         global_batch: images per step over all replicas: the learning rate is `recipe.lr` scaled linearly
             from `recipe.lr_batch` (Goyal et al. 2017).
@@ -77,7 +77,7 @@ def compile_model(model, recipe, steps_per_epoch, global_batch, epochs=None, jit
 
     Returns:
         The `RecipeSchedule` the optimizer follows. With `recipe.one_hot` the loss expects one-hot labels
-        (`keras_resnet.data.pipeline(..., classes=...)` gives them).
+        (`keras_resnet.training.data.pipeline(..., classes=...)` gives them).
     """
     add_weight_decay(model, recipe.weight_decay)
     epochs = recipe.epochs if epochs is None else epochs

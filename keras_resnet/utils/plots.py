@@ -2,7 +2,7 @@
 
 import pathlib
 
-from keras_resnet import files
+from keras_resnet.utils import files
 
 
 def figure(panels, width=5, height=4, **options):
@@ -18,7 +18,7 @@ def figure(panels, width=5, height=4, **options):
 
 
 def save(pyplot, made, path, dpi=120):
-    """Lay out and write `made` to the PNG `path` atomically (see `keras_resnet.files.atomic_write`); close it.
+    """Lay out and write `made` to the PNG `path` atomically (see `keras_resnet.utils.files.atomic_write`); close it.
 
     Returns:
         `path`.

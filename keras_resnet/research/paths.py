@@ -1,13 +1,14 @@
 """Veit et al. 2016's path view of a residual net (no Keras, no TensorFlow): a net of n residual blocks,
 unrolled, is 2**n paths whose lengths are Binomial(n, 1/2). `keras-resnet paths ResNet110` reads the
-number of blocks from the model's plan, so it starts at once; `keras_resnet.analysis` measures gradients
+number of blocks from the model's plan, so it starts at once; `keras_resnet.research.analysis` measures gradients
 per path length on a built model and reports them in a `PathGradients`.
 """
 
 import dataclasses
 import math
 
-from keras_resnet import checks, plots, specs
+from keras_resnet import specs
+from keras_resnet.utils import checks, plots
 
 
 @dataclasses.dataclass
@@ -47,12 +48,12 @@ def path_lengths(model_or_n):
 
     Args:
         model_or_n: a number of residual blocks or a model name (e.g. "ResNet110"; nothing is built: its
-            plan says how many blocks have shortcuts). `keras_resnet.analysis.path_lengths` also takes a model.
+            plan says how many blocks have shortcuts). `keras_resnet.research.analysis.path_lengths` also takes a model.
 
     Returns:
         A `PathLengths` with `counts`, `probabilities`, `mean`, `std` and `interval(mass)`.
 
-    Example: `keras_resnet.paths.path_lengths("ResNet110").interval(0.95)`  # (20, 34): 96% of paths
+    Example: `keras_resnet.research.paths.path_lengths("ResNet110").interval(0.95)`  # (20, 34): 96% of paths
     """
     if isinstance(model_or_n, str):  # a name: its plan says how many blocks have shortcuts, nothing is built
         n = sum(block.shortcut != "none" for block in specs.resolve(model_or_n).residual_blocks)
@@ -61,7 +62,7 @@ def path_lengths(model_or_n):
     else:
         raise ValueError(
             f"model_or_n={model_or_n!r} must be a number of blocks >= 0 or a model name (or, in "
-            "keras_resnet.analysis, a model)."
+            "keras_resnet.research.analysis, a model)."
         )
     checks.check("blocks", n)  # exact counts of 2**n paths: bounded time, and ratios a float holds
     counts = [math.comb(n, k) for k in range(n + 1)]

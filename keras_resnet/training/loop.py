@@ -1,12 +1,12 @@
 """Training the way the papers did (TensorFlow-only module): strategies, callbacks, resume, a whole run.
 
 `train()` builds a model inside a `tf.distribute` strategy scope, puts the training data's normalisation
-into its graph (so every file it writes takes raw pixels), feeds it `keras_resnet.data` pipelines and runs
-`model.fit` with a recipe (`keras_resnet.recipes`, compiled by `keras_resnet.optimizer`). Given an output
-directory it never loses work: it holds the folder with an OS lock, backs up every epoch (and every N
+into its graph (so every file it writes takes raw pixels), feeds it `keras_resnet.training.data` pipelines and
+runs `model.fit` with a recipe (`keras_resnet.training.recipes`, compiled by `keras_resnet.training.optimizer`).
+Given an output directory it never loses work: it holds the folder with an OS lock, backs up every epoch (and every N
 steps), keeps best and last `.keras` checkpoints, the final `.keras`, TensorBoard logs, a history CSV, a
 PNG of the curves, the run's config as JSON and sample test images with the model's answers for
-`keras_resnet.export.verify`; re-running the same call resumes.
+`keras_resnet.serving.export.verify`; re-running the same call resumes.
 
     history = keras_resnet.training.train("ResNet20", "digits", recipe="cifar", epochs=5, output="runs/r20")
 """
@@ -26,7 +26,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_resnet import checks, data, files, models, optimizer, plots, recipes, specs, zoo
+from keras_resnet import models, specs
+from keras_resnet import factory
+from keras_resnet.training import data, optimizer, recipes
+from keras_resnet.utils import checks, files, plots
 
 # What a run writes in its output folder besides config.json: `--overwrite` removes these and nothing else.
 RUN_FILES = (
@@ -41,7 +44,7 @@ RUN_FILES = (
     "backup",
     "status.txt",
 )
-# Test images kept with the model's answers, for `keras_resnet.export.verify` to compare served answers with.
+# Test images kept with the model's answers, for `keras_resnet.serving.export.verify` to compare served answers with.
 SAMPLES = 32
 
 
@@ -466,7 +469,7 @@ def _build(model, source, stats, mixed_precision, sync_batchnorm):
     mean, std = stats
     dtype = mixed_precision_policy() if mixed_precision else None
     if isinstance(model, str):
-        return zoo.build(
+        return factory.build(
             model,
             input_shape=source.image_shape,
             classes=source.num_classes,
@@ -510,8 +513,8 @@ def train(
             the strategy's scope), a `keras.Model` or the path of a `.keras` file (fine-tuning; copied into
             the scope by `rebuild`, the normalisation spliced in after its input unless it has a
             "preprocessing" layer).
-        dataset: anything `keras_resnet.data.load` takes: `"digits"`, a folder, arrays or a tfds name.
-        recipe: a name in `keras_resnet.recipes.RECIPES`.
+        dataset: anything `keras_resnet.training.data.load` takes: `"digits"`, a folder, arrays or a tfds name.
+        recipe: a name in `keras_resnet.training.recipes.RECIPES`.
         output: directory for checkpoints, logs, history, curves, config and samples (None: nothing is
             written). Re-running the same call resumes there from the last backup; the folder is locked
             while the run lasts.
@@ -521,7 +524,7 @@ def train(
         cpu_devices: split the CPU into this many logical devices first (MirroredStrategy on a CPU).
         mixed_precision: compute in float16 (bfloat16 on a CPU) with float32 variables and logits.
         jit_compile: compile the train step with XLA.
-        data_dir, manual_dir, on_bad_image: passed to `keras_resnet.data.load`.
+        data_dir, manual_dir, on_bad_image: passed to `keras_resnet.training.data.load`.
         steps_per_epoch: steps per epoch (default: one pass over the training set).
         backup_every: also back up every this many steps, not only at each epoch's end.
         seed: seed of weights, shuffling and augmentation.

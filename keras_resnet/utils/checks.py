@@ -55,7 +55,7 @@ SHARE = Rule(low=0, high=1, high_open=True)  # 0 included, 1 not: momentum, drop
 PROBABILITY = Rule(low=0, high=1, low_open=True)  # 0 excluded, 1 included
 
 LIMITS = {
-    # training recipes (keras_resnet.recipes.Recipe)
+    # training recipes (keras_resnet.training.recipes.Recipe)
     "epochs": COUNT,
     # Goyal et al. 2017 and Ying et al. 2018 trained ImageNet with 8,192 and 65,536 images a step; more
     # than that is a typo (and tf.data would repeat a small split for hours to fill one batch).

@@ -4,16 +4,18 @@ timm's order: `specs.resolve` validates and plans, `models.build_model` builds, 
 the model; none of those modules imports this one. `applications.py` holds one `def` per row of
 `specs.MODELS` (`def ResNet50(...)`), generated from the table by `applications_source()`:
 
-    python -m keras_resnet.zoo > keras_resnet/applications.py
+    python -m keras_resnet.factory > keras_resnet/applications.py
 """
 
 import os
 
-from keras_resnet import files, models, pretrained, specs
+from keras_resnet import models, specs
 from keras_resnet.models import feature_info, features, freeze, pyramid_outputs  # noqa: F401  (public API)
-from keras_resnet.pretrained import available_weights, weights_card  # noqa: F401  (public API)
-from keras_resnet.weights import INPUT_CONVS, TRAINED, adapt_input_conv, trained_card, trained_options
-from keras_resnet.weights import load as load_weights
+from keras_resnet.utils import files
+from keras_resnet.weights import pretrained
+from keras_resnet.weights.convert import INPUT_CONVS, TRAINED, adapt_input_conv, trained_card, trained_options
+from keras_resnet.weights.convert import load as load_weights
+from keras_resnet.weights.pretrained import available_weights, weights_card  # noqa: F401  (public API)
 
 SIGNATURE_DOC = """include_top: add global average pooling and the `classes`-way classifier.
         weights: None (random initialisation), "imagenet" (published ImageNet weights, downloaded with a
@@ -194,10 +196,10 @@ def model_function(function):
 
 HEADER = '''"""One function per named model, each a row of `keras_resnet.specs.MODELS` (generated: do not edit).
 
-Regenerate with `python -m keras_resnet.zoo > keras_resnet/applications.py` after changing the table.
+Regenerate with `python -m keras_resnet.factory > keras_resnet/applications.py` after changing the table.
 """
 
-from keras_resnet.zoo import build, model_function
+from keras_resnet.factory import build, model_function
 '''
 FUNCTION = '''
 

@@ -1,16 +1,16 @@
 """Side-by-side benchmarks behind `keras-resnet bench` (TensorFlow-only module).
 
 Every speed claim is a ratio of medians measured against what a user would otherwise pick
-(keras.applications, or the same network as a flat functional graph, `keras_resnet.baselines`) on the
+(keras.applications, or the same network as a flat functional graph, `keras_resnet.bench.baselines`) on the
 same machine: the compared variants take turns (ABAB...), every measurement is repeated, and each row
 keeps its min / median / max. Most sections measure in one process; peak memory and the first_step
 section measure each variant in a fresh process (first_step: a fresh process per measurement, also of a
 JAX interpreter when one is given). Peak memory: on a CPU the growth of the peak resident set above the
 process's own after imports, on a GPU TensorFlow's peak allocation. Where a GPU is visible the same code
-trains under `training.make_strategy("auto")` and its mixed precision is float16 (bfloat16 on a CPU).
+trains under `loop.make_strategy("auto")` and its mixed precision is float16 (bfloat16 on a CPU).
 
-    report = keras_resnet.benchmark.run(["train", "build"], repeats=3, output="bench-results")
-    keras_resnet.benchmark.run(["first_step"], jax_python=".venv-jax/bin/python")  # TF and JAX, in turns
+    report = keras_resnet.bench.benchmark.run(["train", "build"], repeats=3, output="bench-results")
+    keras_resnet.bench.benchmark.run(["first_step"], jax_python=".venv-jax/bin/python")  # TF and JAX, in turns
 """
 
 import dataclasses
@@ -30,8 +30,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_resnet import baselines, data, export, peers, specs, training
-from keras_resnet.baselines import baseline_name, build_model, flat_twin
+from keras_resnet import specs
+from keras_resnet.bench import baselines, peers
+from keras_resnet.bench.baselines import baseline_name, build_model, flat_twin
+from keras_resnet.serving import export
+from keras_resnet.training import data, loop
 
 SECTIONS = ("train", "inference", "build", "first_step", "stochastic_depth", "pipeline", "startup", "peer")
 # (row label, XLA, mixed precision): explicit, because Keras' jit_compile="auto" turns XLA on for GPUs.
@@ -159,7 +162,7 @@ def machine():
         "keras": keras.__version__,
         "backend": keras.backend.backend(),
         "devices": gpus or ["CPU"],
-        "mixed_precision": training.mixed_precision_policy(),
+        "mixed_precision": loop.mixed_precision_policy(),
         "load_average": [round(load, 2) for load in os.getloadavg()],
     }
 
@@ -175,7 +178,7 @@ def describe(info):
 
 def compiled(name, variant, side, batch, xla=False, mixed=False, strategy=None, **options):
     """A model ready to train (SGD with momentum) under `strategy` (default: "auto") and one random batch."""
-    with training.dtype_policy(mixed), (strategy or training.make_strategy("auto")).scope():
+    with loop.dtype_policy(mixed), (strategy or loop.make_strategy("auto")).scope():
         model = build_model(name, variant, side, **options)
         if mixed:
             model.get_layer("predictions").dtype_policy = "float32"  # softmax and loss in float32
@@ -547,7 +550,8 @@ def bench_first_step(report, settings, repeats, jax_python=None):
             "baseline": baseline_name(name),
             baselines.OPTIMIZER_FIRST: f"keras_resnet {name}, optimizer built at compile",
         }
-        # The optimizer built at compile (as keras_resnet.optimizer.compile_model does): TensorFlow's double trace.
+        # The optimizer built at compile (as keras_resnet.training.optimizer.compile_model does):
+        # TensorFlow's double trace.
         variants = {
             b: ("ours", "baseline", *([baselines.OPTIMIZER_FIRST] if b == "TensorFlow" else [])) for b in pythons
         }
@@ -701,7 +705,7 @@ def bench_startup(report, settings, repeats):
 
 def torch_ready(python):
     """Why `python` cannot run the peer section (no torch or timm), or None where it can."""
-    probe = "import torch, timm, keras_resnet.peers"
+    probe = "import torch, timm, keras_resnet.bench.peers"
     try:
         answer = subprocess.run([python, "-c", probe], env=_child_env("torch"), capture_output=True, text=True)
     except OSError as error:
@@ -712,7 +716,7 @@ def torch_ready(python):
 
 
 def bench_peer(report, settings, repeats, torch_python=None, jax_python=None):
-    """Ours against the peer users would otherwise pick (`keras_resnet.peers`: timm on PyTorch, or the same
+    """Ours against the peer users would otherwise pick (`keras_resnet.bench.peers`: timm on PyTorch, or the same
     CIFAR net in plain PyTorch), training and single-image inference, each measurement a fresh process,
     ours and the peer taking turns. Skipped, in one line, where `torch_python` has no torch or timm.
 
@@ -813,7 +817,7 @@ def check_jax_python(python):
     Raises:
         ValueError: it does not start, or cannot import keras_resnet with Keras on JAX.
     """
-    probe = "import keras, keras_resnet.baselines; print(keras.backend.backend())"
+    probe = "import keras, keras_resnet.bench.baselines; print(keras.backend.backend())"
     try:
         answer = subprocess.run([python, "-c", probe], env=_child_env("jax"), capture_output=True, text=True)
     except OSError as error:

@@ -6,8 +6,8 @@ digits, real images that are always available). `load()` turns any of them into 
 `(image, label)` datasets; `pipeline()` adds shuffling, augmentation, normalisation, batching and
 prefetching with `AUTOTUNE`, deterministic under a seed.
 
-    source = keras_resnet.data.load("digits")
-    train = keras_resnet.data.pipeline(source.train, training=True, batch_size=64)
+    source = keras_resnet.training.data.load("digits")
+    train = keras_resnet.training.data.pipeline(source.train, training=True, batch_size=64)
 """
 
 import collections
@@ -21,7 +21,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_resnet import checks, digits
+from keras_resnet.training import digits
+from keras_resnet.utils import checks
 
 AUTOTUNE = tf.data.AUTOTUNE
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")  # what tf.io.decode_image reads
@@ -204,7 +205,7 @@ def _from_folder(root, on_bad_image, holdout, seed):
         )
         if on_bad_image == "stop":
             raise ValueError(f"{len(bad)} unreadable image(s): {listing}; fix or remove them, or skip them")
-        print(f"keras_resnet.data: skipping {len(bad)} unreadable image(s): {listing}", file=sys.stderr)
+        print(f"keras_resnet.training.data: skipping {len(bad)} unreadable image(s): {listing}", file=sys.stderr)
         train, test = [(f, i) for f, i in train if f not in bad], [(f, i) for f, i in test if f not in bad]
     found = collections.Counter(label for _, label in train)
     empty = [c for i, c in enumerate(classes) if not found[i]]
@@ -223,7 +224,8 @@ def _from_folder(root, on_bad_image, holdout, seed):
         more = f" and {len(changed) - 5} more" if len(changed) > 5 else ""
         listing = "; ".join(f"{f} ({checks[f][1]})" for f in changed[:5]) + more
         print(
-            f"keras_resnet.data: reading {len(changed)} image(s) as RGB (grey copied to 3 channels, alpha dropped): "
+            f"keras_resnet.training.data: reading {len(changed)} image(s) as RGB "
+            "(grey copied to 3 channels, alpha dropped): "
             f"{listing}",
             file=sys.stderr,
         )
@@ -288,7 +290,7 @@ def _from_tfds(name, data_dir, manual_dir):
 
 
 def recipe_options(recipe, source, seed=0):
-    """The `pipeline` arguments a `keras_resnet.recipes.Recipe` asks for, for a data set.
+    """The `pipeline` arguments a `keras_resnet.training.recipes.Recipe` asks for, for a data set.
 
     Args:
         recipe: the recipe (augmentation, padding, flips, image size, caching, one-hot labels, batch mixers).

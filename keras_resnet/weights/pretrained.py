@@ -28,8 +28,9 @@ import os
 import re
 import urllib.parse
 
-from keras_resnet import files, models, specs
-from keras_resnet.weights import LAYOUTS, TRAINED, keras_home, load_foreign
+from keras_resnet import models, specs
+from keras_resnet.utils import files
+from keras_resnet.weights.convert import LAYOUTS, TRAINED, keras_home, load_foreign
 
 # The Hub revision the conversions are written for. The Hub's commit of each file cannot be looked up
 # offline, so the branch is named and the commit actually fetched is recorded in each cached card.
