@@ -16,6 +16,7 @@ from keras_resnet.layers.common import BN_EPSILON, BN_MOMENTUM, NormOptions, reg
 from keras_resnet.layers.conv import Conv2D
 from keras_resnet.layers.shortcuts import IdentityShortcut, ProjectionShortcut, ZeroPadShortcut
 from keras_resnet.layers.stochastic_depth import StochasticDepth
+from keras_resnet.utils import checks
 
 
 @register
@@ -124,10 +125,10 @@ class ResidualBlock(NormOptions, layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if shortcut not in specs.SHORTCUTS:
-            raise ValueError(f"shortcut={shortcut!r} is not one of {specs.SHORTCUTS}.")
-        if attention not in specs.ATTENTIONS:
-            raise ValueError(f"attention={attention!r} is not one of {specs.ATTENTIONS}.")
+        # Built through keras_resnet.specs these are checked already; a block built directly is checked here,
+        # by the same rules.
+        checks.check_choice("shortcut", shortcut, specs.SHORTCUTS)
+        checks.check_choice("attention", attention, specs.ATTENTIONS)
         if blur and preact:
             raise ValueError(
                 "blur needs v1 ordering (conv-BN-ReLU): a pre-activation block has no activation after its strided "
@@ -397,8 +398,7 @@ class DenseLayer(NormOptions, layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(growth_rate, int) or isinstance(growth_rate, bool) or growth_rate < 1:
-            raise ValueError(f"growth_rate={growth_rate!r} must be a positive integer (1, 2, 3, ...).")
+        checks.check("growth_rate", growth_rate)
         self._norm_options(bn_momentum, bn_epsilon, sync_bn)
         self.growth_rate, self.bottleneck = growth_rate, bottleneck
 
@@ -455,11 +455,7 @@ class Transition(NormOptions, layers.Layer):
 
     def __init__(self, compression=0.5, bn_momentum=BN_MOMENTUM, bn_epsilon=BN_EPSILON, sync_bn=False, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(compression, bool) or not isinstance(compression, (int, float)) or not 0.0 < compression <= 1.0:
-            raise ValueError(
-                f"compression={compression!r} must be in (0, 1]: the fraction of channels a transition keeps "
-                "(0.5 in DenseNet-BC, 1.0 for no compression)."
-            )
+        checks.check("compression", compression)
         self._norm_options(bn_momentum, bn_epsilon, sync_bn)
         self.compression = compression
 

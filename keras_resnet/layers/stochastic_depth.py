@@ -4,6 +4,7 @@ import keras
 from keras import layers, ops
 
 from keras_resnet.layers.common import register
+from keras_resnet.utils import checks
 
 SCALES = ("test", "train")  # where the expectation of a dropped branch is restored
 
@@ -31,10 +32,8 @@ class StochasticDepth(layers.Layer):
 
     def __init__(self, survival_prob, seed=None, scale="test", **kwargs):
         super().__init__(**kwargs)
-        if not 0.0 < survival_prob <= 1.0:
-            raise ValueError(f"survival_prob={survival_prob} must be in (0, 1].")
-        if scale not in SCALES:
-            raise ValueError(f"scale={scale!r} must be 'test' (Huang et al. 2016) or 'train' (timm's drop path).")
+        checks.check("survival_prob", survival_prob)
+        checks.check_choice("scale", scale, SCALES)  # "test": Huang et al. 2016; "train": timm's drop path
         self.survival_prob = float(survival_prob)
         self.seed, self.scale = seed, scale
         self.seed_generator = keras.random.SeedGenerator(seed)

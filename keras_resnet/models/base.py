@@ -32,13 +32,10 @@ def preprocessing_layer(mean, std):
     Returns:
         A `keras.layers.Normalization` named "preprocessing".
     """
-    mean, std = (np.asarray(value, "float64").reshape(-1) for value in (mean, std))
-    if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
-        raise ValueError(
-            f"preprocessing needs finite means and positive standard deviations, not mean={mean.tolist()}, "
-            f"std={std.tolist()}."
-        )
-    return layers.Normalization(mean=mean.tolist(), variance=(std**2).tolist(), dtype="float32", name=PREPROCESSING)
+    channels = max(np.size(mean), np.size(std))
+    mean = checks.per_channel("preprocessing mean", mean, channels)
+    std = checks.per_channel("preprocessing std", std, channels, positive=True)
+    return layers.Normalization(mean=mean, variance=[s**2 for s in std], dtype="float32", name=PREPROCESSING)
 
 
 def build_model(plan, input_tensor=None):

@@ -210,8 +210,8 @@ def export_saved_model(
         )
     preprocessing = {
         "scale": float(scale),
-        "mean": _per_channel(mean, channels, "mean"),
-        "std": _per_channel(std, channels, "std"),
+        "mean": checks.per_channel("mean", mean, channels),
+        "std": checks.per_channel("std", std, channels, positive=True),
     }
     identity = preprocessing == {"scale": 1.0, "mean": [0.0] * channels, "std": [1.0] * channels}
     if not identity and any(layer.name == PREPROCESSING for layer in model.layers):
@@ -363,16 +363,6 @@ def _labels(labels, classes):
     if len(labels) != classes:
         raise ValueError(f"{len(labels)} labels given for a model with {classes} classes: give one name per class.")
     return labels
-
-
-def _per_channel(value, channels, what):
-    values = np.asarray(value, dtype=np.float64).reshape(-1)
-    if values.size not in (1, channels) or (what == "std" and values.min() <= 0):
-        raise ValueError(
-            f"{what}={value!r} must be one number or {channels} per-channel numbers"
-            + (", all above 0." if what == "std" else ".")
-        )
-    return [float(v) for v in np.broadcast_to(values, (channels,))]
 
 
 def _preprocess(pixels, preprocessing):

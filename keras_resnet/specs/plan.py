@@ -467,25 +467,11 @@ def family_options(family_name):
     return (*own, *COMMON, "in_channels")
 
 
-def _check_int(option, value, low=1):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{option}={value!r} must be a positive integer (1, 2, 3, ...).")
-    return int(value)
-
-
-def _check_choice(option, value, choices):
-    if value not in choices:
-        raise ValueError(f"{option}={value!r} is not one of {tuple(choices)}.")
-    return value
-
-
-def _check_fraction(option, value, low, high, closed_low, closed_high, meaning):
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    ok = ok and (value >= low if closed_low else value > low) and (value <= high if closed_high else value < high)
-    if not ok:
-        left, right = "[" if closed_low else "(", "]" if closed_high else ")"
-        raise ValueError(f"{option}={value!r} must be in {left}{low:g}, {high:g}{right}: {meaning}")
-    return float(value)
+def _option(option, value, cast=float):
+    """`value` checked against its rule in `checks.LIMITS` (the one table of option rules), as int or float."""
+    if value is None:  # None means "the default" to checks.check; here it is a value given by mistake
+        raise ValueError(f"{option}=None must be {checks.LIMITS[option].describe()}.")
+    return cast(checks.check(option, value))
 
 
 def _check_signature(family_name, family, signature):
@@ -496,8 +482,7 @@ def _check_signature(family_name, family, signature):
     classes = signature.get("classes")
     classes = family.classes if classes is None else classes
     # Checked with or without the top (keras.applications ignores it without): a wrong value is a mistake.
-    if not isinstance(classes, numbers.Integral) or isinstance(classes, bool) or classes < 1:
-        raise ValueError(f"classes={classes!r} must be a positive integer.")
+    classes = _option("classes", classes, int)
     shape = signature.get("input_shape")
     if shape is None:
         # keras.applications' rule: without the top any image size goes (the classifier fixed it).
@@ -506,7 +491,7 @@ def _check_signature(family_name, family, signature):
         raise ValueError(f"input_shape={shape!r} must be (height, width, channels), e.g. {family.input_shape}.")
     in_channels = signature.get("in_channels")
     if in_channels is not None:
-        _check_int("in_channels", in_channels)
+        _option("in_channels", in_channels, int)
         if signature.get("input_shape") is not None and shape[-1] != in_channels:
             raise ValueError(f"in_channels={in_channels} contradicts input_shape={tuple(shape)}: give one of them.")
         shape = (*shape[:2], in_channels)
@@ -534,38 +519,19 @@ def _check_common(common, shape):
             raise ValueError(
                 f"preprocessing={preprocessing!r} must be None or {{'mean': ..., 'std': ...}} (per channel)."
             )
-        values = {}
-        for key, value in preprocessing.items():
-            flat = list(value) if isinstance(value, (list, tuple)) or hasattr(value, "tolist") else [value]
-            flat = [float(v) for v in (value.tolist() if hasattr(value, "tolist") else flat)] if flat else flat
-            if (
-                len(flat) not in (1, shape[-1])
-                or not all(math.isfinite(v) for v in flat)
-                or (key == "std" and min(flat) <= 0)
-            ):
-                raise ValueError(
-                    f"preprocessing {key}={flat} must be one finite number or one per channel ({shape[-1]})"
-                    + (", all above 0." if key == "std" else ".")
-                )
-            values[key] = flat * (shape[-1] if len(flat) == 1 else 1)
-        common["preprocessing"] = values
-    _check_choice("dtype", common.get("dtype"), DTYPES)
+        common["preprocessing"] = {
+            key: checks.per_channel(f"preprocessing {key}", preprocessing[key], shape[-1], positive=key == "std")
+            for key in ("mean", "std")
+        }
+    checks.check_choice("dtype", common.get("dtype"), DTYPES)
     if "bn_momentum" in common:
-        _check_fraction("bn_momentum", common["bn_momentum"], 0, 1, True, False, "the moving statistics' decay")
+        _option("bn_momentum", common["bn_momentum"])
     if "bn_epsilon" in common:
         checks.check("bn_epsilon", common["bn_epsilon"])
     if "sync_bn" in common and not isinstance(common["sync_bn"], bool):
         raise ValueError(f"sync_bn={common['sync_bn']!r} must be True or False.")
     if common.get("head_dropout") is not None:
-        common["head_dropout"] = _check_fraction(
-            "head_dropout",
-            common["head_dropout"],
-            0,
-            1,
-            True,
-            False,
-            "the rate of the dropout before the classifier (0.25 in ResNet-RS).",
-        )
+        common["head_dropout"] = _option("head_dropout", common["head_dropout"])
     else:
         common.pop("head_dropout", None)
     return common
@@ -616,15 +582,7 @@ def survival_probs(num_blocks, stochastic_depth):
     """
     if stochastic_depth is None:
         return [1.0] * num_blocks
-    _check_fraction(
-        "stochastic_depth",
-        stochastic_depth,
-        0,
-        1,
-        False,
-        True,
-        "the last block's survival probability p_L (0.5 in Huang et al. 2016), or None to disable it.",
-    )
+    _option("stochastic_depth", stochastic_depth)
     return [1.0 - (i / num_blocks) * (1.0 - stochastic_depth) for i in range(1, num_blocks + 1)]
 
 
@@ -655,9 +613,9 @@ def _resnet_blocks(
     blur=False,
 ):
     block_type, counts = _stage_counts(family_name, family, depth, block)
-    cardinality, widen = _check_int("cardinality", cardinality), _check_int("widen", widen)
+    cardinality, widen = _option("cardinality", cardinality, int), _option("widen", widen, int)
     if bottleneck_width is not None:
-        bottleneck_width = _check_int("bottleneck_width", bottleneck_width)
+        bottleneck_width = _option("bottleneck_width", bottleneck_width, int)
     if block_type == "basic" and (cardinality != 1 or bottleneck_width is not None):
         raise ValueError(
             f"cardinality and bottleneck_width need bottleneck blocks, but {family_name}{depth} uses basic "
@@ -665,7 +623,7 @@ def _resnet_blocks(
         )
     if variant not in VARIANTS:
         raise ValueError(f"variant={variant!r} must be 'v1' (stride in the first 1x1) or 'v1.5' (stride in the 3x3).")
-    _check_choice("shortcut", shortcut, SHORTCUTS)
+    checks.check_choice("shortcut", shortcut, SHORTCUTS)
     plain, gated = shortcut == "none", shortcut == "highway"
     if plain and stochastic_depth is not None:
         raise ValueError("stochastic_depth needs shortcuts: a plain net (shortcut='none') has no block to skip.")
@@ -677,9 +635,7 @@ def _resnet_blocks(
             f"stride_position={stride_position!r} must be 'first' (the papers) or 'last' (keras.applications' "
             "ResNetV2)."
         )
-    dropout = _check_fraction(
-        "dropout", dropout, 0, 1, True, False, "the rate of a dropout between a block's convolutions."
-    )
+    dropout = _option("dropout", dropout)
     if not isinstance(use_bias, bool):
         raise ValueError(f"use_bias={use_bias!r} must be True or False.")
     stem = _resnet_stem(family_name, family, use_bias, stem_type, stem_width, stem_pool, blur)
@@ -695,15 +651,11 @@ def _resnet_blocks(
             f"blur follows a strided convolution's activation, which {family_name}'s pre-activation blocks do not "
             "have: use a v1 family."
         )
-    _check_choice("attention", attention, ATTENTIONS)
-    _check_choice("stochastic_depth_scale", stochastic_depth_scale, ("test", "train"))
+    checks.check_choice("attention", attention, ATTENTIONS)
+    checks.check_choice("stochastic_depth_scale", stochastic_depth_scale, ("test", "train"))
     if se_ratio is not None and attention != "se":
         raise ValueError(f"se_ratio={se_ratio!r} sets the SE module's width: pass attention='se' too.")
-    ratio = (
-        SE_RATIO
-        if se_ratio is None
-        else _check_fraction("se_ratio", se_ratio, 0, 1, False, True, "the SE module's reduction (1/16).")
-    )
+    ratio = SE_RATIO if se_ratio is None else _option("se_ratio", se_ratio)
     base = family.widths[0]
     group_width = bottleneck_width if bottleneck_width is not None else base
     probs = iter(survival_probs(sum(counts), stochastic_depth))
@@ -778,8 +730,8 @@ def _resnet_blocks(
 
 def _resnet_stem(family_name, family, use_bias, stem_type, stem_width, stem_pool, blur):
     """The `Stem` of a ResNet family with the stem options, each checked against the family's stem."""
-    _check_choice("stem_type", stem_type, STEM_TYPES)
-    _check_choice("stem_pool", stem_pool, STEM_POOLS)
+    checks.check_choice("stem_type", stem_type, STEM_TYPES)
+    checks.check_choice("stem_pool", stem_pool, STEM_POOLS)
     base, normalize = family.widths[0], not family.preact
     if family.stem == "cifar":
         if stem_type is not None or stem_pool is not None:
@@ -793,22 +745,14 @@ def _resnet_stem(family_name, family, use_bias, stem_type, stem_width, stem_pool
         if stem_width is not None:
             raise ValueError(f"stem_width={stem_width!r} sets the deep stem's width: pass stem_type='deep' too.")
         return Stem("imagenet", base, normalize=normalize, use_bias=use_bias, pool=pool, blur=blur)
-    width = 32 if stem_width is None else _check_int("stem_width", stem_width)
+    width = 32 if stem_width is None else _option("stem_width", stem_width, int)
     return Stem("deep", 2 * width, normalize=normalize, use_bias=use_bias, width=width, pool=pool, blur=blur)
 
 
 def _densenet_blocks(family_name, family, depth, in_channels, *, block=None, growth_rate=32, compression=0.5):
     block_type, counts = _stage_counts(family_name, family, depth, block)
-    growth_rate = _check_int("growth_rate", growth_rate)
-    compression = _check_fraction(
-        "compression",
-        compression,
-        0,
-        1,
-        False,
-        True,
-        "the fraction of channels a transition keeps (0.5 in DenseNet-BC, 1.0 for no compression).",
-    )
+    growth_rate = _option("growth_rate", growth_rate, int)
+    compression = _option("compression", compression)
     bottleneck = DENSE_BOTTLENECK if block_type == "bottleneck" else 0
     channels = 2 * growth_rate  # both papers' stems
     blocks = []

@@ -1,9 +1,12 @@
-"""One table of rules for every number a user passes to a command or a run (no Keras, no TensorFlow).
+"""One table of rules for every option a user passes to a model, a command or a run (no Keras, no TensorFlow).
 
-Each public function that takes such a number checks it here, at its boundary and before any work, and
-each numeric flag of `keras-resnet` is one of these names (a test keeps the two in step), so a bad value
-is one sentence naming the argument, never a hang (`steps_per_epoch=-3`) or a traceback (`lr_batch=0`).
-`check_arrays` is the same for the images and labels a user passes: finite pixels, labels a model can output.
+Each public function that takes a number checks it here, at its boundary and before any work: the spec
+resolver (model options such as `cardinality` or `dropout`), the layers built directly, the CLI (each numeric
+flag of `keras-resnet` is one of these names; a test keeps the two in step), tuning and export. So a bad value
+is one sentence naming the argument, never a hang (`steps_per_epoch=-3`) or a traceback (`lr_batch=0`), and
+the same option gets the same sentence wherever it is given. `check_choice` does the same for the options
+that name one of a few choices, `per_channel` for a normalisation's mean and std (a model's, a run's or an
+export's), and `check_arrays` for the images and labels a user passes: finite pixels, labels a model can output.
 """
 
 import dataclasses
@@ -24,6 +27,7 @@ class Rule:
     low_open: bool = False
     high_open: bool = False
     each: bool = False  # a sequence whose every item follows the rule
+    meaning: str = ""  # what the value is, said after the bounds (for options whose name alone does not say)
 
     def accepts(self, value):
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
@@ -47,6 +51,7 @@ class Rule:
 
 
 COUNT = Rule(whole=True, low=1)  # 1, 2, 3, ...
+WIDTH = Rule(whole=True, low=1, high=2**20)  # channels and groups: a million is a typo, not a network
 INDEX = Rule(whole=True, low=0)  # 0, 1, 2, ...
 POSITIVE = Rule(low=0, low_open=True)
 NON_NEGATIVE = Rule(low=0)
@@ -111,8 +116,29 @@ LIMITS = {
     # paths: exact counts of 2**n paths; the deepest net of the table has 600 blocks (ResNet-1202), and
     # beyond 1,000 the counts' table and its float ratios take seconds to minutes and overflow a float.
     "blocks": Rule(whole=True, low=0, high=1000),
-    # model options that are plain numbers (the rest are checked by keras_resnet.specs)
+    # model options (keras_resnet.specs.resolve, and the layers when built directly)
     "bn_epsilon": POSITIVE,
+    "bn_momentum": dataclasses.replace(SHARE, meaning="the moving statistics' decay."),
+    "cardinality": WIDTH,
+    "widen": WIDTH,
+    "bottleneck_width": WIDTH,
+    "stem_width": WIDTH,
+    "growth_rate": WIDTH,
+    "in_channels": WIDTH,
+    "dropout": dataclasses.replace(SHARE, meaning="the rate of a dropout between a block's convolutions."),
+    "head_dropout": dataclasses.replace(
+        SHARE, meaning="the rate of the dropout before the classifier (0.25 in ResNet-RS)."
+    ),
+    "stochastic_depth": dataclasses.replace(
+        PROBABILITY,
+        meaning="the last block's survival probability p_L (0.5 in Huang et al. 2016), or None to disable it.",
+    ),
+    "survival_prob": dataclasses.replace(PROBABILITY, meaning="the probability that a block's branch is kept."),
+    "se_ratio": dataclasses.replace(PROBABILITY, meaning="the SE module's reduction (1/16)."),
+    "compression": dataclasses.replace(
+        PROBABILITY,
+        meaning="the fraction of channels a transition keeps (0.5 in DenseNet-BC, 1.0 for no compression).",
+    ),
 }
 
 
@@ -171,8 +197,55 @@ def check(name, value):
     if (items is None and (rule.each or not rule.accepts(value))) or (
         items is not None and not all(map(rule.accepts, items))
     ):
-        raise ValueError(f"{name}={value!r} must be {rule.describe()}.")
+        raise ValueError(f"{name}={value!r} must be {rule.describe()}" + (f": {rule.meaning}" if rule.meaning else "."))
     return value
+
+
+def check_choice(name, value, choices):
+    """Raise a ValueError naming `name` unless `value` is one of `choices`.
+
+    Args:
+        name: the option's name (`shortcut`).
+        value: the value given.
+        choices: what it may be.
+
+    Returns:
+        `value`.
+    """
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not one of {tuple(choices)}.")
+    return value
+
+
+def per_channel(name, value, channels, positive=False):
+    """One number per channel from one number or one per channel: a normalisation's mean or std.
+
+    The one check of a preprocessing's statistics, for a model's `preprocessing` option, the layer that
+    carries it, a run's data statistics and an export's `--mean`/`--std`.
+
+    Args:
+        name: what the values are, for the message (`std`, `preprocessing mean`).
+        value: a number, or a sequence or array of them.
+        channels: the input's channels.
+        positive: whether every value must be above 0 (a standard deviation).
+
+    Returns:
+        A list of `channels` floats.
+
+    Raises:
+        ValueError: not one finite number or one per channel, or (`positive`) one of them is not above 0.
+    """
+    try:
+        values = np.asarray(value, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        values = np.array([np.nan])
+    if values.size not in (1, channels) or not np.isfinite(values).all() or (positive and values.min() <= 0):
+        shown = value.tolist() if hasattr(value, "tolist") else value
+        raise ValueError(
+            f"{name}={shown!r} must be one finite number or {channels} per-channel numbers"
+            + (", all above 0." if positive else ".")
+        )
+    return [float(v) for v in np.broadcast_to(values, (channels,))]
 
 
 def check_all(**values):
