@@ -32,6 +32,7 @@ Then, on the GPU machine, from the checkout (data/cifar10/ or the shared .tar.gz
 """
 
 import argparse
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -205,8 +206,8 @@ class Run:
             "KERAS_BACKEND": backend or self.args.backend,
             "TF_CPP_MIN_LOG_LEVEL": "3",
             "PYTHONUNBUFFERED": "1",
-            # One child at a time has the GPU, but JAX would still take 75% of its memory at start-up, which
-            # a child's own PyTorch or a lingering compile worker would then miss; JAX grows as it needs.
+            # JAX would claim 75% of the GPU at start-up: too much where PyTorch shares the process (the
+            # environment child) or a killed child has not let go of its memory yet. It grows as it needs.
             "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
             "TF_FORCE_GPU_ALLOW_GROWTH": "true",
         }
@@ -223,7 +224,8 @@ class Run:
         try:
             out, _ = child.communicate(timeout=limit)
         except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # it may have ended meanwhile
+                os.killpg(child.pid, signal.SIGKILL)
             out, _ = child.communicate()
             result = {"status": "timed out", "why": f"did not finish within {limit:.0f} s, what its part had left"}
         else:
@@ -282,19 +284,8 @@ def ensure_keras(run, python):
         return
     site = tempfile.mkdtemp(prefix="keras-site-")
     # --no-deps: what the machine has (numpy, h5py, ...) stays its own; the wheels add only what it lacks.
-    install = [
-        python,
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--no-index",
-        "--no-deps",
-        "--target",
-        site,
-        *map(str, wheels),
-    ]
-    answer = subprocess.run(install, capture_output=True, text=True)
+    install = [python, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", "--target", site]
+    answer = subprocess.run([*install, *map(str, wheels)], capture_output=True, text=True)
     if answer.returncode:
         run.report["notes"].append(f"installing {run.args.wheels} for {python} failed: {answer.stderr.strip()[-300:]}")
         return
@@ -318,7 +309,7 @@ def describe_machine(run, pythons):
 
 def median_row(answer, key):
     rates = answer[key]
-    return {"images_per_s": statistics.median(rates), "min": min(rates), "max": max(rates), "n": len(rates)}
+    return {"images_per_s": statistics.median(rates), "min": min(rates), "max": max(rates), "rates": rates}
 
 
 def part_a(run, until):
@@ -385,15 +376,17 @@ def cifar_folder(source, per_class, scratch):
                     shutil.copy(image, folder / split / classdir.name)
         return folder
     taken = {}
+    safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # Python >= 3.11.4: no paths outside
     with tarfile.open(source) as archive:
-        for member in archive:
+        if counts is None:
+            archive.extractall(folder, **safe)
+        for member in archive if counts else ():
             parts = pathlib.PurePosixPath(member.name).parts
-            if not member.isfile() or len(parts) < 3 or parts[-3] not in ("train", "test"):
+            if not member.isfile() or len(parts) < 3 or parts[-3] not in counts:
                 continue
-            key = parts[-3:-1]
-            taken[key] = taken.get(key, 0) + 1
-            if counts is None or taken[key] <= counts[parts[-3]]:
-                archive.extract(member, folder, filter="data")
+            taken[parts[-3:-1]] = taken.get(parts[-3:-1], 0) + 1
+            if taken[parts[-3:-1]] <= counts[parts[-3]]:
+                archive.extract(member, folder, **safe)
     # The archive's own top folder, if it has one, is where train/ and test/ are.
     for path in sorted(folder.rglob("train")):
         if (path.parent / "test").is_dir():
@@ -459,7 +452,9 @@ def part_b(run, until):
     row = {"run": f"the paper's recipe in {epochs} epochs", "epochs": epochs, "status": result["status"]}
     row.update(why=result.get("why", ""), minutes=round(result["seconds"] / 60, 2), estimated_epoch_seconds=epoch)
     if result["status"] == "ok":
-        row.update({"test accuracy": result["answer"]["accuracy"], "test loss": result["answer"]["loss"]})
+        answer = result["answer"]
+        row.update({"test accuracy": answer["accuracy"], "test loss": answer["loss"]})
+        row["minutes in train"] = round(answer["seconds in train"] / 60, 2)
         run.say(f"b: {epochs} epochs: test accuracy {row['test accuracy']:.4f} in {row['minutes']} min")
     else:
         run.say(f"b: {result['status']}: {result['why']}")

@@ -6,6 +6,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import tarfile
 
 import numpy as np
 import pytest
@@ -53,6 +54,15 @@ def cifar(tmp_path_factory):
                 pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
                 Image.fromarray(pixels).save(root / split / name / f"{index:04d}.jpg")
     return root
+
+
+@pytest.fixture(scope="module")
+def cifar_tarball(cifar, tmp_path_factory):
+    """The same folder as a .tar.gz with a top folder, as an archive of it usually is."""
+    path = tmp_path_factory.mktemp("tarball") / "cifar.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        archive.add(cifar, arcname="cifar10")
+    return path
 
 
 def test_help_explains_every_flag_and_imports_nothing_heavy():
@@ -130,12 +140,15 @@ def test_tiny_throughput_against_timm_eager_and_compiled(tmp_path):
 
 
 @pytest.mark.slow
-def test_tiny_cifar_run_picks_its_epochs_from_a_probe_and_reports_accuracy(tmp_path, cifar):
-    args = ("--tiny", "--parts", "b", "--backend", "tensorflow", "--cifar", str(cifar), "--output", str(tmp_path))
+def test_tiny_cifar_run_picks_its_epochs_from_a_probe_and_reports_accuracy(tmp_path, cifar_tarball):
+    args = ("--tiny", "--parts", "b", "--backend", "tensorflow", "--cifar", str(cifar_tarball))
+    args += ("--output", str(tmp_path))
     report, markdown = gpu_script(*args)
     b = report["parts"]["b"]
     assert b["status"] == "ok", b
     probe, main = b["rows"]
     assert probe["epochs"] == 1 and 1 <= main["epochs"] <= 2 and main["estimated_epoch_seconds"] > 0
     assert all(0 <= row["test accuracy"] <= 1 and row["minutes"] > 0 for row in b["rows"])
-    assert f"the paper's recipe in {main['epochs']} epochs" in markdown
+    assert (
+        f"the paper's recipe in {main['epochs']} epochs" in markdown and 0 < main["minutes in train"] <= main["minutes"]
+    )
