@@ -221,11 +221,11 @@ def first_step_seconds(spec):
         spec: a dict with `name` (of `keras_resnet.specs.MODELS`), `variant` ("ours", "baseline" or
             `OPTIMIZER_FIRST`),
             `batch` (images in the batch) and `xla` (`jit_compile`: False is TensorFlow's graph with Grappler,
-            True XLA, and on JAX jax.jit).
+            True XLA, and on JAX jax.jit); `predict`: False leaves the first predict out (default True).
 
     Returns:
-        {phase: seconds} for every name of `PHASES`, with `backend` and `version` (Keras' backend and
-        its library's version) for the report.
+        {phase: seconds} for every name of `PHASES` (the first three without `predict`), with `backend` and
+        `version` (Keras' backend and its library's version) for the report.
     """
     name, variant, batch = spec["name"], spec["variant"], spec["batch"]
     size = side(name)
@@ -244,8 +244,9 @@ def first_step_seconds(spec):
         ticks.append(time.perf_counter())
         model.train_on_batch(x, rng.integers(0, model.output_shape[-1], batch))  # returns the loss: waits for it
         ticks.append(time.perf_counter())
-        model.predict(x, batch_size=batch, verbose=0)
-        ticks.append(time.perf_counter())
+        if spec.get("predict", True):
+            model.predict(x, batch_size=batch, verbose=0)
+            ticks.append(time.perf_counter())
         return {phase: end - start for phase, start, end in zip(PHASES, ticks, ticks[1:])}
 
     backend = keras.backend.backend()

@@ -4,8 +4,9 @@
 (or, for the CIFAR nets timm lacks, written here in plain PyTorch with the same parameter count), each
 measurement a fresh process: `keras_seconds` on Keras (the backend of the benchmark), `torch_seconds` on
 PyTorch with timm, the two taking turns. Both train with SGD with momentum and cross-entropy on the same
-random batch and infer one image at a time; PyTorch runs `channels_last`, its fast CPU layout, and 16-bit
-rows use `torch.autocast` against Keras' `mixed_bfloat16` policy.
+random batch, held on the device, and infer one image at a time; PyTorch runs `channels_last`, its fast layout,
+on the GPU where it sees one, and 16-bit rows use `torch.autocast` against Keras' `mixed_bfloat16` policy.
+`benchmarks/gpu.py` uses the same two functions on a GPU, with `torch.compile` as a further row.
 
     keras_resnet.bench.peers.PEERS["ResNeXt50_32x4d"]  # ('resnext50_32x4d', {})
 """
@@ -37,8 +38,11 @@ PEERS = {
 
 
 def _timings(train_step, infer, steps, calls):
-    """Images/s of each of `steps` training steps and `calls` single-image inferences, after one warm-up of each."""
-    train_step(), infer()  # traces, compiles, allocates
+    """Images/s of each of `steps` training steps and `calls` single-image inferences, after one warm-up of each
+    (none of inference where `calls` is 0: compiling the prediction would be time spent on nothing timed)."""
+    train_step()  # traces, compiles, allocates
+    if calls:
+        infer()
     trains = []
     for _ in range(steps):
         start = time.perf_counter()
@@ -53,7 +57,8 @@ def _timings(train_step, infer, steps, calls):
 
 
 def keras_seconds(spec):
-    """Ours, in this process: `spec` holds `name` (of `PEERS`), `batch`, `steps`, `calls` and `mixed`.
+    """Ours, in this process: `spec` holds `name` (of `PEERS`), `batch`, `steps`, `calls` and `mixed`, and may
+    hold `side` (the image side; default the model's own).
 
     Returns:
         {"train": [images/s per step], "inference": [images/s per single-image call], "parameters": int,
@@ -61,12 +66,14 @@ def keras_seconds(spec):
     """
     name, batch = spec["name"], spec["batch"]
     policy = "mixed_bfloat16" if spec["mixed"] else "float32"
-    model = factory.build(name, **PEERS[name][1], dtype=policy)
+    shape = {"input_shape": (spec["side"], spec["side"], 3)} if spec.get("side") else {}
+    model = factory.build(name, **PEERS[name][1], **shape, dtype=policy)
     side = model.input_shape[1]
     model.compile(keras.optimizers.SGD(0.1, momentum=0.9), "sparse_categorical_crossentropy")
     rng = np.random.default_rng(0)
-    x = rng.random((batch, side, side, 3), dtype=np.float32)
-    y = rng.integers(0, model.output_shape[-1], batch)
+    # On the device, as PyTorch's batch is: a step then times the step, not a copy of the batch to a GPU.
+    x = keras.ops.convert_to_tensor(rng.random((batch, side, side, 3), dtype=np.float32))
+    y = keras.ops.convert_to_tensor(rng.integers(0, model.output_shape[-1], batch))
 
     def train_step():
         model.train_on_batch(x, y)  # returns the loss as a number: waits for the device
@@ -80,24 +87,33 @@ def keras_seconds(spec):
 def torch_seconds(spec):
     """The peer of `spec["name"]` on PyTorch, in this process (torch and timm imported here, not at module load).
 
+    `spec` holds what `keras_seconds` takes, and may hold `device` (default: "cuda" where PyTorch sees a GPU, else
+    "cpu") and `compile`: a `torch.compile` backend ("inductor", its default) to train and infer through.
+
     Returns:
         {"train": [...], "inference": [...], "parameters": parameters plus BatchNorm statistics (as Keras counts),
-        "version": "torch X, timm Y"}.
+        "version": "torch X, timm Y", "device": the device's name, "peer": the name in `PEERS`}.
     """
     import timm
     import torch
 
     name, batch = spec["name"], spec["batch"]
-    model = torch_model(PEERS[name][0]).to(memory_format=torch.channels_last)
+    device = spec.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda"):
+        torch.backends.cudnn.benchmark = True  # as timm's own benchmark: the fastest kernels for the fixed shapes
+    model = torch_model(PEERS[name][0]).to(device, memory_format=torch.channels_last)
     plan = specs.resolve(name)  # the CIFAR twins have the plan's 10 classes, timm's models its 1000
-    side, classes = plan.input_shape[0], plan.classes
+    side, classes = spec.get("side") or plan.input_shape[0], plan.classes
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    parameters = torch_parameters(model)
+    if spec.get("compile"):
+        model = torch.compile(model, backend=spec["compile"])
     generator = torch.Generator().manual_seed(0)
-    x = torch.rand(batch, 3, side, side, generator=generator).to(memory_format=torch.channels_last)
-    y = torch.randint(0, classes, (batch,), generator=generator)
+    x = torch.rand(batch, 3, side, side, generator=generator).to(device, memory_format=torch.channels_last)
+    y = torch.randint(0, classes, (batch,), generator=generator).to(device)
 
     def autocast():
-        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=spec["mixed"])
+        return torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=spec["mixed"])
 
     def train_step():
         model.train()
@@ -112,13 +128,15 @@ def torch_seconds(spec):
     def infer():
         model.eval()
         with torch.inference_mode(), autocast():
-            model(x[:1]).float().numpy()
+            model(x[:1]).float().cpu().numpy()
 
     answer = _timings(train_step, infer, spec["steps"], spec["calls"])
     return {
         **answer,
-        "parameters": torch_parameters(model),
+        "parameters": parameters,
         "version": f"torch {torch.__version__}, timm {timm.__version__}",
+        "device": torch.cuda.get_device_name(device) if device.startswith("cuda") else device,
+        "peer": PEERS[name][0],
     }
 
 
