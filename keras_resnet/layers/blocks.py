@@ -295,9 +295,11 @@ class ResidualBlock(NormOptions, layers.Layer):
             out = shortcut
         elif self.drop_path is not None:
             # A pre-activation block whose projection reads the normalised input runs its first BN whether
-            # or not the branch is kept: only the other BNs' statistics belong to the skipped branch.
+            # or not the branch is kept: only the other BNs' statistics (and the dropout's seed) belong to the
+            # skipped branch.
             branch_norms = self.norms[1:] if self._shortcut_preact else self.norms
-            state = [v for norm in branch_norms for v in norm.non_trainable_variables]
+            branch_layers = [*branch_norms, *([self.drop] if self.drop is not None else [])]
+            state = [v for layer in branch_layers for v in layer.non_trainable_variables]
             out = self.drop_path.combine(shortcut, branch, training=training, state=state)
         else:
             out = shortcut + branch()

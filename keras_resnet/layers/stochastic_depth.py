@@ -46,8 +46,8 @@ class StochasticDepth(layers.Layer):
             shortcut: the shortcut's output.
             branch_fn: computes the branch (the residual).
             training: whether this is a training step (draw) or inference (scale).
-            state: the branch's non-trainable variables (BatchNormalization statistics): a dropped branch
-                leaves them as they were, on every backend.
+            state: the variables the branch updates (its BatchNormalization statistics and dropout seeds): a
+                dropped branch leaves them as they were, on every backend.
         """
         if not training:
             return shortcut + (self.survival_prob * branch_fn() if self.scale == "test" else branch_fn())
@@ -59,13 +59,27 @@ class StochasticDepth(layers.Layer):
         )
         if keras.backend.backend() != "jax":
             return ops.cond(keep, kept, lambda: shortcut)
-        # Under jax.jit a variable update cannot leave a lax.cond, so JAX computes the branch and selects:
-        # the result is the same, the compute saving is lost, and the statistics the branch updated are put
-        # back when it was dropped.
+        import jax  # Keras runs on JAX, so it is installed
+
+        if not isinstance(keep, jax.core.Tracer):  # an eager call: jax.lax.cond would trace and compile both sides
+            return kept() if keep else shortcut
+        # A value computed inside jax.lax.cond belongs to that cond's trace: left in a variable, or in the
+        # StatelessScope in which Keras' jitted train step holds its variables' values, it escapes the cond. So
+        # the branch's updates leave the cond as outputs, the values from before are put back once the branch is
+        # traced, and the outputs are assigned after the cond. The branch reads its weights the usual way: a
+        # StatelessScope of its own would hide the train step's values (stale weights, no gradients).
         before = [variable.value for variable in state]
-        out = ops.where(keep, kept(), shortcut)
-        for variable, value in zip(state, before):
-            variable.assign(ops.where(keep, variable.value, value))
+
+        def run():
+            out = kept()
+            after = [variable.value for variable in state]
+            for variable, value in zip(state, before):
+                variable.assign(value)
+            return out, after
+
+        out, after = ops.cond(keep, run, lambda: (shortcut, before))
+        for variable, value in zip(state, after):
+            variable.assign(value)
         return out
 
     def call(self, inputs, training=None):
