@@ -89,8 +89,10 @@ def _two_blocks(kept, dropped):
     return keras.Model(inputs, outputs)
 
 
-@pytest.mark.parametrize("run_eagerly", [False, True], ids=["jit", "eager"])
-def test_fit_skips_a_dropped_branch_and_trains_a_kept_one_as_without_stochastic_depth(run_eagerly):
+@pytest.mark.parametrize(
+    "implementation, run_eagerly", [("cond", False), ("select", False), ("cond", True)], ids=["cond", "select", "eager"]
+)
+def test_fit_skips_a_dropped_branch_and_trains_a_kept_one_as_without_stochastic_depth(implementation, run_eagerly):
     """model.fit (jax.jit on JAX) through one block kept and one dropped in every step gives what a net with the
     first block plain and the second replaced by its shortcut gives: same losses, weights, statistics and seeds."""
 
@@ -99,7 +101,8 @@ def test_fit_skips_a_dropped_branch_and_trains_a_kept_one_as_without_stochastic_
     dropout = 0.0 if keras.backend.backend() == "torch" else 0.2
 
     def block(survival_prob, name):
-        return BasicBlock(8, survival_prob=survival_prob, dropout=dropout, zero_init=False, name=name)
+        options = dict(survival_implementation=implementation, dropout=dropout, zero_init=False, name=name)
+        return BasicBlock(8, survival_prob=survival_prob, **options)
 
     model = _two_blocks(block(1 - 1e-6, "kept"), block(1e-6, "dropped"))
     # Identity shortcut and a ReLU after the addition: a dropped block maps its input x (>= 0, a ReLU's
@@ -150,10 +153,11 @@ def _primitives(jaxpr, inside=False):
 
 
 @pytest.mark.skipif(keras.backend.backend() != "jax", reason="inspects the jaxpr of the block's training call")
-def test_jax_computes_a_residual_branch_only_inside_the_cond_that_keeps_it():
+@pytest.mark.parametrize("implementation, inside", [("cond", True), ("select", False)])
+def test_jax_computes_a_residual_branch_only_inside_the_cond_that_keeps_it(implementation, inside):
     import jax
 
-    block = BasicBlock(8, survival_prob=0.5, dropout=0.1, zero_init=False)
+    block = BasicBlock(8, survival_prob=0.5, survival_implementation=implementation, dropout=0.1, zero_init=False)
     x = np.zeros((2, 6, 6, 8), "float32")
     block(x)
 
@@ -162,10 +166,25 @@ def test_jax_computes_a_residual_branch_only_inside_the_cond_that_keeps_it():
 
     variables = [v.value for v in block.trainable_variables], [v.value for v in block.non_trainable_variables]
     jaxpr = jax.make_jaxpr(step)(*variables, x)
-    convolutions = [inside for name, inside in _primitives(jaxpr.jaxpr) if name == "conv_general_dilated"]
-    assert convolutions == [True, True]  # both convolutions of the branch, none outside a cond
+    convolutions = [within for name, within in _primitives(jaxpr.jaxpr) if name == "conv_general_dilated"]
+    assert convolutions == [inside, inside]  # "cond": both of the branch's convolutions, none outside a cond
     outputs = jax.jit(step)(*variables, x)[1]  # the statistics come out of the cond as plain arrays
     assert all(isinstance(value, jax.Array) for value in outputs)
+
+
+def test_stochastic_depth_path_is_decided_by_one_documented_rule():
+    expected = "select" if keras.backend.backend() == "jax" else "cond"  # these tests run on CPUs
+    assert keras_resnet.layers.stochastic_depth_path() == expected
+    assert StochasticDepth(0.5).resolved_implementation == expected
+    block = BasicBlock(8, survival_prob=0.5, survival_implementation="cond")
+    block.build((None, 6, 6, 8))
+    assert block.drop_path.resolved_implementation == "cond"
+    assert BasicBlock.from_config(block.get_config()).survival_implementation == "cond"
+    clone = StochasticDepth.from_config(StochasticDepth(0.5, implementation="select").get_config())
+    assert clone.resolved_implementation == "select"
+    for bad in (lambda: StochasticDepth(0.5, implementation="skip"), lambda: BasicBlock(8, survival_implementation="")):
+        with pytest.raises(ValueError, match="implementation=.* is not valid: use one of 'auto', 'cond', 'select'"):
+            bad()
 
 
 def test_stochastic_depth_rejects_bad_probabilities():

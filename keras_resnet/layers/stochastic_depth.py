@@ -6,6 +6,33 @@ from keras import layers, ops
 from keras_resnet.layers.common import register
 
 SCALES = ("test", "train")  # where the expectation of a dropped branch is restored
+IMPLEMENTATIONS = ("auto", "cond", "select")
+
+
+def stochastic_depth_path(implementation="auto"):
+    """How a training step treats a dropped branch: "cond" (not computed) or "select" (computed, then discarded).
+
+    "auto" is "cond" (`keras.ops.cond`) on every backend and device but JAX on the CPU, where it is "select":
+    XLA's CPU compiler runs a convolution's kernel gradient inside a conditional tens of times slower than at
+    top level (jax-ml/jax#12868), which costs far more than the branches stochastic depth skips.
+
+    Args:
+        implementation: "auto", "cond" or "select".
+
+    Returns:
+        "cond" or "select".
+    """
+    if implementation not in IMPLEMENTATIONS:
+        raise ValueError(
+            f"implementation={implementation!r} is not valid: use one of {', '.join(map(repr, IMPLEMENTATIONS))}."
+        )
+    if implementation != "auto":
+        return implementation
+    if keras.backend.backend() != "jax":
+        return "cond"
+    import jax  # Keras runs on JAX, so it is installed
+
+    return "select" if jax.default_backend() == "cpu" else "cond"
 
 
 @register
@@ -16,6 +43,7 @@ class StochasticDepth(layers.Layer):
     `shortcut` otherwise, drawn once per mini-batch; at inference it is `shortcut + survival_prob * branch`.
     Residual blocks call `combine` with the branch as a function, so that a dropped branch is not
     computed at all (`keras.ops.cond`): that is where the paper's ~25% training-time saving comes from.
+    `stochastic_depth_path` says where that holds (everywhere but JAX on the CPU, which computes and discards).
     Used as a plain layer, `layer([shortcut, residual])` applies the same rule to a computed residual.
 
     With `scale="train"` the expectation is kept the other way, as timm's and Model Garden's drop path
@@ -27,9 +55,11 @@ class StochasticDepth(layers.Layer):
         seed: optional seed for the per-batch draws.
         scale: "test" (Huang et al.: the branch times `survival_prob` at inference) or "train" (a kept
             branch over `survival_prob` in training, unscaled at inference).
+        implementation: "auto" (the default: see `stochastic_depth_path`), "cond" or "select"; the path taken
+            is the layer's `resolved_implementation`.
     """
 
-    def __init__(self, survival_prob, seed=None, scale="test", **kwargs):
+    def __init__(self, survival_prob, seed=None, scale="test", implementation="auto", **kwargs):
         super().__init__(**kwargs)
         if not 0.0 < survival_prob <= 1.0:
             raise ValueError(f"survival_prob={survival_prob} must be in (0, 1].")
@@ -37,6 +67,7 @@ class StochasticDepth(layers.Layer):
             raise ValueError(f"scale={scale!r} must be 'test' (Huang et al. 2016) or 'train' (timm's drop path).")
         self.survival_prob = float(survival_prob)
         self.seed, self.scale = seed, scale
+        self.implementation, self.resolved_implementation = implementation, stochastic_depth_path(implementation)
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def combine(self, shortcut, branch_fn, training=None, state=()):
@@ -57,6 +88,12 @@ class StochasticDepth(layers.Layer):
             if self.scale == "test"
             else (lambda: shortcut + branch_fn() / self.survival_prob)
         )
+        if self.resolved_implementation == "select":  # computed either way; a dropped branch's updates undone
+            before = [ops.copy(variable) for variable in state]  # a copy: TF's and torch's values change in place
+            out = ops.where(keep, kept(), shortcut)
+            for variable, value in zip(state, before):
+                variable.assign(ops.where(keep, variable.value, value))
+            return out
         if keras.backend.backend() != "jax":
             return ops.cond(keep, kept, lambda: shortcut)
         import jax  # Keras runs on JAX, so it is installed
@@ -90,4 +127,10 @@ class StochasticDepth(layers.Layer):
         return input_shape[0]
 
     def get_config(self):
-        return {**super().get_config(), "survival_prob": self.survival_prob, "seed": self.seed, "scale": self.scale}
+        return {
+            **super().get_config(),
+            "survival_prob": self.survival_prob,
+            "seed": self.seed,
+            "scale": self.scale,
+            "implementation": self.implementation,
+        }
