@@ -595,7 +595,8 @@ def add_bench(commands):
         "images/s (Keras and SavedModel, batch 1 and 32), build and first-step times, the phases up to the "
         "first training step and prediction in fresh processes (first_step: build, compile, first "
         "train_on_batch, first predict; ResNet-50 vs keras.applications, ResNet-110/1202 and PreActResNet-1001 "
-        "vs flat functional graphs; on JAX too with --jax-python), stochastic-depth epoch time, tf.data "
+        "vs flat functional graphs; on JAX too with --jax-python), stochastic-depth epoch time (on JAX too with "
+        "--jax-python), tf.data "
         "throughput vs training, CLI start-up, and ours against timm on PyTorch (peer: one row of every family, "
         "training and single-image inference, fresh processes; skipped where torch and timm are not installed). "
         "Compared variants take turns (in one process, or one fresh "
@@ -629,8 +630,8 @@ def add_bench(commands):
         metavar="PYTHON",
         help="a Python interpreter that has jax and keras_resnet (e.g. .venv-jax/bin/python): first_step then "
         "also runs each variant in fresh processes of it on Keras' JAX backend, taking turns with the "
-        "TensorFlow ones, and reports JAX / TensorFlow ratios; peer then also times ResNet-50 and ResNeXt-50 on "
-        "JAX against timm (default: TensorFlow only)",
+        "TensorFlow ones, and reports JAX / TensorFlow ratios; stochastic_depth then also times its pair on JAX; "
+        "peer then also times ResNet-50 and ResNeXt-50 on JAX against timm (default: TensorFlow only)",
     )
     bench.add_argument(
         "--torch-python",

@@ -44,6 +44,7 @@ def test_quick_bench_writes_every_section_with_verdicts(quick_run):
             assert (comparison["verdict"] == "missed") == bool(comparison["why"])
     stochastic = next(c for c in report["comparisons"] if c["section"] == "stochastic_depth")
     assert stochastic["target"] == 0.8 and 0.5 < stochastic["expected_depth_fraction"] < 1
+    assert stochastic["path"] == "cond"  # TensorFlow skips a dropped branch on every device
     timed_rows = [r for r in report["rows"] if r["unit"] in ("images/s", "seconds", "seconds per epoch")]
     # The first steps are capped (QUICK.first_step: one fresh process per variant).
     assert all(
@@ -138,7 +139,7 @@ def test_deep_call_returns_and_raises_what_the_function_does():
     [
         (["--only", "first_step", "--jax-python", "/nonexistent/python"], "does not start"),
         (["--only", "first_step", "--jax-python", sys.executable], "cannot run keras_resnet on JAX"),
-        (["--only", "build", "--jax-python", sys.executable], "first_step and peer sections only"),
+        (["--only", "build", "--jax-python", sys.executable], "first_step, stochastic_depth and peer sections only"),
     ],
 )
 def test_bench_refuses_a_jax_python_it_cannot_use_before_any_work(argv, message, tmp_path, capsys):
@@ -166,6 +167,24 @@ def test_quick_first_step_on_jax_too(tmp_path):
             assert any(b.endswith(f": {phase}") and where in b for b in benchmarks), (where, phase)
     assert all(r["min"] > 0 and math.isfinite(r["max"]) for r in report["rows"])
     assert any("JAX: " in note and "jax " in note for note in report["notes"])
+
+
+@pytest.mark.slow
+def test_quick_stochastic_depth_on_jax_too(tmp_path):
+    jax_python = ROOT / ".venv-jax" / "bin" / "python"
+    if not jax_python.exists():
+        pytest.skip("no JAX environment (python3 -m venv .venv-jax && .venv-jax/bin/pip install -e '.[jax]')")
+    report = benchmark.run(
+        ["stochastic_depth"], repeats=1, quick=True, output=str(tmp_path), jax_python=str(jax_python)
+    )
+    name, batch, count = benchmark.QUICK.stochastic_depth
+    on_tf, on_jax = report["comparisons"]
+    assert on_tf["benchmark"] == f"{name} 32x32 batch {batch}, epoch = {count} steps"
+    assert on_jax["benchmark"] == f"{on_tf['benchmark']}, on JAX"
+    for comparison in (on_tf, on_jax):
+        assert comparison["verdict"] in ("met", "missed") and comparison["ratio"] > 0 and comparison["target"] == 0.8
+    assert on_tf["path"] == "cond" and on_jax["path"] in ("cond", "select")  # "select": JAX on a CPU
+    assert len(report["rows"]) == 4 and all(r["n"] == 1 and 0 < r["min"] < math.inf for r in report["rows"])
 
 
 def test_peer_section_without_torch_is_skipped_in_one_note(quick_run):

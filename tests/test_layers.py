@@ -82,6 +82,111 @@ def test_dropped_branch_is_not_computed():
     assert any(not np.array_equal(w.numpy(), 0) for w in kept.non_trainable_weights if "moving_mean" in w.path)
 
 
+def _two_blocks(kept, dropped):
+    """A tiny net: `kept` then `dropped` (blocks or stand-ins for them), pooled into 3 logits."""
+    inputs = keras.Input((6, 6, 8))
+    outputs = keras.layers.Dense(3, name="head")(keras.layers.GlobalAveragePooling2D()(dropped(kept(inputs))))
+    return keras.Model(inputs, outputs)
+
+
+@pytest.mark.parametrize(
+    "implementation, run_eagerly", [("cond", False), ("select", False), ("cond", True)], ids=["cond", "select", "eager"]
+)
+def test_fit_skips_a_dropped_branch_and_trains_a_kept_one_as_without_stochastic_depth(implementation, run_eagerly):
+    """model.fit (jax.jit on JAX) through one block kept and one dropped in every step gives what a net with the
+    first block plain and the second replaced by its shortcut gives: same losses, weights, statistics and seeds."""
+
+    # Keras' torch Dropout, unseeded, draws from torch's global generator rather than its seed state, so two
+    # nets' masks can match only on the other backends.
+    dropout = 0.0 if keras.backend.backend() == "torch" else 0.2
+
+    def block(survival_prob, name):
+        options = dict(survival_implementation=implementation, dropout=dropout, zero_init=False, name=name)
+        return BasicBlock(8, survival_prob=survival_prob, **options)
+
+    model = _two_blocks(block(1 - 1e-6, "kept"), block(1e-6, "dropped"))
+    # Identity shortcut and a ReLU after the addition: a dropped block maps its input x (>= 0, a ReLU's
+    # output) to relu(x) = x.
+    reference = _two_blocks(block(1.0, "kept"), keras.layers.Identity())
+    for name in ("kept", "head"):
+        reference.get_layer(name).set_weights(model.get_layer(name).get_weights())
+    if dropout:
+        seeds = [net.get_layer("kept").drop.seed_generator.state for net in (model, reference)]
+        seeds[1].assign(numpy(seeds[0]))  # the same dropout masks (a copy: JAX donates the step's buffers)
+
+    def values(layer):  # every weight and statistic, and a block's dropout seed (not its own draws')
+        seed = {"dropout seed": numpy(layer.drop.seed_generator.state)} if getattr(layer, "drop", None) else {}
+        return {**{w.path.split("/", 1)[1]: numpy(w) for w in layer.weights}, **seed}
+
+    start = {name: values(model.get_layer(name)) for name in ("kept", "dropped")}
+    x = np.random.default_rng(0).random((8, 6, 6, 8), dtype=np.float32)
+    y = np.arange(8) % 3
+    histories = []
+    for net in (model, reference):
+        net.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        net.run_eagerly = run_eagerly
+        histories.append(net.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0).history["loss"])
+
+    np.testing.assert_allclose(histories[0], histories[1], rtol=1e-5)
+    for name in ("kept", "head"):
+        ours, theirs = values(model.get_layer(name)), values(reference.get_layer(name))
+        assert ours.keys() == theirs.keys()
+        for path in ours:
+            np.testing.assert_allclose(ours[path], theirs[path], rtol=1e-5, atol=1e-6, err_msg=path)
+    dropped = values(model.get_layer("dropped"))
+    for path in dropped:
+        np.testing.assert_array_equal(start["dropped"][path], dropped[path], err_msg=path)  # nothing moved
+    kept = values(model.get_layer("kept"))
+    assert len(kept) == 2 + 4 + 4 + bool(dropout)  # kernels; gammas and betas; statistics; the dropout's seed
+    assert all(not np.array_equal(start["kept"][path], kept[path]) for path in kept)  # all of them moved
+
+
+def _primitives(jaxpr, inside=False):
+    """(primitive name, whether it sits in a cond's branch) for every equation of `jaxpr`, nested ones too."""
+    for equation in jaxpr.eqns:
+        yield equation.primitive.name, inside
+        for param in equation.params.values():
+            for sub in param if isinstance(param, (list, tuple)) else [param]:
+                sub = getattr(sub, "jaxpr", sub)
+                if hasattr(sub, "eqns"):
+                    yield from _primitives(sub, inside or equation.primitive.name == "cond")
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="inspects the jaxpr of the block's training call")
+@pytest.mark.parametrize("implementation, inside", [("cond", True), ("select", False)])
+def test_jax_computes_a_residual_branch_only_inside_the_cond_that_keeps_it(implementation, inside):
+    import jax
+
+    block = BasicBlock(8, survival_prob=0.5, survival_implementation=implementation, dropout=0.1, zero_init=False)
+    x = np.zeros((2, 6, 6, 8), "float32")
+    block(x)
+
+    def step(trainable, non_trainable, x):
+        return block.stateless_call(trainable, non_trainable, x, training=True)
+
+    variables = [v.value for v in block.trainable_variables], [v.value for v in block.non_trainable_variables]
+    jaxpr = jax.make_jaxpr(step)(*variables, x)
+    convolutions = [within for name, within in _primitives(jaxpr.jaxpr) if name == "conv_general_dilated"]
+    assert convolutions == [inside, inside]  # "cond": both of the branch's convolutions, none outside a cond
+    outputs = jax.jit(step)(*variables, x)[1]  # the statistics come out of the cond as plain arrays
+    assert all(isinstance(value, jax.Array) for value in outputs)
+
+
+def test_stochastic_depth_path_is_decided_by_one_documented_rule():
+    expected = "select" if keras.backend.backend() == "jax" else "cond"  # these tests run on CPUs
+    assert keras_resnet.layers.stochastic_depth_path() == expected
+    assert StochasticDepth(0.5).resolved_implementation == expected
+    block = BasicBlock(8, survival_prob=0.5, survival_implementation="cond")
+    block.build((None, 6, 6, 8))
+    assert block.drop_path.resolved_implementation == "cond"
+    assert BasicBlock.from_config(block.get_config()).survival_implementation == "cond"
+    clone = StochasticDepth.from_config(StochasticDepth(0.5, implementation="select").get_config())
+    assert clone.resolved_implementation == "select"
+    for bad in (lambda: StochasticDepth(0.5, implementation="skip"), lambda: BasicBlock(8, survival_implementation="")):
+        with pytest.raises(ValueError, match=r"implementation=.* is not one of \('auto', 'cond', 'select'\)"):
+            bad()
+
+
 def test_stochastic_depth_rejects_bad_probabilities():
     for bad in (0.0, -0.1, 1.5):
         with pytest.raises(ValueError, match=r"in \(0, 1\]"):
@@ -307,7 +412,7 @@ def test_grouped_conv_path_is_decided_by_one_documented_rule():
         Conv2D.from_config(Conv2D(8, 3, groups=4, implementation="native").get_config()).resolved_implementation
         == "native"
     )
-    with pytest.raises(ValueError, match="implementation='fast' is not valid: use one of 'auto', 'native', 'split'"):
+    with pytest.raises(ValueError, match=r"implementation='fast' is not one of \('auto', 'native', 'split'\)"):
         Conv2D(8, 3, groups=4, implementation="fast")
 
 

@@ -4,7 +4,8 @@ The baselines are what a user would otherwise pick: keras.applications, or the s
 flat functional graph, every convolution, batch norm, ReLU and addition its own node. `first_step_seconds`
 times one model's first minutes (build, compile, first training step, first prediction) in the process that
 calls it; the benchmark runs it in a fresh process per measurement, with the TensorFlow or the JAX
-interpreter, so nothing traced or cached before can shorten it.
+interpreter, so nothing traced or cached before can shorten it. `stochastic_depth_seconds` times training
+epochs with and without stochastic depth on whichever backend runs it.
 
     keras_resnet.bench.baselines.flat_preact_resnet(1001).count_params()  # == PreActResNet1001().count_params()
 """
@@ -19,7 +20,7 @@ import numpy as np
 from keras import layers
 
 from keras_resnet import factory, specs
-from keras_resnet.layers import ZeroPadShortcut
+from keras_resnet.layers import ZeroPadShortcut, stochastic_depth_path
 from keras_resnet.specs import BN_EPSILON, BN_MOMENTUM
 
 # The phases `first_step_seconds` times, in order; the totals are sums of consecutive phases.
@@ -251,3 +252,44 @@ def first_step_seconds(spec):
 
     backend = keras.backend.backend()
     return {**deep_call(phases), "backend": backend, "version": importlib.import_module(backend).__version__}
+
+
+def stochastic_depth_seconds(spec):
+    """Seconds per "epoch" of a named model with stochastic depth (p_L = 0.5) and at constant depth.
+
+    Both train (SGD with momentum) on one random batch of 32x32 images; after two warm-up steps each (tracing
+    and compiling both sides of every block's cond), they take turns, an epoch each, `repeats` times.
+
+    Args:
+        spec: a dict with `name` (of `keras_resnet.specs.MODELS`), `batch`, `steps` (per epoch) and `repeats`.
+
+    Returns:
+        {"p_L=0.5": [seconds per epoch], "constant depth": [seconds per epoch]}, with `backend` and `version`
+        (Keras' backend and its library's version) and `path` (`stochastic_depth_path()` here: "cond" where a
+        dropped branch is skipped) for the report.
+    """
+    name, batch = spec["name"], spec["batch"]
+    models = {
+        "p_L=0.5": build_model(name, "ours", 32, stochastic_depth=0.5),
+        "constant depth": build_model(name, "ours", 32),
+    }
+    rng = np.random.default_rng(0)
+    x = keras.ops.convert_to_tensor(rng.random((batch, 32, 32, 3), dtype=np.float32))
+    y = keras.ops.convert_to_tensor(rng.integers(0, models["p_L=0.5"].output_shape[-1], batch))
+
+    def train(model, steps):
+        start = time.perf_counter()
+        for _ in range(steps):
+            model.train_on_batch(x, y)  # returns the loss as a number: waits for the device
+        return time.perf_counter() - start
+
+    for model in models.values():
+        model.compile(keras.optimizers.SGD(0.1, momentum=0.9), "sparse_categorical_crossentropy")
+        train(model, 2)
+    samples = {label: [] for label in models}
+    for _ in range(spec["repeats"]):
+        for label, model in models.items():
+            samples[label].append(train(model, spec["steps"]))
+    backend = keras.backend.backend()
+    version = importlib.import_module(backend).__version__
+    return {**samples, "backend": backend, "version": version, "path": stochastic_depth_path()}

@@ -624,32 +624,56 @@ def _first_step(report, backend, python, name, variant, label, batch):
     return answer
 
 
-def bench_stochastic_depth(report, settings, repeats):
-    """Seconds per "epoch" (a fixed number of steps) with survival p_L=0.5 vs constant depth."""
+def bench_stochastic_depth(report, settings, repeats, jax_python=None):
+    """Seconds per "epoch" (a fixed number of steps) with survival p_L=0.5 vs constant depth.
+
+    Args:
+        report: the `Report` the rows and comparisons go to.
+        settings: `FULL` or `QUICK` (its `stochastic_depth` model, batch and steps per epoch).
+        repeats: interleaved epochs of each variant.
+        jax_python: a Python interpreter with jax and keras_resnet: the pair is then also timed on Keras' JAX
+            backend (jax.jit), in a fresh process of it. None: this process's backend only.
+    """
     name, batch, count = settings.stochastic_depth
-    report.progress(f"stochastic depth {name} ...")
-    pair = {
-        f"{name}, p_L=0.5": compiled(name, "ours", 32, batch, stochastic_depth=0.5),
-        f"{name}, constant depth": compiled(name, "ours", 32, batch),
-    }
+    spec = dict(name=name, batch=batch, steps=count, repeats=repeats)
     expected = statistics.mean(
         block.survival_prob for block in specs.resolve(name, stochastic_depth=0.5).residual_blocks
     )
-    for model, x, y in pair.values():
-        steps(model, x, y, 2)  # traces; the first draws compile both branches of every block
-    measures = {label: lambda m=m: timed(lambda: steps(*m, count)) for label, m in pair.items()}
-    report.compare(
-        "stochastic_depth",
-        f"{name} 32x32 batch {batch}, epoch = {count} steps",
-        interleave(measures, repeats),
-        "seconds per epoch",
-        0.8,
-        higher_is_better=False,
-        expected_depth_fraction=expected,
-        why=f"a dropped block skips its branch (tf.cond), so the time should approach the expected depth "
-        f"fraction {expected:.3f}; what is left is the stem, head, shortcuts and optimizer update of every "
-        "weight, which stochastic depth does not skip",
-    )
+    answers = {}
+    if jax_python:  # first: the fresh process gets the GPU's memory before this one's TensorFlow takes it
+        report.progress(f"stochastic depth {name} on JAX ...")
+        try:
+            answers["JAX"] = _answer(
+                _start(baselines.stochastic_depth_seconds, spec, python=jax_python, backend="jax"),
+                f"stochastic depth of {name} on JAX",
+            )
+        except RuntimeError as error:
+            report.failed("stochastic_depth", f"{name} on JAX", error)
+    report.progress(f"stochastic depth {name} ...")
+    answers = {keras.backend.backend(): baselines.stochastic_depth_seconds(spec), **answers}
+    release()
+    for backend, answer in answers.items():
+        skips = (
+            f"a dropped block skips its branch (keras.ops.cond: tf.cond, jax.lax.cond), so the time should approach "
+            f"the expected depth fraction {expected:.3f}; what is left is the stem, head, shortcuts and optimizer "
+            "update of every weight, which stochastic depth does not skip"
+        )
+        computes = (
+            "here a dropped block's branch is computed and discarded (keras_resnet.layers.stochastic_depth_path() "
+            "is 'select': XLA on the CPU runs convolution gradients inside a conditional far slower), so no saving "
+            "is expected"
+        )
+        report.compare(
+            "stochastic_depth",
+            f"{name} 32x32 batch {batch}, epoch = {count} steps{', on JAX' if backend == 'JAX' else ''}",
+            {f"{name}, p_L=0.5": answer["p_L=0.5"], f"{name}, constant depth": answer["constant depth"]},
+            "seconds per epoch",
+            0.8,
+            higher_is_better=False,
+            expected_depth_fraction=expected,
+            path=answer["path"],
+            why=skips if answer["path"] == "cond" else computes,
+        )
 
 
 def bench_pipeline(report, settings, repeats):
@@ -844,7 +868,8 @@ def run(sections=SECTIONS, *, repeats=3, quick=False, output=None, jax_python=No
         output: directory of the two files (default: `default_output()`).
         jax_python: a Python interpreter with jax and keras_resnet (e.g. `.venv-jax/bin/python`): the
             first_step section then also times every variant on Keras' JAX backend, in fresh processes of it
-            taking turns with the TensorFlow ones, and compares JAX with TensorFlow. None: TensorFlow only.
+            taking turns with the TensorFlow ones, and compares JAX with TensorFlow; stochastic_depth times its
+            pair on JAX too (a fresh process), and peer its `peer_jax` rows. None: TensorFlow only.
         torch_python: a Python interpreter with torch, timm and keras_resnet for the peer section (default:
             this one; the section is skipped in one line where it has no torch or timm).
 
@@ -857,16 +882,18 @@ def run(sections=SECTIONS, *, repeats=3, quick=False, output=None, jax_python=No
     if not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"repeats={repeats!r} must be a positive integer (3 or more gives a meaningful median)")
     if jax_python is not None:
-        if not {"first_step", "peer"} & set(sections):
-            raise ValueError("jax_python times the first_step and peer sections only: add one of them to the sections.")
+        if not {"first_step", "stochastic_depth", "peer"} & set(sections):
+            raise ValueError(
+                "jax_python times the first_step, stochastic_depth and peer sections only: add one of them to the "
+                "sections."
+            )
         check_jax_python(jax_python)
     report = Report(f"`keras-resnet bench` ({'quick' if quick else 'full'})", repeats)
     report.progress(describe(report.machine))
+    on_jax = " (first_step, stochastic_depth and peer on JAX too)" if jax_python else " only"
     report.notes.append(
-        f"Measured on the TensorFlow backend{' (first_step on JAX too)' if jax_python else ' only'}: the suite "
-        "times TensorFlow's tf.data, SavedModel and tf.distribute paths. Keras' JAX backend computes a dropped "
-        "stochastic-depth branch and selects "
-        "(see layers/stochastic_depth.py), so its stochastic-depth saving would be none."
+        f"Measured on the TensorFlow backend{on_jax}: the suite times TensorFlow's tf.data, SavedModel and "
+        "tf.distribute paths."
     )
     settings = QUICK if quick else FULL
     stem = os.path.join(output or default_output(), "bench-quick" if quick else "bench")
@@ -874,6 +901,7 @@ def run(sections=SECTIONS, *, repeats=3, quick=False, output=None, jax_python=No
         try:
             options = {
                 "first_step": {"jax_python": jax_python},
+                "stochastic_depth": {"jax_python": jax_python},
                 "peer": {"torch_python": torch_python, "jax_python": jax_python},
             }.get(section, {})
             BENCHMARKS[section](report, settings, repeats, **options)

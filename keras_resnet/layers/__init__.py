@@ -12,7 +12,7 @@ from keras_resnet.layers.blocks import (
 from keras_resnet.layers.blur import BlurPool
 from keras_resnet.layers.conv import Conv2D, grouped_conv_path
 from keras_resnet.layers.shortcuts import IdentityShortcut, ProjectionShortcut, ZeroPadShortcut
-from keras_resnet.layers.stochastic_depth import StochasticDepth
+from keras_resnet.layers.stochastic_depth import StochasticDepth, stochastic_depth_path
 
 __all__ = [
     "BasicBlock",
@@ -30,4 +30,5 @@ __all__ = [
     "Transition",
     "ZeroPadShortcut",
     "grouped_conv_path",
+    "stochastic_depth_path",
 ]

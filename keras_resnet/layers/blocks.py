@@ -15,7 +15,7 @@ from keras_resnet.layers.blur import BlurPool
 from keras_resnet.layers.common import BN_EPSILON, BN_MOMENTUM, NormOptions, register
 from keras_resnet.layers.conv import Conv2D
 from keras_resnet.layers.shortcuts import IdentityShortcut, ProjectionShortcut, ZeroPadShortcut
-from keras_resnet.layers.stochastic_depth import StochasticDepth
+from keras_resnet.layers.stochastic_depth import StochasticDepth, stochastic_depth_path
 from keras_resnet.utils import checks
 
 
@@ -87,6 +87,8 @@ class ResidualBlock(NormOptions, layers.Layer):
         preact: pre-activation ordering.
         survival_prob: stochastic-depth survival probability p_l of this block (1.0 disables it).
         survival_scale: `StochasticDepth`'s `scale`: "test" (Huang et al.) or "train" (timm's drop path).
+        survival_implementation: `StochasticDepth`'s `implementation`: "auto" (see `stochastic_depth_path`),
+            "cond" (a dropped branch is not computed) or "select" (it is computed and discarded).
         zero_init: start the branch at zero (last BN's gamma in v1, last conv's kernel in pre-act) so the
             block begins as the identity (Goyal et al. 2017).
         use_bias: convolutions with biases (keras.applications parity): every one in v1 blocks (a BN follows them
@@ -110,6 +112,7 @@ class ResidualBlock(NormOptions, layers.Layer):
         preact=False,
         survival_prob=1.0,
         survival_scale="test",
+        survival_implementation="auto",
         zero_init=False,
         use_bias=False,
         dropout=0.0,
@@ -138,6 +141,8 @@ class ResidualBlock(NormOptions, layers.Layer):
         self.filters, self.strides, self.shortcut, self.preact = filters, strides, shortcut, preact
         self.survival_prob, self.zero_init, self.use_bias, self.dropout = survival_prob, zero_init, use_bias, dropout
         self.survival_scale = survival_scale
+        stochastic_depth_path(survival_implementation)  # a bad value fails here, not at the first build
+        self.survival_implementation = survival_implementation
         self.attention, self.se_channels, self.eca_kernel = attention, se_channels, eca_kernel
         self.avg_down, self.blur = avg_down, blur
         self.active = active
@@ -227,7 +232,11 @@ class ResidualBlock(NormOptions, layers.Layer):
         self.drop = layers.Dropout(self.dropout, dtype=self.dtype_policy, name="dropout") if self.dropout else None
         self.drop_path = (
             StochasticDepth(
-                self.survival_prob, scale=self.survival_scale, dtype=self.dtype_policy, name="stochastic_depth"
+                self.survival_prob,
+                scale=self.survival_scale,
+                implementation=self.survival_implementation,
+                dtype=self.dtype_policy,
+                name="stochastic_depth",
             )
             if self.survival_prob < 1.0
             else None
@@ -296,9 +305,11 @@ class ResidualBlock(NormOptions, layers.Layer):
             out = shortcut
         elif self.drop_path is not None:
             # A pre-activation block whose projection reads the normalised input runs its first BN whether
-            # or not the branch is kept: only the other BNs' statistics belong to the skipped branch.
+            # or not the branch is kept: only the other BNs' statistics (and the dropout's seed) belong to the
+            # skipped branch.
             branch_norms = self.norms[1:] if self._shortcut_preact else self.norms
-            state = [v for norm in branch_norms for v in norm.non_trainable_variables]
+            branch_layers = [*branch_norms, *([self.drop] if self.drop is not None else [])]
+            state = [v for layer in branch_layers for v in layer.non_trainable_variables]
             out = self.drop_path.combine(shortcut, branch, training=training, state=state)
         else:
             out = shortcut + branch()
@@ -322,6 +333,7 @@ class ResidualBlock(NormOptions, layers.Layer):
             "preact": self.preact,
             "survival_prob": self.survival_prob,
             "survival_scale": self.survival_scale,
+            "survival_implementation": self.survival_implementation,
             "zero_init": self.zero_init,
             "use_bias": self.use_bias,
             "dropout": self.dropout,

@@ -22,6 +22,7 @@ import functools
 from keras import backend, layers, ops
 
 from keras_resnet.layers.common import register
+from keras_resnet.utils import checks
 
 IMPLEMENTATIONS = ("auto", "native", "split")
 
@@ -52,10 +53,7 @@ def grouped_conv_path(implementation="auto"):
     Returns:
         "native" or "split".
     """
-    if implementation not in IMPLEMENTATIONS:
-        raise ValueError(
-            f"implementation={implementation!r} is not valid: use one of {', '.join(map(repr, IMPLEMENTATIONS))}."
-        )
+    checks.check_choice("implementation", implementation, IMPLEMENTATIONS)
     if implementation != "auto":
         return implementation
     return "native" if _accelerated() else "split"
