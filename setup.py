@@ -35,8 +35,9 @@ setup(
     python_requires=">=3.10",
     # Model code needs only Keras (it runs on the TensorFlow, JAX and PyTorch backends); TensorFlow,
     # needed by training, data, export and FLOPs cross-checks, comes as an extra so that a GPU build
-    # (`tensorflow`) and the CPU wheel (`tensorflow-cpu`) do not both get installed.
-    install_requires=["keras>=3.15", "numpy", "scikit-learn", "wrapt"],
+    # (`tensorflow`) and the CPU wheel (`tensorflow-cpu`) do not both get installed. filelock (>= 3.30, for its
+    # `lock_descriptor`) locks an output folder with flock on Unix and LockFileEx on Windows.
+    install_requires=["keras>=3.15", "numpy", "scikit-learn", "wrapt", "filelock>=3.30"],
     extras_require={
         "tf": ["tensorflow>=2.21", *TRAINING, *WEIGHTS],
         "cpu": ["tensorflow-cpu>=2.21", *TRAINING, *WEIGHTS],
