@@ -50,7 +50,8 @@ setup(
         # The docs site (mkdocs.yml): the theme, the API reference from the docstrings, the notebooks rendered.
         "docs": ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26", "mkdocs-jupyter>=0.25"],
         # nbclient, nbformat and ipykernel execute the example notebooks; jupytext checks them against
-        # their script twins; ruff formats and lints the code (pyproject.toml), as CI checks.
+        # their script twins; ruff formats and lints the code (pyproject.toml), as CI checks; grpcio-tools' protoc
+        # checks that keras_resnet/serving/prediction_log_pb2.py is generated from its .proto.
         "test": [
             "pytest>=8",
             "pytest-xdist",
@@ -63,6 +64,7 @@ setup(
             "ipykernel",
             "jupytext",
             "ruff>=0.17",
+            "grpcio-tools",
         ],
     },
     entry_points={"console_scripts": ["keras-resnet=keras_resnet.cli:main"]},
