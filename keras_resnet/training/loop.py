@@ -376,8 +376,11 @@ def rebuild(model, mean=None, std=None, dtype=None, sync_bn=None):
     """A copy of `model` (same weights) with a `Normalization` "preprocessing" layer after its input, every
     layer in the dtype policy `dtype` and BatchNormalization synchronised or not, as asked.
 
-    A model that has a "preprocessing" layer keeps it. The copy is made from the functional config, so
-    that it holds exactly what a `.keras` file of it would hold (no layer is patched after building).
+    A model that has a "preprocessing" layer keeps it. The copy is `keras.models.clone_model`: each layer
+    made again from its config with the new options, and called where the model called it, the
+    preprocessing layer between the input and the layers that read it; so the copy holds exactly what a
+    `.keras` file of it would hold (no layer is patched after building), as a model built with
+    `preprocessing=` does.
 
     Args:
         model: a functional `keras.Model` with one image input.
@@ -389,53 +392,27 @@ def rebuild(model, mean=None, std=None, dtype=None, sync_bn=None):
     Returns:
         A `keras.Model`.
     """
-    config = model.get_config()
-    ((source, _, _),) = (
-        config["input_layers"] if isinstance(config["input_layers"][0], list) else [config["input_layers"]]
-    )
-    if mean is not None and not any(layer["name"] == models.PREPROCESSING for layer in config["layers"]):
+    (source,) = model.inputs
+    image = keras.Input(batch_shape=source.shape, dtype=source.dtype, name=source.name)
+    added = mean is not None and not any(layer.name == models.PREPROCESSING for layer in model.layers)
+    normalised = models.preprocessing_layer(mean, std)(image) if added else image
 
-        def history(tensor):
-            return tensor["config"]["keras_history"]
-
-        for layer in config["layers"]:
-            for node in layer["inbound_nodes"]:
-                for argument in keras.tree.flatten(node["args"]):
-                    if (
-                        isinstance(argument, dict)
-                        and argument.get("class_name") == "__keras_tensor__"
-                        and history(argument)[0] == source
-                    ):
-                        history(argument)[0] = models.PREPROCESSING
-        spliced = keras.saving.serialize_keras_object(models.preprocessing_layer(mean, std))
-        spliced["name"] = models.PREPROCESSING
-        spliced["inbound_nodes"] = [
-            {
-                "args": [
-                    {
-                        "class_name": "__keras_tensor__",
-                        "config": {
-                            "shape": [None, *model.input_shape[1:]],
-                            "dtype": "float32",
-                            "keras_history": [source, 0, 0],
-                        },
-                    }
-                ],
-                "kwargs": {},
-            }
-        ]
-        at = next(i for i, layer in enumerate(config["layers"]) if layer["name"] == source) + 1
-        config["layers"].insert(at, spliced)
-    for layer in config["layers"]:
-        settings = layer["config"]
-        if dtype is not None and layer["class_name"] != "InputLayer":
-            keep = dtype.startswith("mixed") and layer["name"] in ("predictions", models.PREPROCESSING)
+    def clone(layer):
+        settings = layer.get_config()
+        if dtype is not None:
+            keep = dtype.startswith("mixed") and layer.name in ("predictions", models.PREPROCESSING)
             settings["dtype"] = "float32" if keep else dtype
         if sync_bn is not None and "sync_bn" in settings:
             settings["sync_bn"] = sync_bn
-        if sync_bn is not None and layer["class_name"] == "BatchNormalization":
+        if sync_bn is not None and isinstance(layer, keras.layers.BatchNormalization):
             settings["synchronized"] = sync_bn
-    copy = model.__class__.from_config(config)
+        return layer.__class__.from_config(settings)
+
+    def call(layer, *args, **kwargs):  # the layers that read the image read it normalised
+        args, kwargs = keras.tree.map_structure(lambda x: normalised if x is image else x, (args, kwargs))
+        return layer(*args, **kwargs)
+
+    copy = keras.models.clone_model(model, input_tensors=image, clone_function=clone, call_function=call)
     copy.set_weights(model.get_weights())
     return copy
 
