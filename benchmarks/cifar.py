@@ -25,8 +25,7 @@ import time
 
 import numpy as np
 
-from keras_resnet import models, weights
-from keras_resnet import factory
+from keras_resnet import factory, models, weights
 from keras_resnet.training import data, loop
 from keras_resnet.utils import files, plots
 

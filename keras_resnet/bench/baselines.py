@@ -18,9 +18,8 @@ import keras
 import numpy as np
 from keras import layers
 
-from keras_resnet import specs
+from keras_resnet import factory, specs
 from keras_resnet.layers import ZeroPadShortcut
-from keras_resnet import factory
 from keras_resnet.specs import BN_EPSILON, BN_MOMENTUM
 
 # The phases `first_step_seconds` times, in order; the totals are sums of consecutive phases.

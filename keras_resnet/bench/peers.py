@@ -15,8 +15,7 @@ import time
 import keras
 import numpy as np
 
-from keras_resnet import specs
-from keras_resnet import factory
+from keras_resnet import factory, specs
 
 # Our model -> (timm's name, or a CIFAR twin of this module; options of ours that make it timm's network).
 # timm's resnet50 is ResNet-50 v1.5 (the stride on the 3x3), as torchvision's; keras.applications' is v1.

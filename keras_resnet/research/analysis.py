@@ -23,9 +23,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_resnet import specs
+from keras_resnet import factory, specs
 from keras_resnet.layers import ResidualBlock
-from keras_resnet import factory
 from keras_resnet.research import paths
 from keras_resnet.research.paths import PathGradients, PathLengths, plot_paths  # noqa: F401  (part of this module's API)
 from keras_resnet.training import optimizer, recipes

@@ -26,8 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_resnet import models, specs
-from keras_resnet import factory
+from keras_resnet import factory, models, specs
 from keras_resnet.training import data, optimizer, recipes
 from keras_resnet.utils import checks, files, plots
 
