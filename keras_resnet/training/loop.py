@@ -450,6 +450,12 @@ def rebuild(model, mean=None, std=None, dtype=None, sync_bn=None):
         return layer(*args, **kwargs)
 
     copy = keras.models.clone_model(model, input_tensors=image, clone_function=clone, call_function=call)
+    options = getattr(model, "build_options", None)
+    if options is not None and "family" in options:  # built here: its options say what changed (a clone has none)
+        changed = {"dtype": dtype, "sync_bn": sync_bn, "preprocessing": {"mean": mean, "std": std} if added else None}
+        options = {**options, **{key: value for key, value in changed.items() if value is not None}}
+        plan = specs.resolve(options.pop("family"), **options)  # the values as build() keeps them
+        copy = models.Network(image, copy.output, name=copy.name, build_options=models.build_options(plan))
     copy.set_weights(model.get_weights())
     return copy
 
