@@ -35,8 +35,9 @@ setup(
     python_requires=">=3.10",
     # Model code needs only Keras (it runs on the TensorFlow, JAX and PyTorch backends); TensorFlow,
     # needed by training, data, export and FLOPs cross-checks, comes as an extra so that a GPU build
-    # (`tensorflow`) and the CPU wheel (`tensorflow-cpu`) do not both get installed.
-    install_requires=["keras>=3.15", "numpy", "scikit-learn", "wrapt"],
+    # (`tensorflow`) and the CPU wheel (`tensorflow-cpu`) do not both get installed. filelock (>= 3.30, for its
+    # `lock_descriptor`) locks an output folder with flock on Unix and LockFileEx on Windows.
+    install_requires=["keras>=3.15", "numpy", "scikit-learn", "wrapt", "filelock>=3.30"],
     extras_require={
         "tf": ["tensorflow>=2.21", *TRAINING, *WEIGHTS],
         "cpu": ["tensorflow-cpu>=2.21", *TRAINING, *WEIGHTS],
@@ -49,7 +50,8 @@ setup(
         # The docs site (mkdocs.yml): the theme, the API reference from the docstrings, the notebooks rendered.
         "docs": ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26", "mkdocs-jupyter>=0.25"],
         # nbclient, nbformat and ipykernel execute the example notebooks; jupytext checks them against
-        # their script twins; ruff formats and lints the code (pyproject.toml), as CI checks.
+        # their script twins; ruff formats and lints the code (pyproject.toml), as CI checks; grpcio-tools' protoc
+        # checks that keras_resnet/serving/prediction_log_pb2.py is generated from its .proto.
         "test": [
             "pytest>=8",
             "pytest-xdist",
@@ -62,6 +64,7 @@ setup(
             "ipykernel",
             "jupytext",
             "ruff>=0.17",
+            "grpcio-tools",
         ],
     },
     entry_points={"console_scripts": ["keras-resnet=keras_resnet.cli:main"]},

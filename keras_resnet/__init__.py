@@ -47,6 +47,7 @@ FUNCTIONS = (
 
 def _register_saved_classes(keras):
     importlib.import_module("keras_resnet.layers")
+    importlib.import_module("keras_resnet.models.backbone")  # Network, the class of every model built here
     importlib.import_module("keras_resnet.training.optimizer")
 
 

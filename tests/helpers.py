@@ -82,7 +82,7 @@ def run_backbone_test(name, tmp_path, input_shape, **options):
     x = np.random.default_rng(0).random((4, *input_shape), dtype=np.float32)
     out = numpy(model(x, training=False))
     assert out.shape == (4, 3) and np.isfinite(out).all()
-    assert keras.Model.from_config(model.get_config()).get_config() == model.get_config()
+    assert type(model).from_config(model.get_config()).get_config() == model.get_config()
     model.compile(keras.optimizers.SGD(0.01, clipnorm=1.0), "sparse_categorical_crossentropy")
     history = model.fit(x, np.arange(4) % 3, batch_size=2, epochs=1, verbose=0)  # two steps
     assert np.isfinite(history.history["loss"]).all()

@@ -50,12 +50,47 @@ def test_pyramid_outputs_by_stride(name, tmp_path):
     maps = {level: numpy(value) for level, value in extractor(x).items()}
     assert list(maps) == levels[-3:] and [info.level for info in extractor.feature_info] == levels[-3:]
     np.testing.assert_allclose(maps[levels[-1]], numpy(model(x)), atol=1e-5)
-    # A model loaded from a file has no pyramid_outputs attribute: features() reads its layers instead.
+    # features() reads the layers, so it works on a loaded model too (also on a file without pyramid_outputs).
     model.save(tmp_path / "backbone.keras")
     loaded = keras.saving.load_model(tmp_path / "backbone.keras")
     again = keras_resnet.features(loaded, levels=levels[-3:])(x)
     for level in levels[-3:]:
         np.testing.assert_allclose(numpy(again[level]), maps[level], atol=1e-5)
+
+
+# Promise: a model keeps how it was built through a .keras file, as keras-hub's backbones do: its build options
+# (family, depth, every option) load with it, build() from them gives the same model, and what they imply comes
+# back: a backbone's pyramid_outputs, an extractor's feature_info. Before: a loaded model had none of them.
+def test_a_saved_model_keeps_its_build_options_and_pyramid(tmp_path):
+    preprocessing = {"mean": [120.0, 115.0, 100.0], "std": [60.0, 60.0, 60.0]}
+    model = keras_resnet.ResNet18(include_top=False, input_shape=(64, 64, 3), stochastic_depth=0.2, shortcut="C")
+    tuned = keras_resnet.build("cifar_resnet", depth=8, input_shape=(8, 8, 3), classes=3, preprocessing=preprocessing)
+    extractor = keras_resnet.features(model, levels=("P3", "P4", "P5"))
+    for built in (model, tuned, extractor):
+        built.save(tmp_path / f"{built.name}.keras")
+    loaded, loaded_tuned, loaded_extractor = (
+        keras_resnet.models.load_model_file(tmp_path / f"{built.name}.keras") for built in (model, tuned, extractor)
+    )
+    assert loaded.build_options == model.build_options
+    options = dict(loaded.build_options)
+    assert {
+        key: options[key] for key in ("family", "depth", "name", "include_top", "stochastic_depth", "shortcut")
+    } == {
+        "family": "resnet",
+        "depth": 18,
+        "name": "ResNet18",
+        "include_top": False,
+        "stochastic_depth": 0.2,
+        "shortcut": "C",
+    }
+    assert keras_resnet.build(options.pop("family"), **options).get_config() == model.get_config()
+    assert loaded_tuned.build_options == tuned.build_options and loaded_tuned.build_options["preprocessing"] == (
+        preprocessing
+    )
+    assert list(loaded.pyramid_outputs) == ["P1", "P2", "P3", "P4", "P5"]
+    assert loaded_extractor.feature_info == extractor.feature_info
+    assert [info.level for info in loaded_extractor.feature_info] == ["P3", "P4", "P5"]
+    assert loaded_extractor.build_options == {**model.build_options, "levels": ["P3", "P4", "P5"]}
 
 
 def test_features_name_the_levels_a_model_has():

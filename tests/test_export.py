@@ -1,12 +1,14 @@
 """TF Serving exports: layout, signatures against model.predict, verification as the server loads them,
 versions, concurrency, warm-up protos and errors."""
 
+import ast
 import base64
 import http.server
 import json
 import os
 import pathlib
 import re
+import runpy
 import signal
 import subprocess
 import sys
@@ -17,10 +19,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from google.protobuf import descriptor_pb2
 
 import keras_resnet
 from keras_resnet import cli, specs
-from keras_resnet.serving import export
+from keras_resnet.serving import export, prediction_log_pb2
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SIZE = (32, 32, 3)
@@ -186,18 +189,28 @@ def test_warmup_requests_are_tf_serving_prediction_logs(resnet20):
     assert export.warmup_records(np.arange(12, dtype=np.uint8).reshape(1, 2, 2, 3))[0] == official
 
     version = resnet20["versions"][0]
-    protos = export._serving_protos()
     signatures = tf.saved_model.load(version).signatures
     records = list(tf.data.TFRecordDataset(os.path.join(version, "assets.extra", "tf_serving_warmup_requests")))
     assert len(records) == 2
     outputs = []
     for record in records:
-        request = protos["PredictionLog"].FromString(record.numpy()).predict_log.request
+        request = prediction_log_pb2.PredictionLog.FromString(record.numpy()).predict_log.request
         ((name, tensor),) = request.inputs.items()
         outputs.append(
             signatures[request.model_spec.signature_name](**{name: tf.make_ndarray(tensor)})["probabilities"]
         )
     np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-4)  # the same image, as floats and as PNG
+
+
+# Promise: prediction_log_pb2.py is protoc's output for prediction_log.proto (regenerated here by any protoc; the
+# committed one by protoc 31.1, as .ci/protos.py says), so an edit of either one alone is caught.
+def test_the_warmup_messages_are_generated_from_their_proto(tmp_path):
+    pytest.importorskip("grpc_tools", reason="grpcio-tools (the test extra) runs protoc")
+    generated = runpy.run_path(str(ROOT / ".ci" / "protos.py"))["generate"](tmp_path)
+    serialized = re.search(r"AddSerializedFile\((b'.*')\)$", generated.read_text(), re.M).group(1)
+    assert descriptor_pb2.FileDescriptorProto.FromString(ast.literal_eval(serialized)) == (
+        descriptor_pb2.FileDescriptorProto.FromString(prediction_log_pb2.DESCRIPTOR.serialized_pb)
+    )
 
 
 def test_cli_export_and_verify(resnet20, capsys):

@@ -2,6 +2,8 @@
 and from every command that reads one; written files are whole or absent."""
 
 import pathlib
+import subprocess
+import sys
 import zipfile
 
 import keras
@@ -11,6 +13,8 @@ import keras_resnet
 from keras_resnet import cli
 from keras_resnet.models import load_model_file
 from keras_resnet.utils import files
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +136,26 @@ def test_two_writers_of_one_file_at_once_each_write_their_own_whole_file(tmp_pat
     writer.join()
     assert target.read_bytes() == first  # the last rename wins, and it is a whole file
     assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
+
+
+# Before: utils/files.py imported `fcntl` at its top for the output folder's lock, and the model functions import
+# utils/files.py (to save), so `import keras_resnet; ResNet50()` failed where `fcntl` does not exist (Windows).
+NO_FCNTL = r"""
+import importlib.abc, sys
+
+class NoFcntl(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "fcntl":
+            raise ModuleNotFoundError("No module named 'fcntl'", name=name)
+
+sys.modules.pop("fcntl", None)
+sys.meta_path.insert(0, NoFcntl())
+import keras_resnet
+print(keras_resnet.ResNet20(input_shape=(8, 8, 3), classes=2).count_params())
+"""
+
+
+def test_a_model_builds_where_fcntl_does_not_exist():
+    done = subprocess.run([sys.executable, "-c", NO_FCNTL], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == [str(keras_resnet.ResNet20(input_shape=(8, 8, 3), classes=2).count_params())]

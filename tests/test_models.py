@@ -144,7 +144,7 @@ def check_forward_and_config(name, images):
     assert out.shape == (4, 7)
     assert np.isfinite(out).all()
     np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
-    clone = keras.Model.from_config(model.get_config())
+    clone = type(model).from_config(model.get_config())
     assert clone.get_config() == model.get_config()
     clone.set_weights(model.get_weights())
     np.testing.assert_allclose(keras.ops.convert_to_numpy(clone(x, training=False)), out, atol=1e-6)

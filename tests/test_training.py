@@ -196,6 +196,24 @@ def test_labels_beyond_a_given_models_outputs_are_refused_by_index_before_traini
         loop.train(model, (x, y), epochs=1, verbose=0)
 
 
+# Promise: a model object given to train() gets the data's normalisation as a layer of its graph, the same graph
+# a model built by name with `preprocessing=` has, in any dtype policy. Before: rebuild spliced the layer into the
+# model's config JSON and looked for the layers reading the input with keras.tree.flatten, which flattens the
+# tensors' dicts too: it found none, the layer was left unconnected and dropped, so the model trained on raw pixels.
+@pytest.mark.parametrize("dtype", [None, "mixed_bfloat16"])
+def test_a_given_model_gets_the_preprocessing_a_model_built_by_name_has(dtype):
+    mean, std = [100.0, 110.0, 120.0], [50.0, 60.0, 70.0]
+    options = dict(depth=8, input_shape=(8, 8, 3), classes=3, dtype=dtype)
+    keras.utils.set_random_seed(0)
+    given = keras_resnet.build("cifar_resnet", **options)
+    copy = loop.rebuild(given, mean, std, dtype=dtype)
+    built = keras_resnet.build("cifar_resnet", **options, preprocessing={"mean": mean, "std": std})
+    assert copy.get_config() == built.get_config()
+    pixels = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+    normalised = (pixels - np.float32(mean)) / np.float32(std)
+    np.testing.assert_allclose(copy.predict(pixels, verbose=0), given.predict(normalised, verbose=0), atol=1e-2)
+
+
 def test_mixed_precision_computes_in_16_bits_with_float32_logits():
     history = loop.train(
         "ResNet20", "digits", epochs=1, steps_per_epoch=2, batch_size=16, mixed_precision=True, verbose=0

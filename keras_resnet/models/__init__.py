@@ -3,13 +3,30 @@ load back through `load_model_file`; `backbone` turns a model into a feature ext
 multiply-adds. `keras_resnet.build` (in `keras_resnet.factory`, above the weights room) resolves, builds with
 this room and loads weights."""
 
-from keras_resnet.models.backbone import FeatureInfo, check_freeze, feature_info, features, freeze, pyramid_outputs
-from keras_resnet.models.base import PREPROCESSING, build_model, load_model_file, preprocessing_layer, stem
+from keras_resnet.models.backbone import (
+    FeatureInfo,
+    Network,
+    check_freeze,
+    feature_info,
+    features,
+    freeze,
+    pyramid_outputs,
+)
+from keras_resnet.models.base import (
+    PREPROCESSING,
+    build_model,
+    build_options,
+    load_model_file,
+    preprocessing_layer,
+    stem,
+)
 
 __all__ = [
     "PREPROCESSING",
     "FeatureInfo",
+    "Network",
     "build_model",
+    "build_options",
     "check_freeze",
     "feature_info",
     "features",

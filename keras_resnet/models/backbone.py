@@ -1,5 +1,6 @@
 """A built model as a backbone: its feature maps by stride (keras-hub's `pyramid_outputs`, timm's
-`feature_info`), and freezing what fine-tuning keeps fixed.
+`feature_info`), and freezing what fine-tuning keeps fixed; `Network`, the model class that keeps how it was
+built through a `.keras` file.
 
 Both read the model itself, not its plan, so they work on a model loaded from a `.keras` file too: the
 layers are a chain (stem -> blocks -> head) whose output sizes `compute_output_shape` gives on a probe size,
@@ -7,6 +8,7 @@ and layer names say the stage (`stage3_block2`; everything before the first bloc
 """
 
 import dataclasses
+import json
 import math
 import re
 
@@ -61,6 +63,41 @@ def feature_info(model):
     return [found[stride] for stride in sorted(found)]
 
 
+@keras.saving.register_keras_serializable(package="keras_resnet")
+class Network(keras.Model):
+    """A functional model that keeps how it was built, as keras-hub's backbones do: its `build_options` are in
+    its config, so a `.keras` file of it loads with them, and what they imply comes back with it.
+
+    `keras_resnet.build` and the named model functions return one; `features()` too. A model without its
+    top has `pyramid_outputs` (its feature maps by stride); an extractor from `features()` has `feature_info`.
+    `keras.Model.from_config` and `keras.models.clone_model` make a plain functional model or one without
+    options (Keras makes a subclass's own arguments its business): use `type(model).from_config`.
+
+    Args:
+        inputs, outputs: as `keras.Model(inputs, outputs)`.
+        name: the model's name.
+        build_options: JSON data: `family`, `depth`, the keras.applications arguments and every option,
+            resolved, so that `keras_resnet.build(options.pop("family"), **options)` builds the same model
+            (its weights aside); `levels` for a feature extractor. None: nothing known.
+        **kwargs: as `keras.Model`.
+
+    Attributes:
+        build_options: as the argument, as a `.keras` file stores it (tuples are lists).
+    """
+
+    def __init__(self, inputs, outputs, name=None, *, build_options=None, **kwargs):
+        super().__init__(inputs, outputs, name=name, **kwargs)
+        self.build_options = None if build_options is None else json.loads(json.dumps(build_options))
+        options = self.build_options or {}
+        if "levels" in options:
+            self.feature_info = [info for info in feature_info(self) if info.level in options["levels"]]
+        elif options.get("include_top") is False:  # a backbone: its feature maps by stride, as keras-hub's have
+            self.pyramid_outputs = pyramid_outputs(self)
+
+    def get_config(self):
+        return {**super().get_config(), "build_options": self.build_options}
+
+
 def pyramid_outputs(model):
     """Every level of `model`'s feature pyramid, as keras-hub's `Backbone.pyramid_outputs`.
 
@@ -81,8 +118,9 @@ def features(model, levels=None):
         levels: the levels to return, e.g. ("P3", "P4", "P5"); None: all of them (see `feature_info`).
 
     Returns:
-        A functional `keras.Model` sharing `model`'s layers and weights, whose output is `{level: tensor}`;
-        its `feature_info` attribute lists the levels returned, with stride and channels.
+        A `Network` sharing `model`'s layers and weights, whose output is `{level: tensor}`; its
+        `feature_info` attribute lists the levels returned, with stride and channels, also once saved and
+        loaded; its `build_options` are `model`'s and the levels.
 
     Raises:
         ValueError: a level the model does not have; the message lists those it has.
@@ -98,9 +136,8 @@ def features(model, levels=None):
         )
     outputs = {level: model.get_layer(available[level].layer).output for level in levels}
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs  # a lone tensor, as the model takes
-    extractor = keras.Model(inputs, outputs, name=f"{model.name}_features")
-    extractor.feature_info = [available[level] for level in levels]
-    return extractor
+    options = {**(getattr(model, "build_options", None) or {}), "levels": levels}
+    return Network(inputs, outputs, name=f"{model.name}_features", build_options=options)
 
 
 def stage_of(layer_name):

@@ -11,7 +11,7 @@ import numpy as np
 from keras import layers
 
 from keras_resnet.layers import BasicBlock, BlurPool, BottleneckBlock, DenseLayer, Transition
-from keras_resnet.models.backbone import pyramid_outputs
+from keras_resnet.models.backbone import Network
 from keras_resnet.utils import checks
 
 LAYERS = {"basic": BasicBlock, "bottleneck": BottleneckBlock, "dense": DenseLayer, "transition": Transition}
@@ -43,7 +43,8 @@ def build_model(plan, input_tensor=None):
 
     Stem, then one layer per block of the plan, then (pre-activation nets and DenseNets) a final BN-ReLU;
     `include_top` adds global average pooling and the classifier, otherwise `pooling` picks the pooled
-    features and the model's `pyramid_outputs` holds its feature maps by stride (`keras_resnet.features`).
+    features and the model's `pyramid_outputs` holds its feature maps by stride (`keras_resnet.features`),
+    also once saved and loaded.
     Every layer gets the plan's dtype policy (the classifier computes in float32 under a mixed policy) and
     BatchNormalization options. Weights are not this module's business: `keras_resnet.build`
     loads them after building.
@@ -53,7 +54,7 @@ def build_model(plan, input_tensor=None):
         input_tensor: optional tensor to use as the model's input.
 
     Returns:
-        A functional `keras.Model` named `plan.name`.
+        A functional model named `plan.name`: a `Network`, which keeps its `build_options(plan)` in its config.
 
     Raises:
         ValueError: Keras is set to channels-first images (keras_resnet builds channels-last models).
@@ -98,10 +99,25 @@ def build_model(plan, input_tensor=None):
     elif plan.pooling == "max":
         x = layers.GlobalMaxPooling2D(dtype=dtype, name="max_pool")(x)
     source = keras.utils.get_source_inputs(input_tensor) if input_tensor is not None else inputs
-    model = keras.Model(source, x, name=plan.name)
-    if not plan.include_top:  # a backbone: its feature maps by stride, as keras-hub's backbones have them
-        model.pyramid_outputs = pyramid_outputs(model)
-    return model
+    return Network(source, x, name=plan.name, build_options=build_options(plan))
+
+
+def build_options(plan):
+    """What `keras_resnet.build` needs to build `plan` again: the `build_options` a `Network` keeps.
+
+    Args:
+        plan: a `keras_resnet.specs.Plan`.
+
+    Returns:
+        A dict: `family`, `depth`, the keras.applications arguments and every option's resolved value.
+    """
+    signature = ("input_shape", "classes", "include_top", "pooling", "classifier_activation", "name")
+    return {
+        "family": plan.family,
+        "depth": plan.depth,
+        **{key: getattr(plan, key) for key in signature},
+        **plan.options,
+    }
 
 
 def stem(x, plan, norm, dtype=None):

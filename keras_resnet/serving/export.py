@@ -28,12 +28,12 @@ and time a huge decode takes.
 `keras_reference.npz` (sample images with the answers `verify` compares the served ones with: for an
 export of a training run's file, real test images and the trained model's answers written by the run;
 otherwise random images and the Keras model's outputs) and `tf_serving_warmup_requests` (one PredictionLog
-per signature, replayed by TF Serving when it loads the version).
+per signature, replayed by TF Serving when it loads the version; the messages are generated from
+`prediction_log.proto`, TF Serving's own fields and numbers).
 """
 
 import dataclasses
 import errno
-import functools
 import json
 import os
 import re
@@ -50,6 +50,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_resnet.models.base import PREPROCESSING, load_model_file
+from keras_resnet.serving import prediction_log_pb2
 from keras_resnet.utils import checks, files
 
 # Written by TensorFlow 2.21: an older TF Serving may not know an op or attribute of this graph.
@@ -545,69 +546,6 @@ def _publish(staging, export_dir, version):
                 raise ValueError(f"{target} exists: an export never overwrites; choose another version.") from None
 
 
-@functools.cache
-def _serving_protos():
-    """PredictionLog and the messages it holds, wire-identical to tensorflow_serving/apis (same field
-    numbers and types as prediction_log.proto, predict.proto and model.proto).
-
-    Built here from a descriptor because the tensorflow-serving-api wheel requires the full `tensorflow`
-    wheel, which would be installed on top of `tensorflow-cpu`. Only the fields a warm-up request uses
-    are declared; the package name differs so that the real protos can be imported beside these.
-    """
-    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-    from tensorflow.core.framework import tensor_pb2
-
-    field = descriptor_pb2.FieldDescriptorProto
-    string, message, optional, repeated = (
-        field.TYPE_STRING,
-        field.TYPE_MESSAGE,
-        field.LABEL_OPTIONAL,
-        field.LABEL_REPEATED,
-    )
-    package = "keras_resnet.tf_serving"
-
-    def fields(*rows):
-        return [
-            field(name=name, number=number, type=kind, label=label, type_name=type_name)
-            for name, number, kind, label, type_name in rows
-        ]
-
-    proto = descriptor_pb2.FileDescriptorProto(
-        name="keras_resnet/tf_serving_warmup.proto",
-        package=package,
-        syntax="proto3",
-        dependency=[tensor_pb2.DESCRIPTOR.name],
-    )
-    proto.message_type.add(
-        name="ModelSpec",
-        field=fields(("name", 1, string, optional, None), ("signature_name", 3, string, optional, None)),
-    )
-    request = proto.message_type.add(
-        name="PredictRequest",
-        field=fields(
-            ("model_spec", 1, message, optional, f".{package}.ModelSpec"),
-            ("inputs", 2, message, repeated, f".{package}.PredictRequest.InputsEntry"),
-        ),
-    )
-    request.nested_type.add(
-        name="InputsEntry",
-        field=fields(("key", 1, string, optional, None), ("value", 2, message, optional, ".tensorflow.TensorProto")),
-        options=descriptor_pb2.MessageOptions(map_entry=True),
-    )
-    proto.message_type.add(
-        name="PredictLog", field=fields(("request", 1, message, optional, f".{package}.PredictRequest"))
-    )
-    proto.message_type.add(
-        name="PredictionLog", field=fields(("predict_log", 6, message, optional, f".{package}.PredictLog"))
-    )
-    pool = descriptor_pool.Default()
-    pool.Add(proto)
-    return {
-        name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{package}.{name}"))
-        for name in ("PredictionLog", "PredictRequest")
-    }
-
-
 def warmup_records(images):
     """TF Serving warm-up requests: serialized PredictionLog records, one per signature.
 
@@ -617,18 +555,16 @@ def warmup_records(images):
     Returns:
         A list of bytes, the records of `assets.extra/tf_serving_warmup_requests`.
     """
-    protos = _serving_protos()
     encoded = tf.io.encode_png(images[0]).numpy()
     records = []
     for signature, value in (
         ("serving_default", images[:1].astype(np.float32)),
         ("serving_bytes", np.array([encoded], dtype=object)),
     ):
-        request = protos["PredictRequest"]()
+        log = prediction_log_pb2.PredictionLog()
+        request = log.predict_log.request
         request.model_spec.signature_name = signature
         request.inputs[SIGNATURES[signature]].CopyFrom(tf.make_tensor_proto(value))
-        log = protos["PredictionLog"]()
-        log.predict_log.request.CopyFrom(request)
         records.append(log.SerializeToString())
     return records
 

@@ -161,22 +161,36 @@ class TerminateOnNaN(keras.callbacks.TerminateOnNaN):
         _check_finite_weights(self.model, f"the end of epoch {epoch + 1}, step {self.steps}", self.where)
 
 
-class ModelCheckpoint(keras.callbacks.ModelCheckpoint):
-    """Keras' ModelCheckpoint writing through `files.atomic_write`: never a half-written `.keras` file, and
-    a disk too full for it is one sentence before the write starts."""
+class ModelCheckpoint(keras.callbacks.Callback):
+    """Save the model, optimizer included, as a `.keras` file at each epoch's end, or with `monitor` only when
+    that metric beats its best so far; through `files.atomic_write`: never a half-written `.keras` file, and a
+    disk too full for it is one sentence before the write starts.
 
-    def __init__(self, filepath, **kwargs):
-        self.target = pathlib.Path(filepath)
-        super().__init__(files.partial_name(self.target), **kwargs)  # each write then gets its own name
+    A callback of its own rather than Keras' ModelCheckpoint, whose only way to choose where a write goes is
+    its private `_save_model`.
+
+    Args:
+        filepath: the `.keras` file.
+        monitor: a logged metric where higher is better (e.g. "val_accuracy"); None saves every epoch.
+        best: the best value of `monitor` so far (a resumed run's), which a save must beat.
+    """
+
+    def __init__(self, filepath, monitor=None, best=None):
+        super().__init__()
+        self.target, self.monitor, self.best = pathlib.Path(filepath), monitor, best
 
     def on_train_begin(self, logs=None):
         for partial in files.partials(self.target):  # left by a killed run: never to be renamed in
             partial.unlink()
 
-    def _save_model(self, epoch, batch, logs):
+    def on_epoch_end(self, epoch, logs=None):
+        if self.monitor is not None:
+            value = (logs or {}).get(self.monitor)
+            if value is None or (self.best is not None and not value > self.best):
+                return
+            self.best = value
         with files.atomic_write(self.target, needs=files.model_bytes(self.model)) as partial:
-            self.filepath = str(partial)
-            super()._save_model(epoch, batch, logs)
+            self.model.save(partial)
 
 
 class StatusLine(keras.callbacks.Callback):
@@ -214,71 +228,95 @@ class StatusLine(keras.callbacks.Callback):
         files.write_text(self.path, ", ".join(parts) + "\n")
 
 
-class BackupAndRestore(keras.callbacks.BackupAndRestore):
-    """Keras' BackupAndRestore made safe against a kill at any moment and against non-finite weights.
+class BackupAndRestore(keras.callbacks.Callback):
+    """Back up the training state (weights and optimizer) safely against a kill at any moment and against
+    non-finite weights; `restore` resumes from it.
 
-    Keras' writes the weights and then the epoch, in place: a kill between the two resumes the wrong
-    epoch, a kill mid-write leaves a corrupt file. Here a backup is one file named after its state,
-    `step<optimizer steps>-epoch<epoch to resume at>.weights.h5`, written to a temporary name and
-    renamed into place when whole; the two newest are kept, and restoring takes the newest one that
-    loads. It also backs up at each epoch's end when it backs up every N steps (Keras' skips that, so
-    a run killed early in the next epoch would restart the finished epoch from its last step's
-    weights), and on resume it drops the history rows of the epochs that run again.
+    Keras' BackupAndRestore writes the weights and then the epoch, in place: a kill between the two resumes
+    the wrong epoch, a kill mid-write leaves a corrupt file; and it resumes by setting the model's private
+    `_initial_epoch`. Here a backup is one file named after its state, `step<optimizer steps>-epoch<epoch to
+    resume at>.weights.h5`, written to a temporary name and renamed into place when whole; the two newest are
+    kept. `restore`, called before `fit`, loads the newest one that loads, drops the history rows of the
+    epochs that run again and returns the epoch to pass as `fit(initial_epoch=)`. With `save_freq` steps it
+    also backs up at each epoch's end, so a run killed early in the next epoch does not restart the finished
+    epoch from its last step's weights.
+
+    Args:
+        backup_dir: the folder of the backups.
+        history: the run's `history.csv`.
+        save_freq: "epoch", or back up every this many steps too.
     """
 
     NAME = re.compile(r"step(\d+)-epoch(\d+)\.weights\.h5")
 
     def __init__(self, backup_dir, history, save_freq="epoch"):
-        super().__init__(backup_dir, save_freq=save_freq, delete_checkpoint=False)
-        self.history = pathlib.Path(history)
+        super().__init__()
+        self.backup_dir, self.history, self.save_freq = pathlib.Path(backup_dir), pathlib.Path(history), save_freq
+        self.epoch = self.step = self.unsaved = 0  # the epoch running, its steps done, steps since a backup
 
     def backups(self):
         """(optimizer steps, epoch, path) of every backup, newest first."""
-        found = [(self.NAME.fullmatch(p.name), p) for p in pathlib.Path(self.backup_dir).glob("step*.weights.h5")]
+        found = [(self.NAME.fullmatch(p.name), p) for p in self.backup_dir.glob("step*.weights.h5")]
         return sorted(((int(m[1]), int(m[2]), p) for m, p in found if m), reverse=True)
 
-    def on_train_begin(self, logs=None):
-        for partial in pathlib.Path(self.backup_dir).glob(".*-partial.weights.h5"):
+    def restore(self, model):
+        """Load the newest backup that loads into `model` (compiled) and drop the history rows of the epochs
+        that run again.
+
+        Args:
+            model: the compiled model `fit` will train.
+
+        Returns:
+            The epoch to resume at: `fit(initial_epoch=)`; 0 without a backup.
+
+        Raises:
+            ValueError: there are backups but none loads.
+        """
+        for partial in self.backup_dir.glob(".*-partial.weights.h5"):
             partial.unlink()  # cut short by a kill
-        if not self.model.optimizer.built:
-            self.model.optimizer.build(self.model.trainable_variables)
+        if not model.optimizer.built:  # its variables are in a backup too, made where fit would make them
+            strategy = getattr(model, "distribute_strategy", None)  # TensorFlow's models have one
+            with strategy.scope() if strategy is not None else contextlib.nullcontext():
+                model.optimizer.build(model.trainable_variables)
+        resumed = 0
         for steps, epoch, path in self.backups():
             try:
-                self.model.load_weights(path)
+                model.load_weights(path)
             except (OSError, ValueError):
                 continue
-            if int(self.model.optimizer.iterations.numpy()) == steps:
-                self.model._initial_epoch = epoch
+            if int(model.optimizer.iterations.numpy()) == steps:
+                resumed = epoch
                 break
         else:
             if self.backups():
                 raise ValueError(f"no backup in {self.backup_dir} loads: remove that folder to train this run again")
         if self.history.exists():  # rows of epochs that run again are written again
-            resumed = self.model._initial_epoch or 0
             header, rows = _history_rows(self.history)
             text = io.StringIO()
             csv.writer(text).writerows(([header] if header else []) + [row for row in rows if int(row[0]) < resumed])
-            # In place, not renamed: Keras' CSVLogger (before this callback) already holds the file open to append.
-            with open(self.history, "r+", newline="") as file:
-                file.write(text.getvalue())
-                file.truncate()
+            files.write_text(self.history, text.getvalue())
+        return resumed
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._current_epoch = epoch  # Keras' counts from 0 in a resumed run until an epoch ends
+        self.epoch, self.step = epoch, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.unsaved += batch + 1 - self.step  # with steps_per_execution, `batch` moves several steps at once
+        self.step = batch + 1
+        if self.save_freq != "epoch" and self.unsaved >= self.save_freq:
+            self._back_up(self.epoch)
 
     def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch, logs)
-        if self.save_freq != "epoch":
-            self._save_model()
+        self._back_up(epoch + 1)
 
-    def _save_model(self):
-        where = f"a backup in epoch {self._current_epoch + 1}, step {self._last_batch_seen + 1}"
-        _check_finite_weights(self.model, where)
+    def _back_up(self, resume_at):
+        _check_finite_weights(self.model, f"a backup in epoch {self.epoch + 1}, step {self.step}")
         steps = int(self.model.optimizer.iterations.numpy())
-        os.makedirs(self.backup_dir, exist_ok=True)
-        backup = pathlib.Path(self.backup_dir, f"step{steps}-epoch{self._current_epoch}.weights.h5")
+        self.backup_dir.mkdir(parents=True, exist_ok=True)
+        backup = self.backup_dir / f"step{steps}-epoch{resume_at}.weights.h5"
         with files.atomic_write(backup, needs=files.model_bytes(self.model)) as new:
             self.model.save_weights(new)
+        self.unsaved = 0
         for _, _, old in self.backups()[2:]:
             old.unlink()
 
@@ -375,8 +413,11 @@ def rebuild(model, mean=None, std=None, dtype=None, sync_bn=None):
     """A copy of `model` (same weights) with a `Normalization` "preprocessing" layer after its input, every
     layer in the dtype policy `dtype` and BatchNormalization synchronised or not, as asked.
 
-    A model that has a "preprocessing" layer keeps it. The copy is made from the functional config, so
-    that it holds exactly what a `.keras` file of it would hold (no layer is patched after building).
+    A model that has a "preprocessing" layer keeps it. The copy is `keras.models.clone_model`: each layer
+    made again from its config with the new options, and called where the model called it, the
+    preprocessing layer between the input and the layers that read it; so the copy holds exactly what a
+    `.keras` file of it would hold (no layer is patched after building), as a model built with
+    `preprocessing=` does.
 
     Args:
         model: a functional `keras.Model` with one image input.
@@ -388,53 +429,33 @@ def rebuild(model, mean=None, std=None, dtype=None, sync_bn=None):
     Returns:
         A `keras.Model`.
     """
-    config = model.get_config()
-    ((source, _, _),) = (
-        config["input_layers"] if isinstance(config["input_layers"][0], list) else [config["input_layers"]]
-    )
-    if mean is not None and not any(layer["name"] == models.PREPROCESSING for layer in config["layers"]):
+    (source,) = model.inputs
+    image = keras.Input(batch_shape=source.shape, dtype=source.dtype, name=source.name)
+    added = mean is not None and not any(layer.name == models.PREPROCESSING for layer in model.layers)
+    normalised = models.preprocessing_layer(mean, std)(image) if added else image
 
-        def history(tensor):
-            return tensor["config"]["keras_history"]
-
-        for layer in config["layers"]:
-            for node in layer["inbound_nodes"]:
-                for argument in keras.tree.flatten(node["args"]):
-                    if (
-                        isinstance(argument, dict)
-                        and argument.get("class_name") == "__keras_tensor__"
-                        and history(argument)[0] == source
-                    ):
-                        history(argument)[0] = models.PREPROCESSING
-        spliced = keras.saving.serialize_keras_object(models.preprocessing_layer(mean, std))
-        spliced["name"] = models.PREPROCESSING
-        spliced["inbound_nodes"] = [
-            {
-                "args": [
-                    {
-                        "class_name": "__keras_tensor__",
-                        "config": {
-                            "shape": [None, *model.input_shape[1:]],
-                            "dtype": "float32",
-                            "keras_history": [source, 0, 0],
-                        },
-                    }
-                ],
-                "kwargs": {},
-            }
-        ]
-        at = next(i for i, layer in enumerate(config["layers"]) if layer["name"] == source) + 1
-        config["layers"].insert(at, spliced)
-    for layer in config["layers"]:
-        settings = layer["config"]
-        if dtype is not None and layer["class_name"] != "InputLayer":
-            keep = dtype.startswith("mixed") and layer["name"] in ("predictions", models.PREPROCESSING)
+    def clone(layer):
+        settings = layer.get_config()
+        if dtype is not None:
+            keep = dtype.startswith("mixed") and layer.name in ("predictions", models.PREPROCESSING)
             settings["dtype"] = "float32" if keep else dtype
         if sync_bn is not None and "sync_bn" in settings:
             settings["sync_bn"] = sync_bn
-        if sync_bn is not None and layer["class_name"] == "BatchNormalization":
+        if sync_bn is not None and isinstance(layer, keras.layers.BatchNormalization):
             settings["synchronized"] = sync_bn
-    copy = model.__class__.from_config(config)
+        return layer.__class__.from_config(settings)
+
+    def call(layer, *args, **kwargs):  # the layers that read the image read it normalised
+        args, kwargs = keras.tree.map_structure(lambda x: normalised if x is image else x, (args, kwargs))
+        return layer(*args, **kwargs)
+
+    copy = keras.models.clone_model(model, input_tensors=image, clone_function=clone, call_function=call)
+    options = getattr(model, "build_options", None)
+    if options is not None and "family" in options:  # built here: its options say what changed (a clone has none)
+        changed = {"dtype": dtype, "sync_bn": sync_bn, "preprocessing": {"mean": mean, "std": std} if added else None}
+        options = {**options, **{key: value for key, value in changed.items() if value is not None}}
+        plan = specs.resolve(options.pop("family"), **options)  # the values as build() keeps them
+        copy = models.Network(image, copy.output, name=copy.name, build_options=models.build_options(plan))
     copy.set_weights(model.get_weights())
     return copy
 
@@ -653,26 +674,27 @@ def _fit(net, train_data, test_data, chosen, steps, output, backup_every, verbos
     where = f"the last good state is in {output} (re-run to resume); " if output else ""
     # First, so that every callback after it (checkpoints, logs) sees the averaged weights at each epoch's end.
     callbacks = ([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if chosen.ema else []) + [TerminateOnNaN(where)]
+    initial_epoch = 0
     if output is not None:
-        best_so_far = None
+        best_so_far = None  # best.keras holds it, also when its epoch runs again
         if (output / "history.csv").exists():
             best_so_far = max(read_history(output / "history.csv").get("val_accuracy", [0.0]), default=None)
+        # Kept after the end, so that re-running a finished run resumes at its end instead of training again.
+        backup = BackupAndRestore(output / "backup", output / "history.csv", save_freq=backup_every or "epoch")
+        initial_epoch = backup.restore(net)
         callbacks += [
             ModelCheckpoint(output / "last.keras"),
-            ModelCheckpoint(
-                output / "best.keras", monitor="val_accuracy", save_best_only=True, initial_value_threshold=best_so_far
-            ),
+            ModelCheckpoint(output / "best.keras", monitor="val_accuracy", best=best_so_far),
             keras.callbacks.CSVLogger(output / "history.csv", append=True),
             keras.callbacks.TensorBoard(output / "logs"),
             StatusLine(output / "status.txt", output / "history.csv"),
-            # Last, so that a backup is only taken once the epoch's other files are written; kept after the
-            # end so that re-running a finished run resumes at its end instead of training again.
-            BackupAndRestore(output / "backup", output / "history.csv", save_freq=backup_every or "epoch"),
+            backup,  # last, so that a backup is only taken once the epoch's other files are written
         ]
     if isinstance(strategy_object, tf.distribute.MultiWorkerMirroredStrategy):
         _patch_keras_for_multiworker(net, next(iter(train_data)))
     return net.fit(
         train_data,
+        initial_epoch=initial_epoch,
         epochs=chosen.epochs,
         steps_per_epoch=steps,
         validation_data=test_data,

@@ -13,7 +13,6 @@ a results CSV and a PNG of score against parameters and FLOPs.
     tuner.search(train_ds, validation_data=val_ds, epochs=30, steps_per_epoch=390)
 """
 
-import collections
 import contextlib
 import csv
 import dataclasses
@@ -24,37 +23,44 @@ import math
 import os
 import pathlib
 import resource
-import subprocess
 import sys
-import threading
-import time
 import warnings
-from concurrent import futures
 
 import keras
 import keras_tuner
 
 from keras_resnet import models, specs
 from keras_resnet.training import data, loop, optimizer, recipes
+from keras_resnet.tuning.workers import serve, trial_process, work
 from keras_resnet.utils import checks, files, plots
 
-# The knobs only some families have, keyed by family (a family that is not built yet is left out of the
-# space). Each knob is the family's `build()` argument of the same name.
-FAMILY_KNOBS = {
+# The knobs only some families have, besides the refinements (`family_knobs`). Each knob is the family's
+# `build()` argument of the same name.
+OWN_KNOBS = {
     "resnext": ("cardinality", "bottleneck_width"),
     "cifar_resnext": ("cardinality", "bottleneck_width"),
     "wide_resnet": ("widen",),
     "cifar_wide_resnet": ("widen",),
 }
-# The refinements' knobs: every family of the ResNet builder takes a channel attention, those with an
-# ImageNet stem the deep stem too. Their choices are names ("none" and "default" for the option's None).
-for _name, _family in specs.FAMILIES.items():
-    if _family.builder == "resnet":
-        FAMILY_KNOBS[_name] = (
-            *FAMILY_KNOBS.get(_name, ()),
-            "attention",
-            *(("stem_type",) if _family.stem == "imagenet" else ()),
-        )
+
+
+def family_knobs(family):
+    """The family-only knobs a search of `family` spans: its own (`OWN_KNOBS`) and the refinements every
+    family of the ResNet builder takes (a channel attention; the deep stem where the stem is ImageNet's).
+
+    Args:
+        family: a family name, e.g. "cifar_resnext".
+
+    Returns:
+        A tuple of knob names, each the `build()` option of the same name (empty for a family with none).
+    """
+    spec = specs.FAMILIES[family]
+    refinements = (
+        ("attention", *(("stem_type",) if spec.stem == "imagenet" else ())) if spec.builder == "resnet" else ()
+    )
+    return (*OWN_KNOBS.get(family, ()), *refinements)
+
+
 UNSET = {"attention": "none", "stem_type": "default"}  # the choice that means the option's None
 # The refinements are searched only when asked (`attentions=["none", "se", "eca"]`); smallest first.
 NAMED_CHOICES = {"attention": ("none", "eca", "se"), "stem_type": ("default", "deep")}
@@ -223,12 +229,12 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         used = {
             knob
             for family in self.families
-            for knob in FAMILY_KNOBS.get(family, ())
+            for knob in family_knobs(family)
             if knob not in NAMED_CHOICES or given[knob] is not None
         }
         for knob, values in given.items():
             if values is not None and knob not in used:
-                owners = sorted(f for f, knobs in FAMILY_KNOBS.items() if knob in knobs)
+                owners = sorted(f for f in specs.FAMILIES if knob in family_knobs(f))
                 raise ValueError(
                     f"{knob} choices were given but none of families={list(self.families)} has it; add one of {owners}"
                 )
@@ -262,7 +268,7 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         (`TINY_DEFAULTS` on images smaller than `TINY_IMAGES`)."""
         if knob in TINY_DEFAULTS and max(self.input_shape[:2]) < TINY_IMAGES:
             return list(TINY_DEFAULTS[knob])
-        values = sorted({v for f in self.families if knob in FAMILY_KNOBS.get(f, ()) for v in named_values(f, knob)})
+        values = sorted({v for f in self.families if knob in family_knobs(f) for v in named_values(f, knob)})
         return values or NAMED_CHOICES[knob]
 
     def _valid_depths(self, depths):
@@ -270,9 +276,7 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         and the smallest (params, flops). Read from plans: nothing is built."""
         valid, options, smallest = {}, {}, (math.inf, math.inf)
         for family in self.families:
-            small_knobs = {
-                k: _option(k, _smallest(k, self.knobs[k])) for k in FAMILY_KNOBS.get(family, ()) if k in self.knobs
-            }
+            small_knobs = {k: _option(k, _smallest(k, self.knobs[k])) for k in family_knobs(family) if k in self.knobs}
             errors = []
             tried = depths or [d for d in named_values(family, "depth") if d < 1000][:DEFAULT_DEPTHS]
             for depth in tried:
@@ -314,9 +318,9 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         depth = depths[family]
         options = dict(self.options[family, depth])
         for knob, values in self.knobs.items():
-            with hp.conditional_scope("family", [f for f in self.families if knob in FAMILY_KNOBS.get(f, ())]):
+            with hp.conditional_scope("family", [f for f in self.families if knob in family_knobs(f)]):
                 value = _choose(hp, knob, values)
-            if knob in FAMILY_KNOBS.get(family, ()) and _option(knob, value) is not None:
+            if knob in family_knobs(family) and _option(knob, value) is not None:
                 options[knob] = _option(knob, value)
         stochastic_depth = _choose(hp, "stochastic_depth", self.stochastic_depths)
         if stochastic_depth < 1.0:
@@ -402,6 +406,9 @@ def peak_rss_mb():
 
 class _TrialDone(Exception):
     """A trial process has run its one trial: leave keras-tuner's search loop."""
+
+
+RECORD = "worker.json"  # in each trial's folder: the worker that ran it, its pid and its process's peak memory
 
 
 class RecordedTuner:
@@ -659,7 +666,8 @@ def search(
     Each trial trains in a fresh Python process (`workers` of them at a time), so that a trial's memory goes
     back to the operating system when it ends: this process is keras-tuner's chief, serving the oracle to
     its workers over gRPC on 127.0.0.1 (keras-tuner's distributed mode). A worker's process that dies loses
-    its trial only: the trial runs again in a new process, and is marked failed after `TRIAL_RUNS` deaths.
+    its trial only: the trial runs again in a new process, and is marked failed after `TRIAL_RUNS` deaths
+    (`keras_resnet.tuning.workers` supervises the processes).
 
     On a cluster the same call joins keras-tuner's distributed search from its environment variables:
     with `KERASTUNER_TUNER_ID=chief`, `KERASTUNER_ORACLE_IP` and `KERASTUNER_ORACLE_PORT` this process serves
@@ -726,7 +734,7 @@ def search(
     )
     role = os.environ.get("KERASTUNER_TUNER_ID") if "KERASTUNER_ORACLE_IP" in os.environ else None
     if role is not None and "chief" not in role:  # keras-tuner's own test for the chief (dist_utils.is_chief_oracle)
-        return _work(role, job)
+        return work(role, job)
     setup = _Setup(**job)
     output = pathlib.Path(output)
     config = json.loads(
@@ -768,7 +776,7 @@ def search(
         searcher = setup.tuner()
         ended = len(searcher.oracle.end_order)
         if workers or role is not None:
-            _serve(searcher, workers, job, verbose)
+            serve(searcher, workers, job, verbose)
         else:
             setup.run(searcher)
         searcher.oracle.save()  # with no trial left ongoing (see make_tuner)
@@ -893,16 +901,9 @@ class _Setup:
             )
 
 
-# Worker processes: each runs one trial (`run_trial_process`), started by a `Worker` once the oracle has given
-# it the trial. A trial whose process dies TRIAL_RUNS times (a crash, the out-of-memory killer) is marked failed.
-TRIAL_RUNS = 2
-RECORD = "worker.json"  # in each trial's folder: the worker that ran it, its pid and its process's peak memory
-STOPPED_SEARCH = 3  # a trial process's exit status when it stopped the whole search (a full disk)
-_PROCESS = "import sys; from keras_resnet import tuning; sys.exit(tuning.run_trial_process(*sys.argv[1:]))"
-
-
 def run_trial_process(job, report, parent):
-    """Run one trial of a search as a keras-tuner worker, in this fresh process; what a `Worker` starts.
+    """Run one trial of a search as a keras-tuner worker, in this fresh process: what a
+    `keras_resnet.tuning.workers.Worker` starts.
 
     The worker's `KERASTUNER_*` variables name the chief. The process ends when its parent does (a killed
     chief leaves no worker behind).
@@ -913,165 +914,12 @@ def run_trial_process(job, report, parent):
         parent: the pid of the process that started this one (it may have died while this one started up).
 
     Returns:
-        The exit status: 0 when the trial ran (whatever its outcome), `STOPPED_SEARCH` when it stopped the search.
+        The exit status: 0 when the trial ran (whatever its outcome), `keras_resnet.tuning.workers.STOPPED_SEARCH`
+        when it stopped the search.
     """
-    report, parent = int(report), int(parent)
 
-    def follow_parent():
-        while os.getppid() == parent:
-            time.sleep(1)
-        os._exit(1)
-
-    threading.Thread(target=follow_parent, daemon=True).start()
-    try:
+    def trial():
         setup = _Setup(**json.loads(job))
         setup.run(setup.tuner(one_trial=True))
-    except (keras_tuner.errors.FatalError, OSError, ValueError) as error:
-        kind = (
-            "OSError"
-            if isinstance(error, OSError)
-            else "ValueError"
-            if isinstance(error, ValueError)
-            else "RuntimeError"
-        )
-        os.write(report, json.dumps({"kind": kind, "message": str(error)}).encode())
-        return STOPPED_SEARCH
-    return 0
 
-
-class Worker:
-    """One worker of a search: its trials one at a time, each in a fresh Python process.
-
-    The chief runs one for each local worker (`oracle` is the search's own); `keras-resnet tune` on another
-    machine runs one for itself (`oracle` a keras-tuner client of the chief). The oracle gives the worker its
-    next trial before the process starts (so that no process starts only to hear that the search is over).
-
-    Args:
-        oracle: the search's keras-tuner oracle, or a client of it.
-        tuner_id: the worker's keras-tuner id (`KERASTUNER_TUNER_ID`).
-        job: the search's arguments (see `search`), with the data set by name: the processes get it as JSON.
-        environment: variables the trial processes get besides this process's (the chief's address).
-        verbose: 0 to start processes without saying so.
-    """
-
-    def __init__(self, oracle, tuner_id, job, environment, verbose=1):
-        self.oracle, self.tuner_id, self.job, self.verbose = oracle, tuner_id, json.dumps(job, default=list), verbose
-        self.environment = {**os.environ, **environment, "KERASTUNER_TUNER_ID": tuner_id}
-        self.process = self.trial = self.report = None
-        self.deaths, self.ran, self.done = collections.Counter(), [], False
-
-    def poll(self):
-        """Start the next trial's process once the last one has ended.
-
-        Returns:
-            False once the oracle has no more trials for this worker.
-
-        Raises:
-            OSError, ValueError: a trial process stopped the search (a full disk); its error.
-        """
-        if self.process is not None:
-            status = self.process.poll()
-            if status is None:
-                return True
-            self._ended(status)
-        if self.done:
-            return False
-        trial = self.oracle.create_trial(self.tuner_id)
-        if trial.status == keras_tuner.engine.trial.TrialStatus.STOPPED:
-            self.done = True
-        elif trial.status == keras_tuner.engine.trial.TrialStatus.RUNNING:
-            self._start(trial)
-        return not self.done  # IDLE: the oracle waits for other trials to end (Hyperband); ask again later
-
-    def _start(self, trial):
-        read, write = os.pipe()
-        command = [sys.executable, "-c", _PROCESS, self.job, str(write), str(os.getpid())]
-        self.process = subprocess.Popen(command, env=self.environment, pass_fds=(write,))
-        os.close(write)
-        self.trial, self.report = trial, read
-        if self.verbose:
-            print(f"tune: trial {trial.trial_id} on {self.tuner_id} (pid {self.process.pid})", flush=True)
-
-    def _ended(self, status):
-        with os.fdopen(self.report, "rb") as report:
-            stopped = report.read()
-        trial, self.process = self.trial, None
-        if status == 0:
-            self.ran.append(trial.trial_id)
-            return
-        if status == STOPPED_SEARCH and stopped:
-            error = json.loads(stopped)
-            raise (ValueError if error["kind"] == "ValueError" else OSError)(error["message"])
-        self.deaths[trial.trial_id] += 1
-        died = f"the process running trial {trial.trial_id} on {self.tuner_id} ended with exit status {status}"
-        if self.deaths[trial.trial_id] >= TRIAL_RUNS:
-            trial.status = keras_tuner.engine.trial.TrialStatus.FAILED
-            trial.message = f"{died}, {TRIAL_RUNS} times: marked failed"
-            self.oracle.end_trial(trial)
-            print(f"tune: {trial.message}", file=sys.stderr, flush=True)
-        else:
-            print(f"tune: {died}; it runs again in a new process", file=sys.stderr, flush=True)
-
-    def stop(self):
-        """Kill the running trial process, if any (its trial runs again when the search resumes)."""
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            os.close(self.report)
-            self.process = None
-
-
-def _serve(searcher, workers, job, verbose):
-    """Serve `searcher`'s oracle over gRPC to `workers` local worker processes (and any remote ones) until the
-    search is over. keras-tuner's own `oracle_chief.start_server` polls every 20 s and watches no process."""
-    import grpc
-    from keras_tuner.src import protos  # keras-tuner's distributed mode is public only through its environment
-    from keras_tuner.src.distribute import oracle_chief
-
-    oracle = searcher.oracle
-    oracle.verbose = verbose
-    searcher.save()  # as keras-tuner's chief does: a re-run then resumes ("Reloading Tuner")
-    host = os.environ.get("KERASTUNER_ORACLE_IP", "127.0.0.1")
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-    servicer = oracle_chief.OracleServicer(oracle)
-    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
-    address = f"{host}:{os.environ.get('KERASTUNER_ORACLE_PORT', 0)}"
-    try:
-        port = server.add_insecure_port(address)
-    except RuntimeError:
-        port = 0
-    if not port:
-        raise OSError(f"the search's chief cannot listen on {address}: choose a free KERASTUNER_ORACLE_PORT")
-    server.start()
-    environment = {"KERASTUNER_ORACLE_IP": host, "KERASTUNER_ORACLE_PORT": str(port)}
-    local = [Worker(oracle, f"worker{i}", job, environment, verbose) for i in range(workers)]
-    try:
-        while True:
-            busy = [worker.poll() for worker in local]
-            asked = servicer.stop_triggered or any(worker.done for worker in local)
-            if asked and not any(busy) and oracle_chief.exit_chief(oracle):
-                break
-            time.sleep(0.2)
-    finally:
-        for worker in local:
-            worker.stop()
-        server.stop(0)
-
-
-def _work(tuner_id, job):
-    """A worker of a chief elsewhere (`KERASTUNER_ORACLE_IP`/`_PORT`): its trials, a process each, until the end."""
-    from keras_tuner.src.distribute import oracle_client
-
-    worker = Worker(oracle_client.OracleClient(None), tuner_id, job, {}, job["verbose"])
-    if job["verbose"]:
-        print(
-            f"tune: {tuner_id}, a worker of the chief on {os.environ['KERASTUNER_ORACLE_IP']}:"
-            f"{os.environ['KERASTUNER_ORACLE_PORT']}, a process per trial",
-            flush=True,
-        )
-    try:
-        while worker.poll():
-            time.sleep(1)
-    finally:
-        worker.stop()
-    return {"worker": tuner_id, "trials": worker.ran}
+    return trial_process(trial, int(report), int(parent))

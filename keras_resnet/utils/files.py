@@ -3,14 +3,13 @@ themselves when damaged, and the claim of an output folder by one run (no Keras,
 
 Every file goes to a hidden name beside its target and is renamed into place once whole, so a kill or a
 full disk mid-write leaves the previous file intact. A run holds its output folder with an OS-level lock
-(`fcntl.flock`, released by the kernel when the process dies, however it dies), so a second run into the
-same folder is refused at once; and a run only ever removes, on `overwrite`, the files a run of its own
-kind writes, in a folder whose `config.json` says it holds one.
+(filelock's `lock_descriptor`: `flock` on Unix, `LockFileEx` on Windows; released by the kernel when the
+process dies, however it dies), so a second run into the same folder is refused at once; and a run only ever
+removes, on `overwrite`, the files a run of its own kind writes, in a folder whose `config.json` says it holds one.
 """
 
 import contextlib
 import errno
-import fcntl
 import json
 import math
 import os
@@ -19,6 +18,7 @@ import shutil
 import uuid
 
 import numpy as np
+from filelock import lock_descriptor
 
 CONFIG = "config.json"
 LOCK = ".keras_resnet.lock"
@@ -262,7 +262,7 @@ def held(path):
         path: the lock file.
     """
     with open(path, "a+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        lock_descriptor(lock.fileno())
         yield
 
 
@@ -298,15 +298,16 @@ def claim(output, kind, config, names, overwrite=False):
     output.mkdir(parents=True, exist_ok=True)
     config = {"written_by": f"keras_resnet {kind}", **config}
     with open(output / LOCK, "a+") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.seek(0)
-            holder = lock.read().strip() or "unknown"
+        if not lock_descriptor(lock.fileno(), blocking=False):
+            try:
+                lock.seek(0)
+                holder = lock.read().strip() or "unknown"
+            except OSError:  # Windows' lock covers the file's first byte against reads too
+                holder = "unknown"
             raise ValueError(
                 f"output {output} is in use by another keras-resnet {kind} (pid {holder}): wait for it to finish "
                 "or choose another output"
-            ) from None
+            )
         lock.seek(0)
         lock.truncate()
         lock.write(f"{os.getpid()}\n")
