@@ -195,7 +195,9 @@ class Source:
         total = np.zeros([3, self.image_shape[-1]])
         for images in self.train_split.chunks(samples):
             images = np.asarray(images, "float64")
-            total += [images.sum(axis=(0, 1, 2)), np.square(images).sum(axis=(0, 1, 2)), [images[..., 0].size]]
+            total[0] += images.sum(axis=(0, 1, 2))
+            total[1] += np.square(images).sum(axis=(0, 1, 2))
+            total[2] += images[..., 0].size
         mean = total[0] / total[2]
         std = np.sqrt(np.maximum(total[1] / total[2] - mean**2, 0.0))
         return mean.astype("float32"), np.maximum(std, 1e-3).astype("float32")
@@ -691,6 +693,12 @@ class Batches(keras.utils.PyDataset):
     `shard` of every global batch. Keras moves the epoch on through `Epochs`, a callback `keras_resnet.training`
     adds.
 
+    Data parallelism needs batches that split evenly over the devices: with `replicas` > 1, an evaluation batch
+    that does not (the last one) is padded with copies of its last image, and evaluation batches carry sample
+    weights, 1 for each image and 0 for the copies, so that accuracy (a weighted metric, see
+    `keras_resnet.training.optimizer.compile_model`) counts every test image once. The loss counts each copy as
+    a loss of 0: at most `replicas` - 1 images in the whole test split.
+
     Args:
         split: a `Split` (e.g. `Source.train_split`).
         training, batch_size, stats, augment, pad, flip, image_size, seed, cache, classes, randaugment, mixup,
@@ -698,6 +706,7 @@ class Batches(keras.utils.PyDataset):
         steps: batches in an epoch of training (default: one pass); evaluation takes every example once, the
             last batch smaller.
         shard: `(index, count)`: this host makes the `index`-th of `count` equal parts of each batch.
+        replicas: devices each batch is split over (all hosts'), for the padding of evaluation batches.
         workers: threads making batches (default: one per core, at most 8).
     """
 
@@ -720,6 +729,7 @@ class Batches(keras.utils.PyDataset):
         mixup=0.0,
         cutmix=0.0,
         shard=(0, 1),
+        replicas=1,
         workers=None,
     ):
         _check_augmentation(augment, mixup, cutmix, classes)
@@ -728,6 +738,7 @@ class Batches(keras.utils.PyDataset):
         super().__init__(workers=workers or min(8, checks.cores()), use_multiprocessing=False)
         self.split = split.cached() if cache and isinstance(split, FileSplit) else split
         self.training, self.batch_size, self.seed, self.shard, self.epoch = training, batch_size, seed, shard, 0
+        self.replicas = replicas
         self.steps = steps or math.ceil(len(split) / batch_size)
         self.stats = tuple(np.asarray(s, "float32") for s in stats) if stats is not None else None
         self.augment, self.pad, self.flip, self.side = augment, pad, flip, image_size or SIDE
@@ -737,12 +748,20 @@ class Batches(keras.utils.PyDataset):
         return self.steps if self.training else math.ceil(len(self.split) / self.batch_size)
 
     def _examples(self, index):
-        """Indices into the split of this host's part of batch `index`, and the batch's random generator."""
-        part = self.batch_size // self.shard[1]
+        """Indices into the split of this host's part of batch `index`, the batch's random generator (None in
+        evaluation) and the examples' weights (0 for padding)."""
+        if index >= len(self):
+            raise IndexError(f"batch {index} of {len(self)}")
         if not self.training:
             start = index * self.batch_size
-            stop = min(start + self.batch_size, len(self.split))
-            return np.array_split(np.arange(start, stop), self.shard[1])[self.shard[0]], None
+            examples = np.arange(start, min(start + self.batch_size, len(self.split)))
+            copies = -len(examples) % self.replicas
+            weights = np.concatenate([np.ones(len(examples), "float32"), np.zeros(copies, "float32")])
+            examples = np.concatenate([examples, np.repeat(examples[-1:], copies)])
+            part = len(examples) // self.shard[1]
+            mine = slice(self.shard[0] * part, (self.shard[0] + 1) * part)
+            return examples[mine], None, weights[mine]
+        part = self.batch_size // self.shard[1]
         step = self.epoch * self.steps + index
         at = step * self.batch_size + self.shard[0] * part + np.arange(part)
         size = len(self.split)
@@ -750,10 +769,10 @@ class Batches(keras.utils.PyDataset):
         examples = np.empty(part, int)
         for epoch in np.unique(passes):
             examples[passes == epoch] = _order(self.seed, size, int(epoch))[at[passes == epoch] % size]
-        return examples, np.random.default_rng([self.seed, 1, step])
+        return examples, np.random.default_rng([self.seed, 1, step]), None
 
     def __getitem__(self, index):
-        examples, rng = self._examples(index)
+        examples, rng, weights = self._examples(index)
         images = np.asarray(self.split.read(examples), "float32")
         if rng is not None:
             images = self._augmented(images, rng)
@@ -766,7 +785,7 @@ class Batches(keras.utils.PyDataset):
             labels = np.eye(self.classes, dtype="float32")[labels]
         if rng is not None:
             images, labels = self._mixed(images, labels, rng)
-        return images, labels
+        return (images, labels) if self.replicas == 1 or self.training else (images, labels, weights)
 
     def _augmented(self, images, rng):
         # The draws are made for the whole global batch and this host takes its part: the same images as on one host.
@@ -807,14 +826,15 @@ class Epochs(keras.callbacks.Callback):
         self.batches.epoch = epoch
 
 
-def feed(split, *, training, batch_size, steps=None, shard=(0, 1), **options):
+def feed(split, *, training, batch_size, steps=None, shard=(0, 1), replicas=1, **options):
     """The batches `model.fit` takes on this Keras backend, with the options of `pipeline`.
 
     Args:
         split: a `Split` (e.g. `Source.train_split`).
         training, batch_size: as for `pipeline`.
         steps: batches in an epoch of training (`Batches` only; a `pipeline` repeats forever).
-        shard: this host's part of each batch (`Batches` only; tf.distribute shards a pipeline itself).
+        shard, replicas: this host's part of each batch, the devices a batch is split over (`Batches` only;
+            tf.distribute shards and splits a pipeline itself).
         **options: `pipeline` options (`recipe_options` gives a recipe's).
 
     Returns:
@@ -822,4 +842,6 @@ def feed(split, *, training, batch_size, steps=None, shard=(0, 1), **options):
     """
     if keras.backend.backend() == "tensorflow":
         return pipeline(split.dataset(), training=training, batch_size=batch_size, **options)
-    return Batches(split, training=training, batch_size=batch_size, steps=steps, shard=shard, **options)
+    return Batches(
+        split, training=training, batch_size=batch_size, steps=steps, shard=shard, replicas=replicas, **options
+    )

@@ -745,11 +745,11 @@ def train(
             held.enter_context(strategy_object.scope())
         stats = source.stats()
         options = data.recipe_options(chosen, source, seed)
-        shard = getattr(strategy_object, "shard", (0, 1))
+        placed = dict(shard=getattr(strategy_object, "shard", (0, 1)), replicas=replicas)
         train_data = data.feed(
-            source.train_split, training=True, batch_size=global_batch, steps=steps, shard=shard, **options
+            source.train_split, training=True, batch_size=global_batch, steps=steps, **placed, **options
         )
-        test_data = data.feed(source.test_split, training=False, batch_size=global_batch, shard=shard, **options)
+        test_data = data.feed(source.test_split, training=False, batch_size=global_batch, **placed, **options)
         source = dataclasses.replace(source, image_shape=data.image_shape(source, **options))  # 'imagenet' resizes
         with strategy_object.scope():
             net = _build(model, source, stats, mixed_precision, chosen.sync_batchnorm)
@@ -783,19 +783,19 @@ def flip_averaged_accuracy(model, batches):
 
     Args:
         model: a classifier.
-        batches: `(images, labels)` batches (labels as indices or one-hot).
+        batches: `(images, labels)` batches (labels as indices or one-hot), or `(images, labels, weights)`.
 
     Returns:
         The accuracy as a float.
     """
     hits = total = 0
-    for images, labels in batches:
-        images = np.asarray(images)
+    for images, labels, *weights in batches:
+        images, labels = np.asarray(images), np.asarray(labels)
         probabilities = model.predict_on_batch(images) + model.predict_on_batch(images[:, :, ::-1])
-        labels = np.asarray(labels)
         labels = labels.argmax(-1) if labels.ndim == 2 else labels
-        hits += int(np.sum(np.asarray(probabilities).argmax(-1) == labels))
-        total += len(labels)
+        counted = np.asarray(weights[0]) > 0 if weights else np.ones(len(labels), bool)  # padding has weight 0
+        hits += int(np.sum((np.asarray(probabilities).argmax(-1) == labels)[counted]))
+        total += int(counted.sum())
     return hits / total
 
 

@@ -104,7 +104,9 @@ def compile_model(model, recipe, steps_per_epoch, global_batch, epochs=None, jit
     )
     # JAX has no other way to run fast: without jit each op runs on its own (jit_compile=False means eager there).
     jit_compile = True if keras.backend.backend() == "jax" else jit_compile
-    model.compile(optimizer=sgd, loss=loss, metrics=["accuracy"], jit_compile=jit_compile)
+    # Accuracy as a weighted metric: the same number without sample weights, and padding (weight 0, see
+    # keras_resnet.training.data.Batches) left out of it under data parallelism.
+    model.compile(optimizer=sgd, loss=loss, weighted_metrics=["accuracy"], jit_compile=jit_compile)
     # The optimizer's slots now, as Keras does under a tf.distribute strategy: left to the first step, they are
     # created inside its trace and tf.function traces the whole training step twice (half of ResNet-110's
     # first step on TensorFlow).
