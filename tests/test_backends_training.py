@@ -28,7 +28,7 @@ from keras_resnet.training import data, loop  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
-TF_PYTHON = pathlib.Path(os.environ.get("KERAS_RESNET_TF_PYTHON", ROOT / ".venv" / "bin" / "python"))
+TF_PYTHON = ROOT / os.environ.get("KERAS_RESNET_TF_PYTHON", ".venv/bin/python")  # relative to the checkout
 # One worker runs the whole module, so that each run below is made once (CI runs it with --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("backends_training")
 

@@ -825,6 +825,9 @@ class Epochs(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.batches.epoch = epoch
 
+    def __deepcopy__(self, memo):
+        return Epochs(self.batches)  # keras-tuner copies callbacks for each trial: the copies follow the same batches
+
 
 def feed(split, *, training, batch_size, steps=None, shard=(0, 1), replicas=1, **options):
     """The batches `model.fit` takes on this Keras backend, with the options of `pipeline`.
