@@ -100,6 +100,15 @@ def events(folder):
     return found
 
 
+def test_data_that_only_tensorflow_reads_is_refused_naming_what_to_give_instead(tmp_path):
+    with pytest.raises(ValueError, match=r"'cifar10' is neither a folder .* folder of class sub-folders or as NumPy"):
+        data.load("cifar10", data_dir=str(tmp_path))
+    with pytest.raises(ValueError, match=r"fashion_mnist, mnist: the official files with manual_dir="):
+        data.load("mnist")
+    with pytest.raises(ValueError, match="does not hold train-images-idx3-ubyte.gz, one of the official files"):
+        data.load("mnist", manual_dir=str(tmp_path))
+
+
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_the_cli_trains_resnet20_on_the_digits_as_on_tensorflow(backend, runs):
     if backend == "torch":

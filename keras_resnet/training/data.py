@@ -139,12 +139,7 @@ class TfdsSplit(Split):
         return len(range(self.size)[self.start : self.stop])
 
     def read(self, indices):
-        raise ValueError(
-            f"tfds data set {self.builder.name!r} is read through TensorFlow, which the {keras.backend.backend()} "
-            "backend's loader does not use: give its images as a folder of class sub-folders or as NumPy arrays "
-            f"(for {sorted(IDX)}: the official files with manual_dir= (--manual-dir)), or train with "
-            "KERAS_BACKEND=tensorflow"
-        )
+        raise ValueError(_read_by_tensorflow(self.builder.name))
 
     def dataset(self):
         import tensorflow_datasets as tfds
@@ -245,9 +240,20 @@ def _open(dataset, data_dir, manual_dir, on_bad_image, holdout, seed, classes):
         return _from_folder(pathlib.Path(dataset), on_bad_image, holdout, seed)
     if str(dataset).startswith((".", "/", "~")):  # a path; tfds names may hold "/" (builder configs)
         raise ValueError(f"dataset folder {str(dataset)!r} does not exist; give an existing folder or a tfds name")
-    if keras.backend.backend() != "tensorflow" and str(dataset) in IDX and manual_dir is not None:
-        return _from_idx(str(dataset), pathlib.Path(manual_dir))
+    if keras.backend.backend() != "tensorflow":  # the PyDataset adapter reads by index, which tfds does not
+        if str(dataset) in IDX and manual_dir is not None:
+            return _from_idx(str(dataset), pathlib.Path(manual_dir))
+        raise ValueError(_read_by_tensorflow(str(dataset)))
     return _from_tfds(str(dataset), data_dir, manual_dir)
+
+
+def _read_by_tensorflow(name):
+    return (
+        f"dataset {name!r} is neither a folder nor 'digits', and tfds data sets are read through TensorFlow, which "
+        f"the {keras.backend.backend()} backend's loader does not use: give the images as a folder of class "
+        f"sub-folders or as NumPy arrays (for {', '.join(sorted(IDX))}: the official files with manual_dir= "
+        "(--manual-dir)), or train with KERAS_BACKEND=tensorflow"
+    )
 
 
 def _holdout_split(x, y, holdout, seed):
