@@ -65,6 +65,11 @@ class Split:
         """The examples `start` to `stop` (a validation hold-out, the rest)."""
         raise NotImplementedError
 
+    def first(self, count):
+        """The first `count` images and their labels, as arrays."""
+        count = min(count, len(self))
+        return self.read(np.arange(count)), self.labels[:count]
+
     def chunks(self, limit, size=256):
         """The first `limit` images, in arrays of up to `size`, read by a pool of threads (Pillow and NumPy let go
         of the GIL while they decode and copy)."""
@@ -151,6 +156,9 @@ class TfdsSplit(Split):
     def part(self, start, stop=None):
         stop = len(self) if stop is None else stop
         return TfdsSplit(self.builder, self.split, self.size, self.start + start, self.start + stop)
+
+    def first(self, count):
+        return next(iter(self.dataset().batch(count).as_numpy_iterator()))
 
     def chunks(self, limit, size=256):
         for image, _ in self.dataset().take(limit).as_numpy_iterator():  # images of a tfds split may differ in size

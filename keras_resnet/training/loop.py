@@ -842,8 +842,7 @@ def write_samples(net, test, path):
         test: the test `keras_resnet.training.data.Split`.
         path: the `.npz` file to write, beside the model file a user exports.
     """
-    count = min(SAMPLES, len(test))
-    images, labels = test.read(np.arange(count)), test.labels[:count]
+    images, labels = test.first(SAMPLES)
     probabilities = net.predict(images.astype("float32"), verbose=0)
     with files.atomic_write(path, needs=files.space_for(images.nbytes + probabilities.nbytes, 3)) as partial:
         np.savez(partial, images=images, labels=labels, probabilities=probabilities)
