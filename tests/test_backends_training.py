@@ -132,32 +132,41 @@ def test_the_cli_trains_resnet20_on_the_digits_as_on_tensorflow(backend, runs):
     )
 
 
-# The same images through a model loaded on each backend: answers computed on TensorFlow and PyTorch are printed.
+# The same images through a model loaded on each backend; on TensorFlow also through its TF Serving export.
 PREDICT = """
 import sys, keras, numpy as np, keras_resnet
 model = keras.saving.load_model(sys.argv[1])
-print(keras.backend.backend(), np.abs(model.predict(np.load(sys.argv[2]), verbose=0) - np.load(sys.argv[3])).max())
+images, answers = np.load(sys.argv[2]), np.load(sys.argv[3])
+gaps = [np.abs(model.predict(images, verbose=0) - answers).max()]
+if keras.backend.backend() == "tensorflow":
+    import tensorflow as tf
+    from keras_resnet.serving import export
+    served = tf.saved_model.load(str(export.export_saved_model(sys.argv[1], sys.argv[4]))).signatures["serving_default"]
+    name = next(iter(served.structured_input_signature[1]))
+    gaps.append(np.abs(served(**{name: tf.constant(images)})["probabilities"].numpy() - answers).max())
+print(keras.backend.backend(), len(gaps), max(gaps))
 """
 
 
-def test_a_keras_file_written_on_jax_gives_the_same_answers_on_tensorflow_and_pytorch(runs, tmp_path):
+def test_a_keras_file_written_on_jax_gives_the_same_answers_on_tensorflow_pytorch_and_tf_serving(runs, tmp_path):
     final = runs("jax") / "final.keras"
     images = data.load("digits").test_split.read(np.arange(450)).astype("float32")
     answers = keras.saving.load_model(final).predict(images, verbose=0)
     np.save(tmp_path / "images.npy", images)
     np.save(tmp_path / "answers.npy", answers)
-    for backend in ("tensorflow", "torch"):
+    for backend, checks in (("tensorflow", "2"), ("torch", "1")):
         python = tensorflow_python() if backend == "tensorflow" else sys.executable
+        paths = [final, tmp_path / "images.npy", tmp_path / "answers.npy", tmp_path / "saved_models" / "digits"]
         done = subprocess.run(
-            [str(python), "-c", PREDICT, str(final), str(tmp_path / "images.npy"), str(tmp_path / "answers.npy")],
+            [str(python), "-c", PREDICT, *map(str, paths)],
             env={**ENV, "KERAS_BACKEND": backend, **SETTINGS.get(backend, {})},
             capture_output=True,
             text=True,
             timeout=600,
         )
         assert done.returncode == 0, done.stderr[-3000:]
-        name, gap = done.stdout.split()[-2:]
-        assert name == backend and float(gap) < 1e-5, done.stdout
+        assert done.stdout.split()[-3:-1] == [backend, checks], done.stdout
+        assert float(done.stdout.split()[-1]) < 1e-5, done.stdout
 
 
 def test_a_killed_jax_run_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path):

@@ -259,11 +259,11 @@ def removable_blocks(model):
     Returns:
         A list of block names, e.g. "stage2_block3".
     """
-    names = []
-    for block in residual_blocks(model):
-        if block.shortcut_layer is not None or (block.strides == 1 and block.input.shape[-1] == block.output_filters):
-            names.append(block.name)
-    return names
+    return [block.name for block in residual_blocks(model) if _removable(block, block.input.shape[-1])]
+
+
+def _removable(block, channels):
+    return block.shortcut_layer is not None or (block.strides == 1 and channels == block.output_filters)
 
 
 class _Rewired(keras.Model):
@@ -302,6 +302,8 @@ class _Rewired(keras.Model):
 
 def _lesioned(block, x, keep):
     """The block as the model computes it if `keep`, else without its branch (a plain block: its input)."""
+    if not _removable(block, x.shape[-1]):  # JAX's cond cannot even trace a removal that changes the shape
+        return block(x, training=False)
     shortcut, _ = block.parts(x, training=False)
     removed = (lambda: x) if shortcut is None else (lambda: block.finish(shortcut))
     return ops.cond(keep > 0, lambda: block(x, training=False), removed)
