@@ -100,6 +100,25 @@ def events(folder):
     return found
 
 
+def test_fit_takes_each_epochs_batches_once_in_order_whatever_the_threads_made_ahead():
+    """Keras' own PyDataset workers would serve batches made ahead in one epoch in the next: Batches' threads
+    make them by (epoch, index), and `fit` gets exactly the batches of the epoch it runs."""
+    served = []
+
+    class Recorded(data.Batches):
+        def __getitem__(self, index):
+            served.append((self.epoch, index))
+            return super().__getitem__(index)
+
+    x, y = np.random.default_rng(0).random((40, 4, 4, 1), dtype=np.float32), np.arange(40) % 2
+    batches = Recorded(data.ArraySplit(x, y), training=True, batch_size=8, augment="none")
+    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(2)])
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(batches, epochs=3, initial_epoch=1, shuffle=False, verbose=0, callbacks=[data.Epochs(batches)])
+    assert served[1:] == [(epoch, index) for epoch in (1, 2) for index in range(5)]  # the first builds the model
+    assert set(batches.made) == {(3, index) for index in range(batches.ahead)}  # the next epoch's, made ahead
+
+
 def test_data_that_only_tensorflow_reads_is_refused_naming_what_to_give_instead(tmp_path):
     with pytest.raises(ValueError, match=r"'cifar10' is neither a folder .* folder of class sub-folders or as NumPy"):
         data.load("cifar10", data_dir=str(tmp_path))

@@ -707,6 +707,12 @@ class Batches(keras.utils.PyDataset):
     `shard` of every global batch. Keras moves the epoch on through `Epochs`, a callback `keras_resnet.training`
     adds.
 
+    The worker threads are this class's, not Keras' (`PyDataset(workers=1)`: Keras then asks for batches 0, 1, ...
+    of each epoch in order): Keras' enqueuer keeps the batches it made ahead when an epoch ends and serves them
+    in the next one, which mixes epochs when batches change from epoch to epoch, as here. These threads make
+    the next batches ahead by (epoch, index), across the end of an epoch too, and drop any that Keras does not ask
+    for (a resumed run starts at a later epoch).
+
     Data parallelism needs batches that split evenly over the devices: with `replicas` > 1, an evaluation batch
     that does not (the last one) is padded with copies of its last image, and evaluation batches carry sample
     weights, 1 for each image and 0 for the copies, so that accuracy (a weighted metric, see
@@ -749,7 +755,10 @@ class Batches(keras.utils.PyDataset):
         _check_augmentation(augment, mixup, cutmix, classes)
         if batch_size % shard[1]:
             raise ValueError(f"batch_size={batch_size} does not split into {shard[1]} equal parts, one per host")
-        super().__init__(workers=workers or min(8, checks.cores()), use_multiprocessing=False)
+        super().__init__(workers=1, use_multiprocessing=False)
+        workers = workers or min(8, checks.cores())
+        self.pool = concurrent.futures.ThreadPoolExecutor(workers)
+        self.ahead, self.made = 2 * workers, {}  # batches made ahead, by (epoch, index)
         self.split = split.cached() if cache and isinstance(split, FileSplit) else split
         self.training, self.batch_size, self.seed, self.shard, self.epoch = training, batch_size, seed, shard, 0
         self.replicas = replicas
@@ -761,11 +770,20 @@ class Batches(keras.utils.PyDataset):
     def __len__(self):
         return self.steps if self.training else math.ceil(len(self.split) / self.batch_size)
 
-    def _examples(self, index):
-        """Indices into the split of this host's part of batch `index`, the batch's random generator (None in
-        evaluation) and the examples' weights (0 for padding)."""
+    def __getitem__(self, index):
         if index >= len(self):
             raise IndexError(f"batch {index} of {len(self)}")
+        keys = [divmod(self.epoch * len(self) + index + ahead, len(self)) for ahead in range(self.ahead + 1)]
+        for key in set(self.made) - set(keys):
+            self.made.pop(key).cancel()
+        for key in keys:
+            if key not in self.made:
+                self.made[key] = self.pool.submit(self._batch, *key)
+        return self.made.pop(keys[0]).result()
+
+    def _examples(self, epoch, index):
+        """Indices into the split of this host's part of batch `index` of `epoch`, the batch's random generator
+        (None in evaluation) and the examples' weights (0 for padding)."""
         if not self.training:
             start = index * self.batch_size
             examples = np.arange(start, min(start + self.batch_size, len(self.split)))
@@ -776,7 +794,7 @@ class Batches(keras.utils.PyDataset):
             mine = slice(self.shard[0] * part, (self.shard[0] + 1) * part)
             return examples[mine], None, weights[mine]
         part = self.batch_size // self.shard[1]
-        step = self.epoch * self.steps + index
+        step = epoch * self.steps + index
         at = step * self.batch_size + self.shard[0] * part + np.arange(part)
         size = len(self.split)
         passes = at // size
@@ -785,8 +803,8 @@ class Batches(keras.utils.PyDataset):
             examples[passes == epoch] = _order(self.seed, size, int(epoch))[at[passes == epoch] % size]
         return examples, np.random.default_rng([self.seed, 1, step]), None
 
-    def __getitem__(self, index):
-        examples, rng, weights = self._examples(index)
+    def _batch(self, epoch, index):
+        examples, rng, weights = self._examples(epoch, index)
         images = np.asarray(self.split.read(examples), "float32")
         if rng is not None:
             images = self._augmented(images, rng)

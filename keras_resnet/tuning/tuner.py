@@ -369,6 +369,7 @@ class ResNetHyperModel(keras_tuner.HyperModel):
             optimizer.compile_model(model, recipe, steps, recipe.batch_size * replicas, epochs=epochs - initial_epoch)
         callbacks = [keras.callbacks.TerminateOnNaN(), *(callbacks or [])]
         steps = None if isinstance(x, data.Batches) else steps  # Batches hold their steps
+        kwargs.setdefault("shuffle", False)  # the data shuffle themselves (fit would reorder Batches' indices)
         return model.fit(
             x, *args, epochs=epochs, steps_per_epoch=steps, initial_epoch=initial_epoch, callbacks=callbacks, **kwargs
         )
