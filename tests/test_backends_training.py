@@ -304,3 +304,18 @@ def test_a_data_parallel_jax_run_on_two_devices_equals_one_device(tmp_path):
     for name in weights:
         one, two = runs[f"default/{name}"], runs[f"data-parallel/{name}"]
         np.testing.assert_allclose(two, one, rtol=1e-4, atol=1e-5 * max(1.0, float(np.abs(one).max())), err_msg=name)
+
+
+def test_a_search_on_jax_trains_its_trial_in_a_process_and_saves_the_best(tmp_path):
+    from keras_resnet import tuning
+
+    summary = tuning.search(
+        "digits", tmp_path, depths=[8], max_trials=1, epochs=2, batch_size=32, steps_per_epoch=25, lrs=[0.4], verbose=0
+    )
+    (row,) = summary["rows"]
+    # That it runs here (how well a search learns is tests/test_tuning.py's, and training's is the CLI tests').
+    assert row["status"] == "completed" and 0 <= row["val_accuracy"] <= 1
+    assert (tmp_path / "search" / f"trial_{row['trial']}" / "worker.json").exists()  # trained in its own process
+    assert {tag for tag, _, _ in events(next((tmp_path / "logs").rglob("train")))} >= {"epoch_loss", "epoch_accuracy"}
+    best = keras.saving.load_model(summary["model"])
+    assert best.input_shape == (None, 8, 8, 1) and 0 <= summary["test_accuracy"] <= 1
