@@ -7,17 +7,14 @@ import pathlib
 
 from setuptools import find_packages, setup
 
-# What training needs besides TensorFlow: tfds (which imports importlib_resources when it loads a
-# registered data set), TensorBoard for the logs (TF 2.21 no longer pulls it in), matplotlib for the
-# curves, Pillow to check folder images before training, and keras-tuner for `keras_resnet.tuning`.
-TRAINING = [
-    "tensorflow-datasets>=4.9.10",
-    "importlib_resources",
-    "tensorboard",
-    "matplotlib",
-    "pillow",
-    "keras-tuner>=1.4.8",
-]
+# What training needs on any backend: matplotlib for the curves, Pillow to check and read folder images, and
+# keras-tuner for `keras_resnet.tuning` (which imports six without declaring it; TensorFlow brings six along).
+ANY_BACKEND = ["matplotlib", "pillow", "keras-tuner>=1.4.8", "six"]
+# On TensorFlow besides: tfds (which imports importlib_resources when it loads a registered data set) and
+# TensorBoard for Keras' TensorBoard callback (TF 2.21 no longer pulls it in).
+TRAINING = ["tensorflow-datasets>=4.9.10", "importlib_resources", "tensorboard", *ANY_BACKEND]
+# On JAX and PyTorch, without TensorFlow: tensorboardX writes the TensorBoard logs (Keras' callback needs TensorFlow).
+NO_TENSORFLOW = ["tensorboardX", *ANY_BACKEND]
 # Published weights by name (weights="imagenet", "timm/..."): timm's come from the Hugging Face Hub as
 # safetensors; keras.applications' files need only Keras. Part of `tf` and `cpu`, so CI's .[cpu,test] has them.
 WEIGHTS = ["huggingface_hub>=0.30", "safetensors"]
@@ -43,10 +40,12 @@ setup(
         "cpu": ["tensorflow-cpu>=2.21", *TRAINING, *WEIGHTS],
         "weights": WEIGHTS,
         "analysis": ["matplotlib"],  # the PNGs of keras_resnet.research.analysis
-        # The model code on the JAX backend, without TensorFlow (CI's second job): JAX and what its tests need.
-        "jax": ["jax[cpu]", "pytest>=8", "pytest-xdist", "pytest-timeout", "hypothesis", "h5py"],
-        # Reading torchvision/timm state dicts: .safetensors needs only safetensors, .pth needs torch.
-        "torch": ["safetensors", "torch"],
+        # Models, training and tuning on the JAX backend without TensorFlow (CI's second job): JAX, what training
+        # needs, and what the tests there need.
+        "jax": ["jax[cpu]", *NO_TENSORFLOW, "pytest>=8", "pytest-xdist", "pytest-timeout", "hypothesis", "h5py"],
+        # Models, training and tuning on the PyTorch backend without TensorFlow; also reading torchvision/timm
+        # state dicts (.safetensors needs only safetensors, .pth needs torch).
+        "torch": ["torch", "safetensors", *NO_TENSORFLOW],
         # The docs site (mkdocs.yml): the theme, the API reference from the docstrings, the notebooks rendered.
         "docs": ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26", "mkdocs-jupyter>=0.25"],
         # nbclient, nbformat and ipykernel execute the example notebooks; jupytext checks them against

@@ -163,9 +163,10 @@ def add_train(commands):
     train = commands.add_parser(
         "train",
         help="train a model with a paper's recipe; re-running the same command resumes",
-        description="Train a model with model.fit on every device of this machine (MirroredStrategy when "
-        "several GPUs are visible), the way the papers did. The output directory receives best.keras, "
-        "last.keras, final.keras, TensorBoard logs (logs/), history.csv, curves.png, config.json and "
+        description="Train a model with model.fit, the way the papers did, on the Keras backend KERAS_BACKEND names "
+        "(TensorFlow: every device of this machine, MirroredStrategy when several GPUs are visible; JAX: one device, "
+        "or every device with --strategy data-parallel; PyTorch: one device). The output directory receives "
+        "best.keras, last.keras, final.keras, TensorBoard logs (logs/), history.csv, curves.png, config.json and "
         "results.json; an interrupted run resumes from its last backup when the same command is run again.",
     )
     train.add_argument(
@@ -216,11 +217,15 @@ def add_train(commands):
         "--strategy",
         default="auto",
         choices=recipes.STRATEGIES,
-        help="auto: MirroredStrategy when several GPUs are visible; mirrored: every GPU (or logical CPU); "
-        "multiworker: MultiWorkerMirroredStrategy with the cluster in TF_CONFIG (default auto)",
+        help="on TensorFlow, auto: MirroredStrategy when several GPUs are visible; mirrored: every GPU (or "
+        "logical CPU); multiworker: MultiWorkerMirroredStrategy with the cluster in TF_CONFIG. On JAX (KERAS_BACKEND="
+        "jax), auto: one device; data-parallel: keras.distribution.DataParallel over every device (of every host "
+        "that KERAS_DISTRIBUTION_* or JAX_COORDINATOR_ADDRESS names). On PyTorch: one device (default auto)",
     )
     train.add_argument(
-        "--cpu-devices", type=int, help="split the CPU into this many logical devices (mirrored on a CPU)"
+        "--cpu-devices",
+        type=int,
+        help="split the CPU into this many logical devices (mirrored or data-parallel on a CPU)",
     )
     train.add_argument("--mixed-precision", action="store_true", help="16-bit compute, float32 variables and logits")
     train.add_argument("--jit-compile", action="store_true", help="compile the training step with XLA")

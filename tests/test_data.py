@@ -251,3 +251,123 @@ def test_a_file_name_that_is_not_utf8_is_reported_and_skipped(tmp_path, capfd):
     err = capfd.readouterr().err
     assert "skipping 1 unreadable image(s)" in err and "caf\\udce9.png" in err and "not UTF-8" in err
     assert len(list(source.train.as_numpy_iterator())) == source.train_size
+
+
+# The PyDataset adapter (the JAX and PyTorch backends' feed): the same augmentations as the tf.data pipeline, made in
+# NumPy, and batches that depend only on the seed and the step. Here on TensorFlow, so that both adapters are at hand.
+def test_batches_make_the_pipelines_augmentations_in_numpy():
+    image = np.arange(8 * 8 * 3, dtype="uint8").reshape(1, 8, 8, 3).repeat(64, axis=0)
+    split = data.load(((image, np.zeros(64)), (image[:4], np.zeros(4)))).train_split
+    x, y = data.Batches(split, training=True, batch_size=64, pad=2)[0]
+    assert x.shape == (64, 8, 8, 3) and x.dtype == np.float32 and y.dtype == np.int32
+    assert set(np.unique(x)) <= set(range(192)) and len({crop.tobytes() for crop in x}) > 10
+    assert any((crop == 0).all(axis=(1, 2)).any() for crop in x)  # some crops show the zero padding
+    x, _ = data.Batches(split, training=True, batch_size=64, pad=0)[0]
+    mirrored = [np.array_equal(crop, image[0][:, ::-1]) for crop in x]
+    assert all(m or np.array_equal(crop, image[0]) for m, crop in zip(mirrored, x)) and 10 < sum(mirrored) < 54
+    x, _ = data.Batches(split, training=True, batch_size=64, pad=0, flip=False)[0]
+    assert all(np.array_equal(crop, image[0]) for crop in x)
+    for training in (True, False):
+        x, _ = data.Batches(split, training=training, batch_size=4, augment="imagenet", image_size=16)[0]
+        assert x.shape == (4, 16, 16, 3)
+    # Evaluation batches are the images as they are, normalised when asked, every one once.
+    stats = (np.full(3, 10.0, "float32"), np.full(3, 2.0, "float32"))
+    test = data.Batches(split, training=False, batch_size=48, augment="none", stats=stats)
+    assert len(test) == 2 and [len(test[i][0]) for i in range(2)] == [48, 16]
+    np.testing.assert_allclose(test[1][0], (image[:16] - 10.0) / 2.0)
+
+
+def test_batches_depend_only_on_seed_and_step_whatever_the_shards_or_the_order():
+    source = data.load("digits")
+    options = dict(training=True, batch_size=64, seed=3)
+    first = data.Batches(source.train_split, **options)
+    epoch0 = [first[i] for i in range(len(first))]
+    # One pass over the data is a permutation of it: every image once per epoch (21 full batches of 1,347 images).
+    assert len(first) == 22
+    seen = np.concatenate([y for _, y in epoch0])[:1347]
+    np.testing.assert_array_equal(np.sort(seen), np.sort(source.train_split.labels))
+    first.epoch = 1
+    epoch1 = first[0]
+    again = data.Batches(source.train_split, **options)  # a resumed run: epoch 1 made without epoch 0 first
+    again.epoch = 1
+    np.testing.assert_array_equal(again[0][0], epoch1[0])
+    assert not np.array_equal(epoch1[0], epoch0[0][0])  # each epoch its own order and crops
+    assert not np.array_equal(data.Batches(source.train_split, **{**options, "seed": 4})[0][0], epoch0[0][0])
+    # Two hosts make the two halves of the same global batch, with the same crops.
+    halves = [data.Batches(source.train_split, shard=(k, 2), **options)[5] for k in (0, 1)]
+    np.testing.assert_array_equal(np.concatenate([h[0] for h in halves]), epoch0[5][0])
+    np.testing.assert_array_equal(np.concatenate([h[1] for h in halves]), epoch0[5][1])
+
+
+def test_evaluation_batches_split_evenly_over_devices_with_weightless_padding():
+    x, y = np.arange(13 * 4, dtype="uint8").reshape(13, 2, 2, 1), np.arange(13) % 3
+    split = data.load(((x, y), (x, y))).test_split
+    images, labels, weights = data.Batches(split, training=False, batch_size=16, augment="none", replicas=4)[0]
+    assert len(images) == 16 and list(weights) == [1.0] * 13 + [0.0] * 3  # three copies of the last image
+    np.testing.assert_array_equal(images[13:], np.repeat(x[12:].astype("float32"), 3, axis=0))
+    hosts = [
+        data.Batches(split, training=False, batch_size=16, augment="none", replicas=4, shard=(k, 2)) for k in (0, 1)
+    ]
+    assert [len(h[0][0]) for h in hosts] == [8, 8]
+    with pytest.raises(IndexError):
+        hosts[0][1]
+
+
+def test_batches_one_hot_labels_keras_mixers_and_the_decoded_once_cache(tmp_path):
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 256, (64, 8, 8, 3), dtype="uint8"), np.arange(64) % 4
+    split = data.load(((x, y), (x[:8], y[:8]))).train_split
+    plain = dict(training=True, batch_size=32, augment="none", flip=False, classes=4)
+    images, labels = data.Batches(split, **plain)[0]
+    assert labels.shape == (32, 4) and set(np.unique(labels)) == {0.0, 1.0}
+    mixed_images, mixed = data.Batches(split, mixup=0.4, **plain)[0]
+    np.testing.assert_allclose(mixed.sum(-1), 1.0, rtol=1e-6)
+    assert np.mean(mixed.max(-1) < 1.0) > 0.5 and not np.allclose(mixed_images, images)
+    np.testing.assert_array_equal(mixed_images, data.Batches(split, mixup=0.4, **plain)[0][0])  # seeded per batch
+    _, cut = data.Batches(split, cutmix=1.0, **plain)[0]
+    np.testing.assert_allclose(cut.sum(-1), 1.0, rtol=1e-6)
+    augmented, _ = data.Batches(split, randaugment=2, **plain)[0]
+    assert augmented.shape == images.shape and not np.allclose(augmented, images)
+    with pytest.raises(ValueError, match="give classes="):
+        data.Batches(split, training=True, batch_size=8, mixup=0.2)
+    folder = data.load(str(write_folder(tmp_path))).train_split
+    cached = data.Batches(folder, training=False, batch_size=6, augment="none", cache=True)
+    assert isinstance(cached.split, data.ArraySplit)
+    np.testing.assert_array_equal(
+        cached[0][0], data.Batches(folder, training=False, batch_size=6, augment="none")[0][0]
+    )
+
+
+def test_images_read_without_tensorflow_equal_tensorflows_decoding(tmp_path):
+    """Pillow and NumPy read a folder (grey made RGB, alpha dropped, a mixed size resized) as tf.io does."""
+    root = write_folder(tmp_path)
+    rng = np.random.default_rng(2)
+    Image.fromarray(rng.integers(0, 255, (6, 6, 4), dtype="uint8"), "RGBA").save(root / "train" / "cat" / "a.png")
+    Image.fromarray(rng.integers(0, 255, (6, 6), dtype="uint8"), "L").save(root / "train" / "cat" / "g.png")
+    Image.fromarray(rng.integers(0, 255, (9, 12, 3), dtype="uint8")).save(root / "train" / "dog" / "big.png")
+    split = data.load(str(root)).train_split
+    by_tf = np.stack([image for image, _ in split.dataset().as_numpy_iterator()])
+    by_numpy = split.read(np.arange(len(split)))
+    assert by_numpy.shape == by_tf.shape == (9, 6, 6, 3) and by_numpy.dtype == by_tf.dtype
+    resized = [i for i, path in enumerate(split.paths) if path.endswith("big.png")]
+    others = [i for i in range(len(split)) if i not in resized]
+    np.testing.assert_array_equal(by_numpy[others], by_tf[others])
+    assert np.abs(by_numpy[resized].astype(int) - by_tf[resized]).max() <= 1  # the same bilinear resize
+    import tensorflow as tf
+
+    image = rng.random((9, 12, 3), dtype=np.float32) * 255
+    for size in ((6, 6), (20, 17), (9, 12)):
+        np.testing.assert_allclose(data.resize(image, size), tf.image.resize(image, size).numpy(), atol=1e-3)
+
+
+@pytest.mark.skipif(not (SHARED / "mnist").exists(), reason="../shared/data/mnist is not here")
+def test_mnist_official_files_are_read_without_tfds():
+    source = data._from_idx("mnist", SHARED / "mnist")
+    assert (source.train_size, source.test_size, source.num_classes, tuple(source.image_shape)) == (
+        60000,
+        10000,
+        10,
+        (28, 28, 1),
+    )
+    mean, std = source.stats(samples=10000)
+    assert abs(mean[0] - 33.3) < 1.5 and abs(std[0] - 78.6) < 2  # MNIST's well-known 0.1307 / 0.3081 x 255

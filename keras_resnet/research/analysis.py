@@ -11,8 +11,9 @@
 
 The studies rewire a trained model without rebuilding it: its blocks are single layers in a chain
 (`ResidualBlock.parts` gives the shortcut and the branch), and a per-block mask lives in a variable, so one
-traced predict function serves every lesion. `fit` and `gradient_by_path_length` use TensorFlow
-(`model.fit` with a TensorBoard callback, `tf.GradientTape`); the rest is Keras only.
+traced predict function serves every lesion. Every study runs on the TensorFlow, JAX and PyTorch backends:
+`gradient_by_path_length` takes its input gradients from the backend's own autodiff (`tf.GradientTape`, `jax.grad`,
+torch's autograd), the rest is Keras only.
 """
 
 import dataclasses
@@ -27,7 +28,7 @@ from keras_resnet import factory, specs
 from keras_resnet.layers import ResidualBlock
 from keras_resnet.research import paths
 from keras_resnet.research.paths import PathGradients, PathLengths, plot_paths  # noqa: F401  (part of this module's API)
-from keras_resnet.training import optimizer, recipes
+from keras_resnet.training import loop, optimizer, recipes
 from keras_resnet.training.digits import load as load_digits
 from keras_resnet.utils import checks, plots
 
@@ -130,7 +131,7 @@ def fit(model, dataset, epochs=10, batch_size=64, learning_rate=0.1, weight_deca
         "cifar", epochs=epochs, batch_size=batch_size, lr=learning_rate, lr_batch=batch_size, weight_decay=weight_decay
     )
     optimizer.compile_model(model, recipe, math.ceil(len(x_train) / batch_size), batch_size)
-    callbacks = [keras.callbacks.TensorBoard(log_dir)] if log_dir else []
+    callbacks = loop.tensorboard(log_dir) if log_dir else []
     return model.fit(
         x_train,
         y_train,
@@ -258,11 +259,11 @@ def removable_blocks(model):
     Returns:
         A list of block names, e.g. "stage2_block3".
     """
-    names = []
-    for block in residual_blocks(model):
-        if block.shortcut_layer is not None or (block.strides == 1 and block.input.shape[-1] == block.output_filters):
-            names.append(block.name)
-    return names
+    return [block.name for block in residual_blocks(model) if _removable(block, block.input.shape[-1])]
+
+
+def _removable(block, channels):
+    return block.shortcut_layer is not None or (block.strides == 1 and channels == block.output_filters)
 
 
 class _Rewired(keras.Model):
@@ -301,6 +302,8 @@ class _Rewired(keras.Model):
 
 def _lesioned(block, x, keep):
     """The block as the model computes it if `keep`, else without its branch (a plain block: its input)."""
+    if not _removable(block, x.shape[-1]):  # JAX's cond cannot even trace a removal that changes the shape
+        return block(x, training=False)
     shortcut, _ = block.parts(x, training=False)
     removed = (lambda: x) if shortcut is None else (lambda: block.finish(shortcut))
     return ops.cond(keep > 0, lambda: block(x, training=False), removed)
@@ -465,8 +468,6 @@ def gradient_by_path_length(model, batch, lengths=None, samples=8, seed=0, plot=
     Returns:
         A `PathGradients` with `paths`, `lengths`, `gradient`, `spread` and `total`.
     """
-    import tensorflow as tf
-
     rewired = _Rewired(model, _routed)
     if any(block.shortcut_layer is None for block in rewired.blocks) or not rewired.blocks:
         raise ValueError(f"{model.name} has no shortcuts: gradient_by_path_length needs a residual net.")
@@ -477,13 +478,17 @@ def gradient_by_path_length(model, batch, lengths=None, samples=8, seed=0, plot=
         stem = layer(stem, training=False)
     from_logits = keras.activations.serialize(rewired.chain[-1].activation) != "softmax"
 
-    @tf.function
+    def loss(h):
+        out = rewired(h, start=start)
+        return ops.sum(keras.losses.sparse_categorical_crossentropy(labels, out, from_logits=from_logits))
+
     def norms(h):
-        with tf.GradientTape() as tape:
-            tape.watch(h)
-            out = rewired(h, start=start)
-            loss = ops.sum(keras.losses.sparse_categorical_crossentropy(labels, out, from_logits=from_logits))
-        return ops.mean(ops.sqrt(ops.sum(tape.gradient(loss, h) ** 2, axis=(1, 2, 3))))
+        return ops.mean(ops.sqrt(ops.sum(_input_gradient(loss, h) ** 2, axis=(1, 2, 3))))
+
+    if keras.backend.backend() == "tensorflow":  # one traced graph; it reads the mask variables at each call
+        import tensorflow as tf
+
+        norms = tf.function(norms)
 
     names = [block.name for block in rewired.blocks]
     n = len(names)
@@ -506,6 +511,28 @@ def gradient_by_path_length(model, batch, lengths=None, samples=8, seed=0, plot=
     if plot:
         plot_paths(result, plot)
     return result
+
+
+def _input_gradient(loss, h):
+    """The gradient of the scalar `loss(h)` with respect to `h`, by the backend's own autodiff. On JAX, untraced by
+    `jit`: a jitted function would keep the mask variables' values of its first call as constants."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            tape.watch(h)
+            value = loss(h)
+        return tape.gradient(value, h)
+    if backend == "jax":
+        import jax
+
+        return jax.grad(loss)(h)
+    if backend == "torch":
+        h = h.detach().requires_grad_(True)
+        loss(h).backward()
+        return h.grad
+    raise ValueError(f"gradient_by_path_length needs a backend with gradients, not {backend}")
 
 
 def path_lengths(model_or_n):

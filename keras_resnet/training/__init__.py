@@ -5,8 +5,7 @@
 `data` (sources to pipelines), `digits` (the bundled data set), `recipes` (the papers' settings),
 `optimizer` (SGD, schedules, weight decay) and `loop` (`train()`, strategies, checkpoints, resume). The
 package's functions are `loop`'s (`keras_resnet.training.train` is `keras_resnet.training.loop.train`),
-imported on first use: `loop` needs TensorFlow, and registering the optimizer's schedule with Keras (on
-`import keras`) must not import it.
+imported on first use: `loop` imports Keras (and TensorFlow on its backend), which `import keras_resnet` must not.
 """
 
 import importlib

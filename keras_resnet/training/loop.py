@@ -1,8 +1,10 @@
-"""Training the way the papers did (TensorFlow-only module): strategies, callbacks, resume, a whole run.
+"""Training the way the papers did, on every Keras backend: strategies, callbacks, resume, a whole run.
 
-`train()` builds a model inside a `tf.distribute` strategy scope, puts the training data's normalisation
-into its graph (so every file it writes takes raw pixels), feeds it `keras_resnet.training.data` pipelines and
-runs `model.fit` with a recipe (`keras_resnet.training.recipes`, compiled by `keras_resnet.training.optimizer`).
+`train()` builds a model inside a distribution scope (a `tf.distribute` strategy on TensorFlow,
+`keras.distribution.DataParallel` or one device on JAX, one device on PyTorch), puts the training data's
+normalisation into its graph (so every file it writes takes raw pixels), feeds it `keras_resnet.training.data`
+batches (tf.data on TensorFlow, a PyDataset elsewhere) and runs `model.fit` with a recipe
+(`keras_resnet.training.recipes`, compiled by `keras_resnet.training.optimizer`).
 Given an output directory it never loses work: it holds the folder with an OS lock, backs up every epoch (and every N
 steps), keeps best and last `.keras` checkpoints, the final `.keras`, TensorBoard logs, a history CSV, a
 PNG of the curves, the run's config as JSON and sample test images with the model's answers for
@@ -20,11 +22,11 @@ import math
 import os
 import pathlib
 import re
+import sys
 import time
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from keras_resnet import factory, models, specs
 from keras_resnet.training import data, optimizer, recipes
@@ -48,14 +50,31 @@ SAMPLES = 32
 
 
 def configure_cpu_devices(count):
-    """Split the CPU into `count` logical devices (for MirroredStrategy on a CPU).
+    """Split the CPU into `count` logical devices (for MirroredStrategy, or DataParallel on JAX, on a CPU).
 
     Args:
         count: the number of logical CPU devices.
 
     Raises:
-        ValueError: TensorFlow has already started with another number of devices (call it first).
+        ValueError: the backend has already started with another number of devices (call it first).
     """
+    if keras.backend.backend() == "jax":
+        import jax
+
+        try:
+            jax.config.update("jax_num_cpu_devices", count)
+        except RuntimeError:  # JAX's devices exist already
+            if len(jax.devices("cpu")) != count:
+                raise ValueError(
+                    f"cpu_devices={count} must be set before JAX starts; run it in a fresh process"
+                ) from None
+        return
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError(
+            f"cpu_devices is not used on the {keras.backend.backend()} backend, which trains on one device"
+        )
+    import tensorflow as tf
+
     cpu = tf.config.list_physical_devices("CPU")[0]
     try:
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
@@ -66,20 +85,63 @@ def configure_cpu_devices(count):
             ) from None
 
 
+class KerasDistribution:
+    """What `train` needs of a strategy on the JAX and PyTorch backends: a scope to build and train in, the number
+    of replicas and this host's part of each batch. It holds a `keras.distribution.DataParallel`, or nothing (one
+    device)."""
+
+    def __init__(self, distribution=None):
+        self.distribution, self.num_replicas_in_sync, self.shard = distribution, 1, (0, 1)
+        if distribution is not None:
+            import jax
+
+            self.num_replicas_in_sync = distribution.device_mesh.devices.size
+            self.shard = (jax.process_index(), jax.process_count())
+
+    def scope(self):
+        return self.distribution.scope() if self.distribution is not None else contextlib.nullcontext()
+
+
+# Keras' (and JAX's) variables naming a cluster: with one of them set, "data-parallel" joins it first.
+CLUSTER_VARIABLES = ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES", "JAX_COORDINATOR_ADDRESS")
+
+
+def _keras_distribution(name):
+    backend = keras.backend.backend()
+    if name in ("auto", "default"):
+        return KerasDistribution()
+    if name == "data-parallel" and backend == "jax":
+        if any(variable in os.environ for variable in CLUSTER_VARIABLES):
+            keras.distribution.initialize()  # jax.distributed over the hosts those variables name
+        return KerasDistribution(keras.distribution.DataParallel(devices=keras.distribution.list_devices()))
+    if backend == "jax":
+        valid = "'auto' or 'default' (one device), or 'data-parallel' (every device, keras.distribution.DataParallel)"
+    else:
+        valid = "'auto' or 'default' (one device: Keras distributes training on the JAX backend only)"
+    raise ValueError(f"strategy={name!r} is not valid on the {backend} backend: use {valid}")
+
+
 def make_strategy(name="auto"):
-    """A `tf.distribute` strategy by name.
+    """A distribution strategy by name, for the Keras backend in use.
 
     Args:
-        name: `"auto"` (MirroredStrategy when more than one GPU is visible, else the default strategy),
-            `"default"`, `"mirrored"` (every GPU, or every logical CPU when there is none) or
-            `"multiworker"` (MultiWorkerMirroredStrategy, cluster from the TF_CONFIG environment variable).
+        name: on TensorFlow, `"auto"` (MirroredStrategy when more than one GPU is visible, else the default
+            strategy), `"default"`, `"mirrored"` (every GPU, or every logical CPU when there is none) or
+            `"multiworker"` (MultiWorkerMirroredStrategy, cluster from the TF_CONFIG environment variable). On JAX,
+            `"auto"` and `"default"` (one device) or `"data-parallel"` (`keras.distribution.DataParallel` over
+            every device, after `keras.distribution.initialize()` joins the hosts that KERAS_DISTRIBUTION_* or
+            JAX_COORDINATOR_ADDRESS name); on PyTorch, `"auto"` and `"default"` (one device).
 
     Returns:
-        A `tf.distribute.Strategy`.
+        A `tf.distribute.Strategy` on TensorFlow, a `KerasDistribution` elsewhere.
 
     Raises:
-        ValueError: an unknown name, or "multiworker" without TF_CONFIG.
+        ValueError: a name the backend does not have, or "multiworker" without TF_CONFIG.
     """
+    if keras.backend.backend() != "tensorflow":
+        return _keras_distribution(name)
+    import tensorflow as tf
+
     if name == "multiworker":  # first: it must set up collective ops before anything starts TensorFlow
         if "TF_CONFIG" not in os.environ:
             raise ValueError("strategy='multiworker' reads the cluster from TF_CONFIG, which is not set")
@@ -91,16 +153,35 @@ def make_strategy(name="auto"):
     if name == "mirrored":
         gpus = tf.config.list_logical_devices("GPU")
         return tf.distribute.MirroredStrategy([d.name for d in gpus or tf.config.list_logical_devices("CPU")])
-    raise ValueError(f"strategy={name!r} is not valid: use 'auto', 'default', 'mirrored' or 'multiworker'")
+    raise ValueError(
+        f"strategy={name!r} is not valid on the tensorflow backend: use 'auto', 'default', 'mirrored' or 'multiworker'"
+    )
 
 
 def mixed_precision_policy():
-    """The 16-bit type this machine computes fastest: float16 where a GPU is visible, bfloat16 on a CPU.
+    """The 16-bit type this machine computes fastest: float16 where the backend sees a GPU, bfloat16 on a CPU.
 
     Returns:
         The Keras dtype policy name, `"mixed_float16"` or `"mixed_bfloat16"`.
     """
-    return "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"
+    return "mixed_float16" if _on_gpu() else "mixed_bfloat16"
+
+
+def _on_gpu():
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_logical_devices("GPU"))
+    if backend == "jax":
+        import jax
+
+        return jax.default_backend() == "gpu"
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.is_available()
+    return False
 
 
 @contextlib.contextmanager
@@ -284,7 +365,7 @@ class BackupAndRestore(keras.callbacks.Callback):
                 model.load_weights(path)
             except (OSError, ValueError):
                 continue
-            if int(model.optimizer.iterations.numpy()) == steps:
+            if int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == steps:
                 resumed = epoch
                 break
         else:
@@ -311,7 +392,7 @@ class BackupAndRestore(keras.callbacks.Callback):
 
     def _back_up(self, resume_at):
         _check_finite_weights(self.model, f"a backup in epoch {self.epoch + 1}, step {self.step}")
-        steps = int(self.model.optimizer.iterations.numpy())
+        steps = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
         self.backup_dir.mkdir(parents=True, exist_ok=True)
         backup = self.backup_dir / f"step{steps}-epoch{resume_at}.weights.h5"
         with files.atomic_write(backup, needs=files.model_bytes(self.model)) as new:
@@ -392,6 +473,7 @@ def _patch_keras_for_multiworker(net, batch):
     build from an undistributed batch and skip it; for the logs take this worker's values (they
     are only logged: gradients are all-reduced by the optimizer, so the weights are the same).
     """
+    import tensorflow as tf
     from keras.src.backend.tensorflow import trainer
 
     with net.distribute_strategy.scope():
@@ -407,6 +489,68 @@ def _patch_keras_for_multiworker(net, batch):
 
         local_logs.keras_resnet = True
         trainer.reduce_per_replica = local_logs
+
+
+def _multiworker(strategy):
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def tensorboard(log_dir):
+    """The TensorBoard callback for this backend, in a list: Keras' own on TensorFlow (it writes through
+    `tf.summary`); elsewhere `ScalarLogs` (tensorboardX, without TensorFlow); none when tensorboardX is missing too,
+    said in one line.
+
+    Args:
+        log_dir: the folder of the logs (`train/` and `validation/` inside).
+
+    Returns:
+        A list of zero or one callback.
+    """
+    if keras.backend.backend() == "tensorflow":
+        return [keras.callbacks.TensorBoard(log_dir)]
+    try:
+        import tensorboardX  # noqa: F401
+    except ImportError:
+        print(
+            f"keras_resnet.training: no TensorBoard logs in {log_dir}: the {keras.backend.backend()} backend writes "
+            "them with tensorboardX, which is not installed (pip install tensorboardX)",
+            file=sys.stderr,
+        )
+        return []
+    return [ScalarLogs(log_dir)]
+
+
+class ScalarLogs(keras.callbacks.Callback):
+    """TensorBoard logs without TensorFlow, by tensorboardX: each epoch's metrics and learning rate as scalars, in
+    Keras' TensorBoard layout (`train/` and `validation/` folders, tags `epoch_loss`, `epoch_accuracy`,
+    `epoch_learning_rate`, the epoch as the step), so that the same TensorBoard view reads runs of every backend.
+    Graphs, histograms and profiles, which Keras' callback draws from TensorFlow, are not written."""
+
+    def __init__(self, log_dir):
+        super().__init__()
+        self.log_dir, self.writers = pathlib.Path(log_dir), {}
+
+    def on_train_begin(self, logs=None):
+        from tensorboardX import SummaryWriter
+
+        self.writers = {part: SummaryWriter(str(self.log_dir / part)) for part in ("train", "validation")}
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        logs.setdefault("learning_rate", keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        for name, value in logs.items():
+            part, name = ("validation", name[4:]) if name.startswith("val_") else ("train", name)
+            self.writers[part].add_scalar(f"epoch_{name}", float(value), epoch)
+        for writer in self.writers.values():
+            writer.flush()
+
+    def on_train_end(self, logs=None):
+        for writer in self.writers.values():
+            writer.close()
 
 
 def rebuild(model, mean=None, std=None, dtype=None, sync_bn=None):
@@ -540,10 +684,11 @@ def train(
             while the run lasts.
         overwrite: replace an `output` that holds a different run of `train` instead of refusing (only the
             files a run writes are removed; a folder holding anything else is refused).
-        strategy: `"auto"`, `"default"`, `"mirrored"` or `"multiworker"` (see `make_strategy`).
-        cpu_devices: split the CPU into this many logical devices first (MirroredStrategy on a CPU).
+        strategy: `"auto"`, `"default"`, `"mirrored"` or `"multiworker"` on TensorFlow, `"data-parallel"` on JAX
+            (see `make_strategy`).
+        cpu_devices: split the CPU into this many logical devices first (MirroredStrategy or DataParallel on a CPU).
         mixed_precision: compute in float16 (bfloat16 on a CPU) with float32 variables and logits.
-        jit_compile: compile the train step with XLA.
+        jit_compile: compile the train step with XLA (on JAX it always is; on PyTorch this is `torch.compile`).
         data_dir, manual_dir, on_bad_image: passed to `keras_resnet.training.data.load`.
         steps_per_epoch: steps per epoch (default: one pass over the training set).
         backup_every: also back up every this many steps, not only at each epoch's end.
@@ -570,7 +715,7 @@ def train(
     strategy_object = make_strategy(strategy)
     output = pathlib.Path(output) if output is not None else None
     if output is not None:
-        if isinstance(strategy_object, tf.distribute.MultiWorkerMirroredStrategy):
+        if _multiworker(strategy_object):
             # Only the chief writes to `output`; the other workers keep their own copies beside it.
             task = strategy_object.cluster_resolver.task_id
             output = output if task == 0 else output.with_name(f"{output.name}-worker{task}")
@@ -617,12 +762,16 @@ def train(
     with contextlib.ExitStack() as held:
         if output is not None:
             held.enter_context(files.claim(output, "train", config, RUN_FILES, overwrite))
+        if isinstance(strategy_object, KerasDistribution):  # Keras' distribution lays out each batch in fit too
+            held.enter_context(strategy_object.scope())
         stats = source.stats()
         options = data.recipe_options(chosen, source, seed)
-        train_data = data.pipeline(source.train, training=True, batch_size=global_batch, **options)
-        test_data = data.pipeline(source.test, training=False, batch_size=global_batch, **options)
-        if tuple(train_data.element_spec[0].shape[1:]) != tuple(source.image_shape):  # 'imagenet' resizes
-            source = dataclasses.replace(source, image_shape=tuple(train_data.element_spec[0].shape[1:]))
+        placed = dict(shard=getattr(strategy_object, "shard", (0, 1)), replicas=replicas)
+        train_data = data.feed(
+            source.train_split, training=True, batch_size=global_batch, steps=steps, **placed, **options
+        )
+        test_data = data.feed(source.test_split, training=False, batch_size=global_batch, **placed, **options)
+        source = dataclasses.replace(source, image_shape=data.image_shape(source, **options))  # 'imagenet' resizes
         with strategy_object.scope():
             net = _build(model, source, stats, mixed_precision, chosen.sync_batchnorm)
             if freeze is not None:  # before compiling: the optimizer and the weight decay see only what trains
@@ -644,7 +793,7 @@ def train(
             history.test["accuracy_flip_averaged"] = flip_averaged_accuracy(net, test_data)
         if output is not None:
             save_model(net, output / "final.keras")
-            write_samples(net, source.test, output / "samples.npz")
+            write_samples(net, source.test_split, output / "samples.npz")
             files.write_json(output / "results.json", {"test": history.test, "epochs": chosen.epochs})
             plot_history({config["model"]: output / "history.csv"}, output / "curves.png")
     return history
@@ -655,18 +804,19 @@ def flip_averaged_accuracy(model, batches):
 
     Args:
         model: a classifier.
-        batches: `(images, labels)` batches (labels as indices or one-hot).
+        batches: `(images, labels)` batches (labels as indices or one-hot), or `(images, labels, weights)`.
 
     Returns:
         The accuracy as a float.
     """
     hits = total = 0
-    for images, labels in batches:
-        probabilities = model.predict_on_batch(images) + model.predict_on_batch(tf.image.flip_left_right(images))
-        labels = np.asarray(labels)
+    for images, labels, *weights in batches:
+        images, labels = np.asarray(images), np.asarray(labels)
+        probabilities = model.predict_on_batch(images) + model.predict_on_batch(images[:, :, ::-1])
         labels = labels.argmax(-1) if labels.ndim == 2 else labels
-        hits += int(np.sum(np.asarray(probabilities).argmax(-1) == labels))
-        total += len(labels)
+        counted = np.asarray(weights[0]) > 0 if weights else np.ones(len(labels), bool)  # padding has weight 0
+        hits += int(np.sum((np.asarray(probabilities).argmax(-1) == labels)[counted]))
+        total += int(counted.sum())
     return hits / total
 
 
@@ -686,17 +836,19 @@ def _fit(net, train_data, test_data, chosen, steps, output, backup_every, verbos
             ModelCheckpoint(output / "last.keras"),
             ModelCheckpoint(output / "best.keras", monitor="val_accuracy", best=best_so_far),
             keras.callbacks.CSVLogger(output / "history.csv", append=True),
-            keras.callbacks.TensorBoard(output / "logs"),
+            *tensorboard(output / "logs"),
             StatusLine(output / "status.txt", output / "history.csv"),
             backup,  # last, so that a backup is only taken once the epoch's other files are written
         ]
-    if isinstance(strategy_object, tf.distribute.MultiWorkerMirroredStrategy):
+    if isinstance(train_data, data.Batches):  # first: the batches of each epoch follow from its number
+        callbacks.insert(0, data.Epochs(train_data))
+    if _multiworker(strategy_object):
         _patch_keras_for_multiworker(net, next(iter(train_data)))
     return net.fit(
         train_data,
         initial_epoch=initial_epoch,
         epochs=chosen.epochs,
-        steps_per_epoch=steps,
+        steps_per_epoch=None if isinstance(train_data, data.Batches) else steps,  # Batches hold `steps`
         validation_data=test_data,
         callbacks=callbacks,
         verbose=verbose,
@@ -709,10 +861,10 @@ def write_samples(net, test, path):
 
     Args:
         net: the trained model (taking raw pixels).
-        test: the unbatched `(image, label)` test dataset.
+        test: the test `keras_resnet.training.data.Split`.
         path: the `.npz` file to write, beside the model file a user exports.
     """
-    images, labels = next(iter(test.batch(SAMPLES).as_numpy_iterator()))
+    images, labels = test.first(SAMPLES)
     probabilities = net.predict(images.astype("float32"), verbose=0)
     with files.atomic_write(path, needs=files.space_for(images.nbytes + probabilities.nbytes, 3)) as partial:
         np.savez(partial, images=images, labels=labels, probabilities=probabilities)

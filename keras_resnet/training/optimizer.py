@@ -73,7 +73,7 @@ def compile_model(model, recipe, steps_per_epoch, global_batch, epochs=None, jit
         global_batch: images per step over all replicas: the learning rate is `recipe.lr` scaled linearly
             from `recipe.lr_batch` (Goyal et al. 2017).
         epochs: epochs the schedule spans (default `recipe.epochs`).
-        jit_compile: compile the train step with XLA.
+        jit_compile: compile the train step with XLA (`torch.compile` on PyTorch; JAX always compiles).
 
     Returns:
         The `RecipeSchedule` the optimizer follows. With `recipe.one_hot` the loss expects one-hot labels
@@ -102,7 +102,11 @@ def compile_model(model, recipe, steps_per_epoch, global_batch, epochs=None, jit
         if recipe.one_hot
         else keras.losses.SparseCategoricalCrossentropy()
     )
-    model.compile(optimizer=sgd, loss=loss, metrics=["accuracy"], jit_compile=jit_compile)
+    # JAX has no other way to run fast: without jit each op runs on its own (jit_compile=False means eager there).
+    jit_compile = True if keras.backend.backend() == "jax" else jit_compile
+    # Accuracy as a weighted metric: the same number without sample weights, and padding (weight 0, see
+    # keras_resnet.training.data.Batches) left out of it under data parallelism.
+    model.compile(optimizer=sgd, loss=loss, weighted_metrics=["accuracy"], jit_compile=jit_compile)
     # The optimizer's slots now, as Keras does under a tf.distribute strategy: left to the first step, they are
     # created inside its trace and tf.function traces the whole training step twice (half of ResNet-110's
     # first step on TensorFlow).

@@ -13,7 +13,8 @@ from keras_resnet.utils import checks
 
 SCHEDULES = ("step", "cosine")
 AUGMENTATIONS = ("cifar", "imagenet", "none")
-STRATEGIES = ("auto", "default", "mirrored", "multiworker")  # see keras_resnet.training.loop.make_strategy
+# See keras_resnet.training.loop.make_strategy: the first four on TensorFlow, data-parallel on JAX.
+STRATEGIES = ("auto", "default", "mirrored", "multiworker", "data-parallel")
 # A search's algorithm, by the name `keras_resnet.tuning.tuner` maps to a keras-tuner tuner.
 TUNERS = ("bayesian", "hyperband", "random")
 

@@ -359,17 +359,21 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         recipe = recipes.get_recipe(
             self.recipe_name, **{**self.overrides, "lr": hp.get("lr"), "weight_decay": hp.get("weight_decay")}
         )
-        steps = steps_per_epoch or int(x.cardinality())
+        steps = steps_per_epoch or (len(x) if isinstance(x, data.Batches) else int(x.cardinality()))
         if steps < 1:
             raise keras_tuner.errors.FatalValueError(
                 "the training data repeats forever: pass steps_per_epoch to search()"
             )
-        strategy = model.distribute_strategy
-        with strategy.scope():
-            optimizer.compile_model(
-                model, recipe, steps, recipe.batch_size * strategy.num_replicas_in_sync, epochs=epochs - initial_epoch
-            )
+        if keras.backend.backend() == "tensorflow":
+            scope, replicas = model.distribute_strategy.scope(), model.distribute_strategy.num_replicas_in_sync
+        else:  # keras.distribution's, which the search runs under (see SearchSetup.run)
+            distribution = keras.distribution.distribution()
+            scope, replicas = contextlib.nullcontext(), distribution.device_mesh.devices.size if distribution else 1
+        with scope:
+            optimizer.compile_model(model, recipe, steps, recipe.batch_size * replicas, epochs=epochs - initial_epoch)
         callbacks = [keras.callbacks.TerminateOnNaN(), *(callbacks or [])]
+        steps = None if isinstance(x, data.Batches) else steps  # Batches hold their steps
+        kwargs.setdefault("shuffle", False)  # the data shuffle themselves (fit would reorder Batches' indices)
         return model.fit(
             x, *args, epochs=epochs, steps_per_epoch=steps, initial_epoch=initial_epoch, callbacks=callbacks, **kwargs
         )
@@ -803,7 +807,7 @@ def search(
                 )  # the recipe's loss, to evaluate
             summary.update(best=best, test_accuracy=float(model.evaluate(setup.test_data, verbose=0)[1]))
             loop.save_model(model, output / "best.keras")
-            loop.write_samples(model, setup.source.test, output / "samples.npz")
+            loop.write_samples(model, setup.source.test_split, output / "samples.npz")
             files.write_json(output / "results.json", {"test": {"accuracy": summary["test_accuracy"]}, "best": best})
             summary["model"] = output / "best.keras"
     return summary
@@ -860,13 +864,19 @@ class _Setup:
         checks.check_batch(self.recipe.batch_size, self.distribution.num_replicas_in_sync, self.train_size, source.name)
         self.global_batch = self.recipe.batch_size * self.distribution.num_replicas_in_sync
         self.steps = steps_per_epoch or math.ceil(self.train_size / self.global_batch)
-        options = dict(batch_size=self.global_batch, **data.recipe_options(self.recipe, source, seed))
-        self.train_data = data.pipeline(source.train.skip(self.held_out), training=True, **options)
-        self.val_data = data.pipeline(source.train.take(self.held_out), training=False, **options)
-        self.test_data = data.pipeline(source.test, training=False, **options)
+        options = data.recipe_options(self.recipe, source, seed)
+        placed = dict(
+            batch_size=self.global_batch,
+            shard=getattr(self.distribution, "shard", (0, 1)),
+            replicas=self.distribution.num_replicas_in_sync,
+        )
+        train = source.train_split.part(self.held_out)
+        self.train_data = data.feed(train, training=True, steps=self.steps, **placed, **options)
+        self.val_data = data.feed(source.train_split.part(0, self.held_out), training=False, **placed, **options)
+        self.test_data = data.feed(source.test_split, training=False, **placed, **options)
         mean, std = source.stats()
         self.hypermodel = ResNetHyperModel(
-            tuple(self.train_data.element_spec[0].shape[1:]),
+            data.image_shape(source, **options),
             source.num_classes,
             recipe=recipe,
             preprocessing={"mean": mean.tolist(), "std": std.tolist()},
@@ -883,14 +893,20 @@ class _Setup:
             max_trials=self.max_trials,
             epochs=self.recipe.epochs,
             seed=self.seed,
-            distribution_strategy=self.distribution,
+            # keras-tuner takes tf.distribute strategies; keras.distribution's is entered around the search instead.
+            distribution_strategy=None if isinstance(self.distribution, loop.KerasDistribution) else self.distribution,
             one_trial=one_trial,
         )
 
     def run(self, searcher):
         """Run `searcher`'s trials in this process (all of them, or one with `one_trial`)."""
-        callbacks = [DiskGuard(self.output / "search"), keras.callbacks.TensorBoard(self.output / "logs")]
-        with contextlib.suppress(_TrialDone):  # how `one_trial` ends the search after its trial
+        callbacks = [DiskGuard(self.output / "search"), *loop.tensorboard(self.output / "logs")]
+        if isinstance(self.train_data, data.Batches):  # first: each epoch's batches follow from its number
+            callbacks.insert(0, data.Epochs(self.train_data))
+        # keras.distribution's strategy lays out every batch in fit: the whole search runs inside its scope.
+        keras_scope = isinstance(self.distribution, loop.KerasDistribution)
+        # _TrialDone is how `one_trial` ends the search after its trial.
+        with self.distribution.scope() if keras_scope else contextlib.nullcontext(), contextlib.suppress(_TrialDone):
             searcher.search(
                 self.train_data,
                 validation_data=self.val_data,
