@@ -254,5 +254,5 @@ def test_bench_help_explains_every_flag():
 
 @pytest.mark.parametrize("repeats", [0, -1])
 def test_bench_rejects_repeats_below_one(tmp_path, repeats):
-    with pytest.raises(ValueError, match="positive integer"):
+    with pytest.raises(ValueError, match=rf"repeats={repeats} must be a whole number of at least 1: 3 or more"):
         benchmark.run(["pipeline"], repeats=repeats, quick=True, output=str(tmp_path))

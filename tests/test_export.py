@@ -254,7 +254,9 @@ def test_errors(resnet20, tmp_path):
         export.export_saved_model(keras_resnet.ResNet20(input_shape=SIZE, include_top=False), tmp_path / "features")
     with pytest.raises(ValueError, match="3 labels given for a model with 5 classes"):
         export.export_saved_model(resnet20["model"], tmp_path / "r20", labels=["a", "b", "c"])
-    with pytest.raises(ValueError, match=r"std=\[1, 0, 1\] must be one number or 3 per-channel numbers, all above 0"):
+    with pytest.raises(
+        ValueError, match=r"std=\[1, 0, 1\] must be one finite number or 3 per-channel numbers, all above 0"
+    ):
         export.export_saved_model(resnet20["model"], tmp_path / "r20", std=[1, 0, 1])
     with pytest.raises(ValueError, match=r"name='team/r20' is not a valid model name \(a name is one directory"):
         export.check_name("team/r20")

@@ -191,7 +191,10 @@ def test_every_option_composes(name, options, shape, tmp_path):
         (lambda: keras_resnet.build("resnet", depth=50, se_ratio=0.25), r"se_ratio=0.25 .* attention='se'"),
         (lambda: keras_resnet.build("resnet", depth=50, attention="cbam"), r"attention='cbam' is not one of"),
         (lambda: keras_resnet.build("resnet_v2", depth=50, blur=True), r"blur .* pre-activation"),
-        (lambda: keras_resnet.build("resnet", depth=50, head_dropout=1.0), r"head_dropout=1.0 must be in \[0, 1\)"),
+        (
+            lambda: keras_resnet.build("resnet", depth=50, head_dropout=1.0),
+            r"head_dropout=1.0 must be a number in \[0, 1\)",
+        ),
         (
             lambda: keras_resnet.build("resnet", depth=50, stochastic_depth_scale="both"),
             r"stochastic_depth_scale='both'",

@@ -35,6 +35,7 @@ from keras_resnet.bench import baselines, peers
 from keras_resnet.bench.baselines import baseline_name, build_model, flat_twin
 from keras_resnet.serving import export
 from keras_resnet.training import data, loop
+from keras_resnet.utils import checks
 
 SECTIONS = ("train", "inference", "build", "first_step", "stochastic_depth", "pipeline", "startup", "peer")
 # (row label, XLA, mixed precision): explicit, because Keras' jit_compile="auto" turns XLA on for GPUs.
@@ -879,8 +880,7 @@ def run(sections=SECTIONS, *, repeats=3, quick=False, output=None, jax_python=No
     unknown = [s for s in sections if s not in SECTIONS]
     if unknown:
         raise ValueError(f"unknown benchmark section(s) {', '.join(unknown)}: choose from {', '.join(SECTIONS)}")
-    if not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats={repeats!r} must be a positive integer (3 or more gives a meaningful median)")
+    checks.check("repeats", repeats)
     if jax_python is not None:
         if not {"first_step", "stochastic_depth", "peer"} & set(sections):
             raise ValueError(

@@ -478,7 +478,7 @@ def make_tuner(
         The tuner (a `RecordedTuner`); call its `search(...)`.
 
     Raises:
-        ValueError: an unknown tuner or a max_trials that is not a positive integer.
+        ValueError: an unknown tuner or a max_trials that is not a whole number of at least 1.
     """
     _check_tuner(tuner, max_trials)
     budget = {"max_epochs": epochs} if tuner == "hyperband" else {"max_trials": max_trials}
@@ -503,10 +503,10 @@ def make_tuner(
 
 
 def _check_tuner(tuner, max_trials):
-    if tuner not in TUNERS:
-        raise ValueError(f"tuner={tuner!r} is not known; choose one of {sorted(TUNERS)}")
-    if not isinstance(max_trials, int) or isinstance(max_trials, bool) or max_trials < 1:
-        raise ValueError(f"max_trials={max_trials!r} must be a positive integer")
+    checks.check_choice("tuner", tuner, sorted(TUNERS))
+    if max_trials is None or isinstance(max_trials, float):  # a count of trials; None is not "the default" here
+        raise ValueError(f"max_trials={max_trials!r} must be {checks.LIMITS['max_trials'].describe()}.")
+    checks.check("max_trials", max_trials)
 
 
 def results(tuner):

@@ -51,7 +51,7 @@ class Rule:
 
 
 COUNT = Rule(whole=True, low=1)  # 1, 2, 3, ...
-WIDTH = Rule(whole=True, low=1, high=2**20)  # channels and groups: a million is a typo, not a network
+
 INDEX = Rule(whole=True, low=0)  # 0, 1, 2, ...
 POSITIVE = Rule(low=0, low_open=True)
 NON_NEGATIVE = Rule(low=0)
@@ -109,7 +109,7 @@ LIMITS = {
     "std": dataclasses.replace(POSITIVE, each=True),
     "mean": dataclasses.replace(Rule(), each=True),
     # studies and benchmarks
-    "repeats": COUNT,
+    "repeats": dataclasses.replace(COUNT, meaning="3 or more gives a meaningful median."),
     "draws": COUNT,
     "max_removed": COUNT,
     "mass": PROBABILITY,
@@ -119,12 +119,12 @@ LIMITS = {
     # model options (keras_resnet.specs.resolve, and the layers when built directly)
     "bn_epsilon": POSITIVE,
     "bn_momentum": dataclasses.replace(SHARE, meaning="the moving statistics' decay."),
-    "cardinality": WIDTH,
-    "widen": WIDTH,
-    "bottleneck_width": WIDTH,
-    "stem_width": WIDTH,
-    "growth_rate": WIDTH,
-    "in_channels": WIDTH,
+    "cardinality": COUNT,
+    "widen": COUNT,
+    "bottleneck_width": COUNT,
+    "stem_width": COUNT,
+    "growth_rate": COUNT,
+    "in_channels": COUNT,
     "dropout": dataclasses.replace(SHARE, meaning="the rate of a dropout between a block's convolutions."),
     "head_dropout": dataclasses.replace(
         SHARE, meaning="the rate of the dropout before the classifier (0.25 in ResNet-RS)."
