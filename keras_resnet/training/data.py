@@ -8,9 +8,10 @@ backend. Two adapters batch a split with the same augmentations, deterministic u
 
 - `pipeline()`: a `tf.data` pipeline (shuffle, parallel map, `AUTOTUNE` prefetch), the fast path on the
   TensorFlow backend and the one `tf.distribute` shards;
-- `Batches` / `batches()`: a `keras.utils.PyDataset` whose worker threads read and augment batches in NumPy,
-  for the JAX and PyTorch backends, where TensorFlow may not be installed (and, where it is, would claim GPU memory
-  and threads beside the backend's own).
+- `Batches`: a `keras.utils.PyDataset` whose worker threads read and augment batches in NumPy, for the JAX and
+  PyTorch backends, where TensorFlow may not be installed (and, where it is, would claim GPU memory and threads
+  beside the backend's own). Threads, not processes: Pillow and NumPy let go of the GIL, and a forked process of
+  a running JAX can deadlock.
 
 `feed()` picks the adapter for the backend. TensorFlow is imported only by `pipeline`, `Split.dataset` and tfds
 names (tfds reads through it).
