@@ -639,15 +639,31 @@ def _check_augmentation(augment, mixup, cutmix, classes):
 
 
 def image_shape(source, augment="cifar", image_size=None, **options):
-    """The shape of the images a source's batches hold: the source's, or `image_size` square for "imagenet"."""
+    """The shape of the images a source's batches hold: the source's, or `image_size` square for "imagenet".
+
+    Args:
+        source: a `Source`.
+        augment, image_size: as for `pipeline`.
+        **options: the other `pipeline` options (`recipe_options` gives them all), which keep the shape.
+
+    Returns:
+        A `(height, width, channels)` tuple.
+    """
     if augment == "imagenet":
         return (image_size or SIDE, image_size or SIDE, source.image_shape[-1])
     return tuple(source.image_shape)
 
 
 def resize(image, size):
-    """Bilinear resize of one float (height, width, channels) array, as `tf.image.resize` does (half-pixel centres,
-    no antialiasing), in NumPy."""
+    """Bilinear resize of one image, as `tf.image.resize` does (half-pixel centres, no antialiasing), in NumPy.
+
+    Args:
+        image: a float `(height, width, channels)` array.
+        size: the `(height, width)` to resize to.
+
+    Returns:
+        A `(*size, channels)` array of the image's float type.
+    """
     rows, columns = (_taps(out, size_in) for out, size_in in zip(size, image.shape[:2]))
     blended = image[rows[0]] * (1 - rows[2])[:, None, None] + image[rows[1]] * rows[2][:, None, None]
     return blended[:, columns[0]] * (1 - columns[2])[None, :, None] + blended[:, columns[1]] * columns[2][None, :, None]
