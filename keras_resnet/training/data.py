@@ -738,8 +738,9 @@ class Batches(keras.utils.PyDataset):
 
     Args:
         split: a `Split` (e.g. `Source.train_split`).
-        training, batch_size, stats, augment, pad, flip, image_size, seed, cache, classes, randaugment, mixup,
-            cutmix: as for `pipeline` (`batch_size` is the global batch).
+        training: make training batches (shuffled, augmented) or evaluation batches.
+        batch_size: the global batch size.
+        stats, augment, pad, flip, image_size, seed, cache, classes, randaugment, mixup, cutmix: as for `pipeline`.
         steps: batches in an epoch of training (default: one pass); evaluation takes every example once, the
             last batch smaller.
         shard: `(index, count)`: this host makes the `index`-th of `count` equal parts of each batch.
