@@ -29,8 +29,6 @@ from keras_resnet.training import data, loop  # noqa: E402
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
 TF_PYTHON = ROOT / os.environ.get("KERAS_RESNET_TF_PYTHON", ".venv/bin/python")  # relative to the checkout
-# One worker runs the whole module, so that each run below is made once (CI runs it with --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("backends_training")
 
 # The comparison: ResNet-20 on the digits with the cifar recipe, 8 epochs of 43 steps, by when both backends have
 # levelled off near 98% (the augmentations are compared with tf.data's image by image in tests/test_data.py).
@@ -68,7 +66,8 @@ def tensorflow_python():
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """The compared command's output folder on each backend, each run once and only when a test asks for it."""
+    """The compared command's output folder on each backend, each run once and only when a test asks for it (once per
+    xdist worker: CI gives this whole file to one worker, with --dist loadfile)."""
     root, made = tmp_path_factory.mktemp("runs"), {}
 
     def run(backend):

@@ -8,9 +8,10 @@ backend. Two adapters batch a split with the same augmentations, deterministic u
 
 - `pipeline()`: a `tf.data` pipeline (shuffle, parallel map, `AUTOTUNE` prefetch), the fast path on the
   TensorFlow backend and the one `tf.distribute` shards;
-- `Batches` / `batches()`: a `keras.utils.PyDataset` whose worker threads read and augment batches in NumPy,
-  for the JAX and PyTorch backends, where TensorFlow may not be installed (and, where it is, would claim GPU memory
-  and threads beside the backend's own).
+- `Batches`: a `keras.utils.PyDataset` whose worker threads read and augment batches in NumPy, for the JAX and
+  PyTorch backends, where TensorFlow may not be installed (and, where it is, would claim GPU memory and threads
+  beside the backend's own). Threads, not processes: Pillow and NumPy let go of the GIL, and a forked process of
+  a running JAX can deadlock.
 
 `feed()` picks the adapter for the backend. TensorFlow is imported only by `pipeline`, `Split.dataset` and tfds
 names (tfds reads through it).
@@ -638,15 +639,31 @@ def _check_augmentation(augment, mixup, cutmix, classes):
 
 
 def image_shape(source, augment="cifar", image_size=None, **options):
-    """The shape of the images a source's batches hold: the source's, or `image_size` square for "imagenet"."""
+    """The shape of the images a source's batches hold: the source's, or `image_size` square for "imagenet".
+
+    Args:
+        source: a `Source`.
+        augment, image_size: as for `pipeline`.
+        **options: the other `pipeline` options (`recipe_options` gives them all), which keep the shape.
+
+    Returns:
+        A `(height, width, channels)` tuple.
+    """
     if augment == "imagenet":
         return (image_size or SIDE, image_size or SIDE, source.image_shape[-1])
     return tuple(source.image_shape)
 
 
 def resize(image, size):
-    """Bilinear resize of one float (height, width, channels) array, as `tf.image.resize` does (half-pixel centres,
-    no antialiasing), in NumPy."""
+    """Bilinear resize of one image, as `tf.image.resize` does (half-pixel centres, no antialiasing), in NumPy.
+
+    Args:
+        image: a float `(height, width, channels)` array.
+        size: the `(height, width)` to resize to.
+
+    Returns:
+        A `(*size, channels)` array of the image's float type.
+    """
     rows, columns = (_taps(out, size_in) for out, size_in in zip(size, image.shape[:2]))
     blended = image[rows[0]] * (1 - rows[2])[:, None, None] + image[rows[1]] * rows[2][:, None, None]
     return blended[:, columns[0]] * (1 - columns[2])[None, :, None] + blended[:, columns[1]] * columns[2][None, :, None]
@@ -721,8 +738,9 @@ class Batches(keras.utils.PyDataset):
 
     Args:
         split: a `Split` (e.g. `Source.train_split`).
-        training, batch_size, stats, augment, pad, flip, image_size, seed, cache, classes, randaugment, mixup,
-            cutmix: as for `pipeline` (`batch_size` is the global batch).
+        training: make training batches (shuffled, augmented) or evaluation batches.
+        batch_size: the global batch size.
+        stats, augment, pad, flip, image_size, seed, cache, classes, randaugment, mixup, cutmix: as for `pipeline`.
         steps: batches in an epoch of training (default: one pass); evaluation takes every example once, the
             last batch smaller.
         shard: `(index, count)`: this host makes the `index`-th of `count` equal parts of each batch.
