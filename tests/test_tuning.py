@@ -180,7 +180,7 @@ def test_family_only_knobs_are_conditional():
             r"stochastic_depths=\(0.0,\) must be a list of numbers in \(0, 1\]",
         ),
         ("digits", dict(depths=[8], lrs=[]), "lrs is empty"),
-        ("digits", dict(depths=[8], tuner="grid"), "tuner='grid' is not known"),
+        ("digits", dict(depths=[8], tuner="grid"), "tuner='grid' is not one of"),
         ("./no-such-folder", dict(depths=[8]), "does not exist"),
     ],
 )
