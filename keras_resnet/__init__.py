@@ -11,6 +11,7 @@ whichever import comes first, so every file keras_resnet writes loads after `imp
 """
 
 import importlib
+import sys
 
 import wrapt
 
@@ -52,6 +53,7 @@ def _register_saved_classes(keras):
 
 
 wrapt.register_post_import_hook(_register_saved_classes, "keras")
+sys.modules[__name__].__class__ = _moved.Package  # `import keras_resnet.flops` leaves `keras_resnet.flops` the function
 
 
 def __getattr__(name):

@@ -11,6 +11,7 @@ import importlib
 import importlib.abc
 import importlib.util
 import sys
+import types
 import warnings
 
 MOVED = {
@@ -69,5 +70,19 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         # The import system has just set the module's __spec__ to the old name's: give it back its own.
         module.__spec__ = self.specs.pop(module.__spec__.name)
 
+
+class Package(types.ModuleType):
+    """The class of the `keras_resnet` module. The import system binds every submodule it loads on its package,
+    so `import keras_resnet.flops` would put the module where the package's function `flops` is reached; an old
+    name that is also a public function keeps the function."""
+
+    def __setattr__(self, name, value):
+        if name in SHADOWED and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+# The old module names the package also gives as functions (`keras_resnet.flops(model)`).
+SHADOWED = ("flops",)
 
 sys.meta_path.append(_Finder())

@@ -38,6 +38,15 @@ def test_an_old_module_path_warns_and_is_the_new_module(old):
         assert getattr(module, OLD_PATHS[old]) is getattr(new, OLD_PATHS[old])
 
 
+def test_importing_the_old_flops_module_leaves_the_function_in_its_place():
+    # The import system binds a loaded submodule on its package; `flops` is also the package's function.
+    sys.modules.pop("keras_resnet.flops", None)
+    with pytest.warns(DeprecationWarning):
+        import keras_resnet.flops  # noqa: F401
+    assert keras_resnet.flops is importlib.import_module("keras_resnet.models.flops").flops
+    assert callable(keras_resnet.flops)
+
+
 def test_the_warning_points_at_the_users_line_and_shows_by_default():
     script = "import keras_resnet.zoo\nfrom keras_resnet import export\nimport keras_resnet\nkeras_resnet.paths\n"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)

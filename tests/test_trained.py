@@ -11,6 +11,7 @@ import pytest
 
 import keras_resnet
 from keras_resnet import weights
+from keras_resnet.weights import convert
 from keras_resnet.serving import export
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -48,7 +49,7 @@ def test_a_damaged_weights_file_is_refused_by_its_hash(tmp_path, monkeypatch):
     content = bytearray(damaged.read_bytes())
     content[len(content) // 2] ^= 0xFF
     damaged.write_bytes(bytes(content))
-    monkeypatch.setattr(weights, "TRAINED_FOLDER", str(tmp_path))
+    monkeypatch.setattr(convert, "TRAINED_FOLDER", str(tmp_path))
     with pytest.raises(ValueError, match="is damaged .*reinstall"):
         keras_resnet.ResNet20(weights="cifar10")
 
