@@ -11,8 +11,8 @@ import pytest
 
 import keras_resnet
 from keras_resnet import weights
-from keras_resnet.weights import convert
 from keras_resnet.serving import export
+from keras_resnet.weights import convert
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CARD = json.loads((pathlib.Path(weights.TRAINED_FOLDER) / "resnet20_cifar10.json").read_text())
