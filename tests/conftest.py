@@ -21,3 +21,26 @@ def images():
         return np.random.default_rng(0).random((n, *shape), dtype=np.float32)
 
     return make
+
+
+# Modules whose module-scoped fixture is costly (the quick bench run, 90 s on 2 cores; the docs site; a trained
+# ResNet-20; the JAX module's training runs): each runs on one worker, so that the fixture is made once.
+ONE_WORKER = ("tests/test_bench.py", "tests/test_docs.py", "tests/test_analysis.py", "tests/test_backends_training.py")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`pytest -n 2` sends each module of `ONE_WORKER` to one worker as a whole and every other test to whichever
+    worker is free, the modules first (xdist's scope scheduling, largest scope first). `--dist loadgroup` does
+    the same: with pytest 9 xdist no longer sees `xdist_group` marks (it renames a test's `_nodeid`, which
+    pytest 9 does not read), so a group would be split."""
+    if config.getvalue("dist") not in ("load", "loadgroup"):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModulesOnOneWorker(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            module = nodeid.split("::")[0]
+            return module if module in ONE_WORKER else nodeid
+
+    return ModulesOnOneWorker(config, log)

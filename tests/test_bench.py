@@ -21,7 +21,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 def quick_run(tmp_path_factory):
     """The whole quick suite, run once through the command line: (report, markdown)."""
     output = tmp_path_factory.mktemp("bench")
-    assert cli.main(["bench", "--quick", "--repeats", "2", "--output", str(output)]) == 0
+    assert cli.main(["bench", "--quick", "--repeats", "1", "--output", str(output)]) == 0
     return json.loads((output / "bench-quick.json").read_text()), (output / "bench-quick.md").read_text()
 
 
@@ -46,9 +46,10 @@ def test_quick_bench_writes_every_section_with_verdicts(quick_run):
     assert stochastic["target"] == 0.8 and 0.5 < stochastic["expected_depth_fraction"] < 1
     assert stochastic["path"] == "cond"  # TensorFlow skips a dropped branch on every device
     timed_rows = [r for r in report["rows"] if r["unit"] in ("images/s", "seconds", "seconds per epoch")]
-    # The first steps are capped (QUICK.first_step: one fresh process per variant).
+    # --repeats reaches every section (1 here, the default is 3); the first steps are capped (QUICK.first_step:
+    # one fresh process per variant).
     assert all(
-        r["n"] == 2 for r in timed_rows if not r["benchmark"].startswith("first step") and r["section"] != "first_step"
+        r["n"] == 1 for r in timed_rows if not r["benchmark"].startswith("first step") and r["section"] != "first_step"
     )
 
     assert markdown.startswith("Machine: ") and report["machine"]["cpu"] in markdown
@@ -89,7 +90,11 @@ def test_quick_first_step_times_every_phase_of_both_variants_in_fresh_processes(
     )
 
 
-@pytest.mark.parametrize("family, depth", [("cifar_resnet", 20), ("preact_resnet", 11), ("preact_resnet", 164)])
+# PreAct-164 is PreAct-11's bottleneck blocks 18 times over (11 s on 2 cores): the slow run checks it.
+@pytest.mark.parametrize(
+    "family, depth",
+    [("cifar_resnet", 20), ("preact_resnet", 11), pytest.param("preact_resnet", 164, marks=pytest.mark.slow)],
+)
 def test_flat_twins_have_our_layers_weights_and_parameters(family, depth, images):
     ours, flat = keras_resnet.build(family, depth=depth), baselines.FLAT_TWINS[family](depth)
 
@@ -118,10 +123,16 @@ def test_flat_twins_have_our_layers_weights_and_parameters(family, depth, images
         )
 
 
+# Building the 1001-layer flat graph takes 20-30 s on 2 cores: the slow run checks it. The default run checks the
+# same twin code on PreAct-11 (above) and deep_call's deeper stack (below).
+@pytest.mark.slow
 def test_flat_preact_resnet_1001_has_the_parameters_of_ours():
     # Its flat graph recurses past Python's default limit: deep_call gives it the stack it needs.
     flat = baselines.deep_call(lambda: baselines.flat_preact_resnet(1001))
     assert flat.count_params() == sum(specs.resolve("PreActResNet1001").parameters()) == 10_476_922
+
+
+def test_baselines_are_named_by_the_twin_they_have():
     assert baselines.baseline_name("PreActResNet1001") == "flat functional PreActResNet1001"
     assert baselines.baseline_name("PreActResNet110") == "keras.applications.PreActResNet110"  # basic blocks: no twin
     assert baselines.baseline_name("ResNet50") == "keras.applications.ResNet50"
@@ -129,6 +140,11 @@ def test_flat_preact_resnet_1001_has_the_parameters_of_ours():
 
 def test_deep_call_returns_and_raises_what_the_function_does():
     assert baselines.deep_call(lambda: sys.getrecursionlimit()) == 100_000
+
+    def depth(n):  # Python frames 30 times past the default limit, as a 1000-layer flat graph's build
+        return 0 if n == 0 else 1 + depth(n - 1)
+
+    assert baselines.deep_call(lambda: depth(30_000)) == 30_000
     with pytest.raises(KeyError, match="inside"):
         baselines.deep_call(lambda: {}["inside"])
     assert sys.getrecursionlimit() < 100_000

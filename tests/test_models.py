@@ -1,5 +1,7 @@
 """Every model of `available_models()`: build, exact parameter count, forward, fit step, config, saving."""
 
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -22,6 +24,11 @@ from oracle import (
 
 # Models whose fit and save/load take over ~20 s on 2 cores: those two checks run in the slow suite.
 HEAVY = {
+    "ResNet110",  # the CIFAR nets of 100+ layers: their first training step compiles for 10-20 s on 2 cores
+    "PlainNet110",
+    "PreActResNet110",
+    "PreActResNet164",
+    "DenseNetBC100",
     "ResNet101",
     "ResNet152",
     "ResNet200",
@@ -59,6 +66,7 @@ HEAVY = {
     "ResNetRS350",
     "ResNetRS420",
 }
+DEEPEST = {"ResNet1202", "PreActResNet1001"}
 # Over ~60M parameters: initialising one twice more (forward at a small size, config round trip) takes
 # ~20-40 s on 2 cores, so their forward check joins the slow suite; their exact counts stay default.
 HUGE = {
@@ -112,13 +120,23 @@ def small_shape(name):
     return (64, 64, 3) if family.stem == "imagenet" else (32, 32, 3)
 
 
+def small_by_default(name):
+    """Whether `name`'s default input is already the small size of the forward and training checks (the CIFAR
+    nets): the model the count test builds then serves those checks too, instead of a second build."""
+    return specs.resolve(name).input_shape == small_shape(name)
+
+
 @pytest.mark.parametrize("name", keras_resnet.available_models())
-def test_build_and_exact_parameter_count(name):
+def test_build_and_exact_parameter_count(name, images, tmp_path):
+    assert sys.getrecursionlimit() <= 1000  # every model builds (and runs) at Python's default limit
     model = getattr(keras_resnet, name)()
     assert model.name == name
     assert counts(model) == expected_counts(name) == specs.resolve(name).parameters()
     assert keras_resnet.flops(model) == specs.resolve(name).flops()
     assert model.count_params() == sum(expected_counts(name))
+    # One graph node per block, not per conv/BN/ReLU (ResNet-1202: 600 blocks, 606 layers); the stem, transitions
+    # and head add at most 20 (ResNet-RS's deep stem and pooling conv: 18).
+    assert len(model.layers) <= len(specs.resolve(name).blocks) + 20
     published = TORCHVISION.get(name) or CIFAR.get(name)
     if published:
         assert counts(model)[0] == published
@@ -128,6 +146,12 @@ def test_build_and_exact_parameter_count(name):
         assert model.count_params() == KERAS_APPLICATIONS_DENSENET[name]
     if name in TORCHVISION_GFLOPS:
         assert round(keras_resnet.flops(model) / 1e9, 2) == TORCHVISION_GFLOPS[name]
+    if small_by_default(name) and name not in HUGE:
+        x, out = check_forward(model, images)
+        if name not in HEAVY:
+            check_fit_and_save(model, x, tmp_path)
+        elif name not in DEEPEST:  # a second build of 1000+ layers takes 20 s: test_heavy_fit_and_save has them
+            check_config(model, x, out)
 
 
 @pytest.mark.parametrize("name", sorted(KERAS_APPLICATIONS_V1))
@@ -136,22 +160,27 @@ def test_use_bias_matches_keras_applications(name):
     assert counts(model) == KERAS_APPLICATIONS_V1[name]
 
 
-def check_forward_and_config(name, images):
-    shape = small_shape(name)
-    model = keras_resnet.build(name, input_shape=shape, classes=7)
-    x = images(shape)
+def check_forward(model, images):
+    """A finite forward pass of four images to class probabilities: (the images, the probabilities)."""
+    x = images(model.input_shape[1:])
     out = keras.ops.convert_to_numpy(model(x, training=False))
-    assert out.shape == (4, 7)
+    assert out.shape == (4, model.output_shape[-1])
     assert np.isfinite(out).all()
     np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
+    return x, out
+
+
+def check_config(model, x, out):
+    """A model rebuilt from `model`'s config has that config and, given its weights, its outputs."""
     clone = type(model).from_config(model.get_config())
     assert clone.get_config() == model.get_config()
     clone.set_weights(model.get_weights())
     np.testing.assert_allclose(keras.ops.convert_to_numpy(clone(x, training=False)), out, atol=1e-6)
-    return model, x
 
 
 def check_fit_and_save(model, x, tmp_path):
+    """One training step moves the weights; the saved file loads as the same config with the same outputs. Loading
+    rebuilds the model from its config and sets its weights: `check_config`'s round trip, after training."""
     # Clipped: one step of a 110-layer plain net explodes otherwise (the degradation problem itself).
     model.compile(optimizer=keras.optimizers.SGD(0.01, clipnorm=1.0), loss="sparse_categorical_crossentropy")
     before = [w.copy() for w in model.get_weights()]
@@ -163,24 +192,35 @@ def check_fit_and_save(model, x, tmp_path):
     path = tmp_path / "model.keras"
     model.save(path)
     loaded = keras.saving.load_model(path)
+    assert loaded.to_json() == model.to_json()  # the config as JSON: a file's build shapes load as lists
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded(x, training=False)), out)
 
 
-@pytest.mark.parametrize("name", sorted(set(keras_resnet.available_models()) - HEAVY))
+def small_model(name):
+    return keras_resnet.build(name, input_shape=small_shape(name), classes=7)
+
+
+# The ImageNet nets at 64x64 (the CIFAR nets run these checks in the count test, on the model it builds).
+@pytest.mark.parametrize(
+    "name", sorted(n for n in set(keras_resnet.available_models()) - HEAVY if not small_by_default(n))
+)
 def test_forward_fit_config_and_save(name, images, tmp_path):
-    model, x = check_forward_and_config(name, images)
+    model = small_model(name)
+    x, _ = check_forward(model, images)
     check_fit_and_save(model, x, tmp_path)
 
 
-@pytest.mark.parametrize("name", sorted(HEAVY - HUGE))
+@pytest.mark.parametrize("name", sorted(n for n in HEAVY - HUGE if not small_by_default(n)))
 def test_heavy_forward_and_config(name, images):
-    check_forward_and_config(name, images)
+    model = small_model(name)
+    check_config(model, *check_forward(model, images))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(HEAVY))
 def test_heavy_fit_and_save(name, images, tmp_path):
-    model, x = check_forward_and_config(name, images)
+    model = small_model(name)
+    x, _ = check_forward(model, images)
     check_fit_and_save(model, x, tmp_path)
 
 
@@ -306,16 +346,6 @@ def test_papers_initialisation_is_available():
     assert len(blocks) == 9 and all(np.all(block.norms[-1].gamma.numpy() == 1.0) for block in blocks)
     with pytest.raises(ValueError, match="needs shortcuts"):
         keras_resnet.PlainNet20(zero_init_residual=True)
-
-
-def test_resnet1202_runs_at_the_default_recursion_limit(images):
-    import sys
-
-    assert sys.getrecursionlimit() <= 1000
-    model = keras_resnet.ResNet1202()
-    assert len(model.layers) < 620  # one node per block, not per conv/BN/ReLU
-    out = keras.ops.convert_to_numpy(model(images((32, 32, 3), n=2), training=False))
-    assert np.isfinite(out).all()
 
 
 @pytest.mark.slow
