@@ -125,6 +125,26 @@ def test_a_folder_of_class_folders_is_read_in_a_seeded_mixed_order(tmp_path):
     assert labels != [int(label) for _, label in data.load(str(tmp_path), seed=1).train]
 
 
+def test_a_study_reads_every_image_of_a_folder_in_sorted_order_as_pixels(tmp_path):
+    # What `keras-resnet lesion --dataset <folder>` reads: all of it (no hold-out), brought to the model's input.
+    rng = np.random.default_rng(0)
+    pictures = {}
+    for name in ("cat", "ant"):
+        (tmp_path / name).mkdir()
+        for i, side in enumerate((6, 9)):
+            pictures[name, i] = rng.integers(0, 256, (side, side, 3), dtype="uint8")
+            Image.fromarray(pictures[name, i]).save(tmp_path / name / f"{i}.png")
+    x, y = data.read_folder(tmp_path, (6, 6, 3))
+    assert x.dtype == np.float32 and x.shape == (4, 6, 6, 3) and y.tolist() == [0, 0, 1, 1]  # ant, then cat
+    np.testing.assert_array_equal(x[0], pictures["ant", 0])  # its own size: the pixels as they are
+    assert x[1].min() >= 0 and 1 < x[1].max() <= 255  # resized from 9x9, still 0-255
+    grey, _ = data.read_folder(tmp_path, (6, 6, 1))
+    assert grey.shape == (4, 6, 6, 1)
+    assert data.read_folder(tmp_path)[0].shape == (4, 6, 6, 3)  # the first image's size
+    with pytest.raises(ValueError, match="one sub-folder of images per class"):
+        data.read_folder(tmp_path / "cat")
+
+
 def test_folder_source_reports_and_skips_or_stops_on_corrupt_images(tmp_path, capsys):
     root = write_folder(tmp_path, bad=True)
     source = data.load(str(root))

@@ -28,7 +28,7 @@ from keras_resnet import factory, specs
 from keras_resnet.layers import ResidualBlock
 from keras_resnet.research import paths
 from keras_resnet.research.paths import PathGradients, PathLengths, plot_paths  # noqa: F401  (part of this module's API)
-from keras_resnet.training import loop, optimizer, recipes
+from keras_resnet.training import data, loop, optimizer, recipes
 from keras_resnet.training.digits import load as load_digits
 from keras_resnet.utils import checks, plots
 
@@ -71,8 +71,8 @@ def load_test_data(source, image_shape=None):
     Args:
         source: "digits" (the test split of `digits()`), a `.npz` file holding `x` and `y` (or `x_test`
             and `y_test`), or a directory with one sub-folder of images per class (e.g. CIFAR-10's
-            `test/`), read in sorted order as 0-255 pixels (what models trained by keras_resnet take).
-        image_shape: (height, width, channels) images of a folder are resized to (the model's input).
+            `test/`), read by `keras_resnet.training.data.read_folder` as 0-255 pixels.
+        image_shape: (height, width, channels) images of a folder are brought to (the model's input).
 
     Returns:
         `(x, y)` NumPy arrays.
@@ -89,17 +89,7 @@ def load_test_data(source, image_shape=None):
             f"{source} holds {sorted(arrays.files)}: it needs arrays named x and y (or x_test and y_test)."
         )
     if os.path.isdir(source):
-        height, width, channels = image_shape or (None, None, 3)
-        images = keras.utils.image_dataset_from_directory(
-            source,
-            image_size=(height, width) if height else (256, 256),
-            color_mode={1: "grayscale", 3: "rgb", 4: "rgba"}[channels],
-            shuffle=False,
-            batch_size=None,
-            verbose=False,
-        )
-        x, y = zip(*((np.asarray(image), int(label)) for image, label in images.as_numpy_iterator()))
-        return np.stack(x).astype("float32"), np.array(y)
+        return data.read_folder(source, image_shape)
     raise ValueError(
         f"dataset {source!r} is neither 'digits', an existing .npz file nor a folder of class sub-folders."
     )

@@ -359,6 +359,32 @@ def _list_classes(root):
     return classes, [(f, i) for f, i in files if f.lower().endswith(IMAGE_SUFFIXES)]
 
 
+def read_folder(root, image_shape=None):
+    """Every image of a folder of class sub-folders (e.g. CIFAR-10's `test/`), in sorted order, as arrays.
+
+    Args:
+        root: the folder; its sub-folders, sorted by name, are the classes 0, 1, ...
+        image_shape: (height, width, channels) to bring the images to (a model's input); default: the first
+            image's size, 3 channels.
+
+    Returns:
+        `(x, y)`: float32 0-255 pixels (N, height, width, channels), what models trained by keras_resnet take,
+        and int32 labels.
+    """
+    root = pathlib.Path(root)
+    classes, files = _list_classes(root)
+    if len(classes) < 2 or not files:
+        raise ValueError(f"{root} must hold one sub-folder of images per class (found {len(classes)} classes)")
+    if image_shape is None:
+        size, _ = _check_image(files[0][0])
+        if size is None:
+            raise ValueError(f"{files[0][0]} cannot be read: fix or remove it")
+        image_shape = (*size, 3)
+    paths, labels = zip(*files)
+    split = FileSplit(paths, labels, image_shape[:2], image_shape[2])
+    return np.concatenate(list(split.chunks(len(split)))).astype("float32"), split.labels
+
+
 def _from_folder(root, on_bad_image, holdout, seed):
     if (root / "train").is_dir() and (root / "test").is_dir():
         classes, train = _list_classes(root / "train")
