@@ -381,8 +381,8 @@ def read_folder(root, image_shape=None):
             raise ValueError(f"{files[0][0]} cannot be read: fix or remove it")
         image_shape = (*size, 3)
     paths, labels = zip(*files)
-    split = FileSplit(paths, labels, image_shape[:2], image_shape[2])
-    return np.concatenate(list(split.chunks(len(split)))).astype("float32"), split.labels
+    decoded = FileSplit(paths, labels, image_shape[:2], image_shape[2]).cached()
+    return decoded.images.astype("float32"), decoded.labels
 
 
 def _from_folder(root, on_bad_image, holdout, seed):
