@@ -71,6 +71,10 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         module.__spec__ = self.specs.pop(module.__spec__.name)
 
 
+# The old module names the package also gives as functions (`keras_resnet.flops(model)`).
+SHADOWED = ("flops",)
+
+
 class Package(types.ModuleType):
     """The class of the `keras_resnet` module. The import system binds every submodule it loads on its package,
     so `import keras_resnet.flops` would put the module where the package's function `flops` is reached; an old
@@ -81,8 +85,5 @@ class Package(types.ModuleType):
             return
         super().__setattr__(name, value)
 
-
-# The old module names the package also gives as functions (`keras_resnet.flops(model)`).
-SHADOWED = ("flops",)
 
 sys.meta_path.append(_Finder())
