@@ -2,6 +2,8 @@
 
 import math
 import pathlib
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -173,6 +175,27 @@ def test_cli_help_explains_the_analysis_commands(capsys):
     for command in ("lesion", "paths"):
         assert cli.main([command, "--help"]) == 0
         assert "--png" in capsys.readouterr().out
+
+
+def test_cli_lesion_reads_a_folder_in_a_fresh_process(tmp_path):
+    # The path a user takes: a saved model, then `keras-resnet lesion --dataset <folder>` in a new process; the
+    # folder's 12x12 RGB images are brought to the model's 8x8 grey input by the data loader's reader.
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label in ("a", "b"):
+        (tmp_path / "images" / label).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 256, (12, 12, 3), dtype="uint8")).save(
+                tmp_path / "images" / label / f"{i}.png"
+            )
+    untrained("ResNet20", zero_init_residual=False).save(tmp_path / "model.keras")
+    command = ["lesion", str(tmp_path / "model.keras"), "--dataset", str(tmp_path / "images"), "--max-removed", "1"]
+    result = subprocess.run(
+        [sys.executable, "-m", "keras_resnet.cli", *command, "--draws", "1"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "stage3_block3" in result.stdout and "1 random (mean of 1)" in result.stdout, result.stdout
 
 
 @pytest.mark.slow
