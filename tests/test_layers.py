@@ -10,6 +10,7 @@ import keras_resnet
 from helpers import gradients, numpy, run_layer_test
 from keras_resnet.layers import (
     BasicBlock,
+    BatchNormalization,
     BlurPool,
     BottleneckBlock,
     Conv2D,
@@ -416,6 +417,54 @@ def test_grouped_conv_path_is_decided_by_one_documented_rule():
         Conv2D(8, 3, groups=4, implementation="fast")
 
 
+def _conv_bn_net(norm, dtype):
+    return keras.Sequential(
+        [
+            keras.Input((9, 9, 4)),
+            keras.layers.Conv2D(8, 3, dtype=dtype),
+            norm(momentum=0.9, epsilon=1.001e-5, dtype=dtype),
+            keras.layers.ReLU(dtype=dtype),
+            keras.layers.GlobalAveragePooling2D(dtype=dtype),
+            keras.layers.Dense(3, dtype="float32"),
+        ]
+    )
+
+
+@pytest.mark.parametrize("dtype, tolerance", [("float32", 1e-5), ("mixed_bfloat16", 2e-2)])
+def test_batch_norm_gives_keras_outputs_gradients_and_moving_statistics(dtype, tolerance):
+    # Two training steps through a convolution: equal weights after them mean equal gradients through the
+    # normalisation (the kernel's) and of gamma and beta, and equal moving statistics (Keras' biased variance).
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(2.0, 3.0, size=(6, 9, 9, 4)).astype("float32"), rng.integers(0, 3, 6)
+    theirs, ours = _conv_bn_net(keras.layers.BatchNormalization, dtype), _conv_bn_net(BatchNormalization, dtype)
+    ours.set_weights(theirs.get_weights())
+    for net in (theirs, ours):
+        net.compile(keras.optimizers.SGD(0.1, momentum=0.9), "sparse_categorical_crossentropy")
+        net.train_on_batch(x, y)
+        net.train_on_batch(x, y)
+    for mine, keras_own in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(mine, keras_own, rtol=tolerance, atol=tolerance)
+    np.testing.assert_allclose(numpy(ours(x, training=True)), numpy(theirs(x, training=True)), atol=tolerance)
+    np.testing.assert_allclose(ours.predict_on_batch(x), theirs.predict_on_batch(x), atol=tolerance)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the fused kernel is TensorFlow's")
+def test_batch_norm_runs_tensorflows_fused_kernel_where_it_applies():
+    import tensorflow as tf
+
+    def ops_of(layer, shape, training):
+        layer.build(shape)
+        graph = tf.function(lambda x: layer(x, training=training)).get_concrete_function(tf.TensorSpec(shape)).graph
+        return {op.type for op in graph.get_operations()}
+
+    assert "FusedBatchNormV3" in ops_of(BatchNormalization(), (2, 5, 5, 8), True)
+    assert "FusedBatchNormV3" in ops_of(BatchNormalization(), (2, 5, 5, 8), False)
+    # Keras' own code where the fused kernel does not apply: synchronised statistics, other ranks, a smaller epsilon.
+    assert "FusedBatchNormV3" not in ops_of(BatchNormalization(synchronized=True), (2, 5, 5, 8), True)
+    assert "FusedBatchNormV3" not in ops_of(BatchNormalization(), (2, 8), True)
+    assert "FusedBatchNormV3" not in ops_of(BatchNormalization(epsilon=1e-6), (2, 5, 5, 8), True)
+
+
 def test_resnext_block_files_written_with_keras_conv2d_load_into_the_grouped_path(tmp_path):
     # Written by the code before Conv2D: two BottleneckBlocks (groups=4) whose 3x3 was keras' Conv2D,
     # trained two steps so that the BN statistics are not their initial values.
@@ -423,6 +472,7 @@ def test_resnext_block_files_written_with_keras_conv2d_load_into_the_grouped_pat
     model = keras.saving.load_model(DATA / "resnext_conv2d.keras")
     grouped = model.get_layer("stage1_block1").convs[1]
     assert type(grouped) is Conv2D and grouped.resolved_implementation == keras_resnet.layers.grouped_conv_path()
+    assert type(model.get_layer("stage1_block1").norms[0]) is BatchNormalization  # written as Keras' own
     np.testing.assert_allclose(numpy(model(saved["images"])), saved["outputs"], atol=1e-5)
     fresh = keras.models.clone_model(model)
     fresh.load_weights(DATA / "resnext_conv2d.weights.h5")

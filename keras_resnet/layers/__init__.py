@@ -10,12 +10,14 @@ from keras_resnet.layers.blocks import (
     Transition,
 )
 from keras_resnet.layers.blur import BlurPool
+from keras_resnet.layers.common import BatchNormalization
 from keras_resnet.layers.conv import Conv2D, grouped_conv_path
 from keras_resnet.layers.shortcuts import IdentityShortcut, ProjectionShortcut, ZeroPadShortcut
 from keras_resnet.layers.stochastic_depth import StochasticDepth, stochastic_depth_path
 
 __all__ = [
     "BasicBlock",
+    "BatchNormalization",
     "BlurPool",
     "BottleneckBlock",
     "Conv2D",

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from keras_resnet.layers import BasicBlock, BlurPool, BottleneckBlock, DenseLayer, Transition
+from keras_resnet.layers import BasicBlock, BatchNormalization, BlurPool, BottleneckBlock, DenseLayer, Transition
 from keras_resnet.models.backbone import Network
 from keras_resnet.utils import checks
 
@@ -79,7 +79,7 @@ def build_model(plan, input_tensor=None):
     for block in plan.blocks:
         x = LAYERS[block.kind](**block.layer_config(), **norm, dtype=dtype, name=block.name)(x)
     if plan.post_norm:
-        x = layers.BatchNormalization(
+        x = BatchNormalization(
             momentum=norm["bn_momentum"],
             epsilon=norm["bn_epsilon"],
             synchronized=norm["sync_bn"],
@@ -149,7 +149,7 @@ def stem(x, plan, norm, dtype=None):
         )
 
     def bn(name):
-        return layers.BatchNormalization(
+        return BatchNormalization(
             momentum=norm["bn_momentum"],
             epsilon=norm["bn_epsilon"],
             synchronized=norm["sync_bn"],
