@@ -219,6 +219,33 @@ def test_our_side_of_a_peer_row_trains_and_infers_the_named_model():
     assert all(0 < rate < math.inf for rate in answer["train"] + answer["inference"])
 
 
+def test_op_kind_names_the_layer_type_of_either_frameworks_ops():
+    kinds = {
+        "_MklNativeConv2DBackpropFilter": "convolution",
+        "aten::convolution_backward": "convolution",
+        "_MklNativeFusedBatchNormGradV3": "normalisation",
+        "aten::native_batch_norm_backward": "normalisation",
+        "SplitV": "split and concatenation",
+        "aten::cat": "split and concatenation",
+        "ReluGrad": "activation",
+        "aten::threshold_backward": "activation",
+        "ResourceApplyKerasMomentum": "optimizer",
+        "_MklMatMul": "matrix multiply",
+        "AddN": "elementwise",
+        "SparseSoftmaxCrossEntropyWithLogits": "other",
+    }
+    assert {op: peers.op_kind(op) for op in kinds} == kinds
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's profiler")
+def test_keras_profile_says_where_a_step_and_an_inference_go_by_layer_type():
+    profile = peers.keras_profile(dict(name="ResNet20", batch=8, steps=1, calls=2, mixed=False))
+    train, inference = profile["train"], profile["inference"]
+    assert next(iter(train)) == "convolution" and list(train.values()) == sorted(train.values(), reverse=True)
+    assert train["normalisation"] > 0 and train["optimizer"] > 0  # the fused kernel, and SGD's update
+    assert "optimizer" not in inference and 0 < sum(inference.values()) < sum(train.values())
+
+
 TORCH_PYTHON = ROOT / ".venv-torch" / "bin" / "python"
 
 
@@ -232,6 +259,8 @@ def test_quick_peer_against_timm(tmp_path):
     comparisons = [c for c in report["comparisons"] if c["section"] == "peer"]
     assert [c["benchmark"].split()[0] for c in comparisons] == ["train", "inference"]
     assert all(c["verdict"] in ("met", "missed") and c["ratio"] > 0 for c in comparisons)
+    # a miss is explained by both sides' profiles
+    assert all("profiled, ms of op time" in c["why"] for c in comparisons if c["verdict"] == "missed")
     # the plain-PyTorch twin has our parameters, BatchNorm statistics included
     assert len(set(comparisons[0]["parameters"].values())) == 1
     assert any(note.startswith("peer: torch ") for note in report["notes"])

@@ -309,10 +309,11 @@ class Report:
         verdict = "no target"
         if target is not None:
             verdict = "met" if (ratio >= target if higher_is_better else ratio <= target) else "missed"
+        noise = ""
         if verdict == "missed" and first["min"] <= second["max"] and second["min"] <= first["max"]:
-            why = (
+            noise = (
                 f"within this run's noise: the min-max ranges overlap ({first['min']:.3g}-{first['max']:.3g} vs "
-                f"{second['min']:.3g}-{second['max']:.3g} {unit}). Beyond noise: {why}"
+                f"{second['min']:.3g}-{second['max']:.3g} {unit})"
             )
         comparison = {
             "section": section,
@@ -324,12 +325,19 @@ class Report:
             "target": target,
             "higher_is_better": higher_is_better,
             "verdict": verdict,
-            "why": why if verdict == "missed" else "",
+            "noise": noise,
+            "why": "",
             **extra,
         }
+        if verdict == "missed":
+            self.explain(comparison, why)
         self.comparisons.append(comparison)
         self.progress(f"{benchmark}: {ours} / {baseline} = {ratio:.2f} ({verdict})")
         return comparison
+
+    def explain(self, comparison, why):
+        """Give a missed comparison its reason (also one measured after it, such as a profile), after its noise."""
+        comparison["why"] = ". ".join(part for part in (comparison["noise"], why) if part) or "not explained"
 
     def failed(self, section, benchmark, error):
         """A benchmark that cannot run here says so instead of stopping the others."""
@@ -789,24 +797,60 @@ def bench_peer(report, settings, repeats, torch_python=None, jax_python=None):
             continue
         versions |= {answer["version"] for answer in samples["peer"]}
         counts = {v: samples[v][0]["parameters"] for v in samples}
+        missed = {}
         for kind, shape in (("train", f"batch {batch}"), ("inference", "batch 1")):
             for ours in [v for v in ("ours", "jax") if v in samples]:
                 pair = {labels[v]: [rate for answer in samples[v] for rate in answer[kind]] for v in (ours, "peer")}
-                report.compare(
+                comparison = report.compare(
                     "peer",
                     f"{kind} {name} {side}x{side} {shape}, {precision}",
                     pair,
                     "images/s",
                     1.0,
-                    why="no per-layer profile of this row yet",
+                    why=JAX_WHY if ours == "jax" else "",
                     parameters=counts,
                 )
+                if comparison["verdict"] == "missed" and ours == "ours":
+                    missed[kind] = comparison
+        if missed and keras.backend.backend() == "tensorflow":
+            _explain_by_profile(report, spec, python, missed, peer)
     report.notes.append(
         f"peer: {', '.join(sorted(versions)) or 'PyTorch not measured'}; every measurement a fresh process, ours and "
         "the peer in turns; SGD with momentum on one random batch, PyTorch channels_last (torch.autocast for "
         "bfloat16), single-image inference under torch.inference_mode and Keras' predict_on_batch; rates pooled "
         "over every timed step of every process."
     )
+
+
+# Why a JAX row misses, where TensorFlow's profile reader (the one `peers.keras_profile` uses) is not at hand.
+JAX_WHY = (
+    "Keras' JAX backend compiles the step with XLA, whose CPU convolutions (forward and backward) are slower "
+    "than oneDNN's as TensorFlow and PyTorch call them; compare this row's TensorFlow twin"
+)
+
+
+def _explain_by_profile(report, spec, python, missed, peer):
+    """Explain each of `missed` ({"train" or "inference": comparison}) by where both sides spend the time: one
+    profiled fresh process each (`peers.keras_profile`, `peers.torch_profile`), the layer types whose summed op
+    times differ most first."""
+    profiled = {**spec, "steps": min(spec["steps"], 3), "calls": min(spec["calls"], 10)}
+    try:
+        ours = _answer(_start(peers.keras_profile, profiled), f"the profile of {spec['name']}")
+        theirs = _answer(_start(peers.torch_profile, profiled, python=python, backend="torch"), f"{peer}'s profile")
+    except RuntimeError as error:
+        for comparison in missed.values():
+            report.explain(comparison, f"not profiled: {error}")
+        return
+    for kind, comparison in missed.items():
+        mine, other = ours[kind], theirs[kind]
+        kinds = sorted(set(mine) | set(other), key=lambda k: -abs(mine.get(k, 0.0) - other.get(k, 0.0)))
+        per = "step" if kind == "train" else "image"
+        parts = [f"{k} {mine.get(k, 0.0):.4g} vs {other.get(k, 0.0):.4g}" for k in kinds[:4]]
+        report.explain(
+            comparison,
+            f"profiled, ms of op time a {per} by layer type, ours vs {peer} (largest differences first): "
+            f"{', '.join(parts)}; in all {sum(mine.values()):.4g} vs {sum(other.values()):.4g}",
+        )
 
 
 BENCHMARKS = {

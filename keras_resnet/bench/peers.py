@@ -11,6 +11,7 @@ on the GPU where it sees one, and 16-bit rows use `torch.autocast` against Keras
     keras_resnet.bench.peers.PEERS["ResNeXt50_32x4d"]  # ('resnext50_32x4d', {})
 """
 
+import os
 import time
 
 import keras
@@ -56,14 +57,8 @@ def _timings(train_step, infer, steps, calls):
     return {"train": trains, "inference": infers}
 
 
-def keras_seconds(spec):
-    """Ours, in this process: `spec` holds `name` (of `PEERS`), `batch`, `steps`, `calls` and `mixed`, and may
-    hold `side` (the image side; default the model's own).
-
-    Returns:
-        {"train": [images/s per step], "inference": [images/s per single-image call], "parameters": int,
-        "backend": Keras' backend}.
-    """
+def _keras_net(spec):
+    """Ours as `keras_seconds` times it: (train_step, infer) on one random batch, and the model."""
     name, batch = spec["name"], spec["batch"]
     policy = "mixed_bfloat16" if spec["mixed"] else "float32"
     shape = {"input_shape": (spec["side"], spec["side"], 3)} if spec.get("side") else {}
@@ -80,21 +75,25 @@ def keras_seconds(spec):
         return batch
 
     one = x[:1]
-    answer = _timings(train_step, lambda: model.predict_on_batch(one), spec["steps"], spec["calls"])
+    return train_step, lambda: model.predict_on_batch(one), model
+
+
+def keras_seconds(spec):
+    """Ours, in this process: `spec` holds `name` (of `PEERS`), `batch`, `steps`, `calls` and `mixed`, and may
+    hold `side` (the image side; default the model's own).
+
+    Returns:
+        {"train": [images/s per step], "inference": [images/s per single-image call], "parameters": int,
+        "backend": Keras' backend}.
+    """
+    train_step, infer, model = _keras_net(spec)
+    answer = _timings(train_step, infer, spec["steps"], spec["calls"])
     return {**answer, "parameters": model.count_params(), "backend": keras.backend.backend()}
 
 
-def torch_seconds(spec):
-    """The peer of `spec["name"]` on PyTorch, in this process (torch and timm imported here, not at module load).
-
-    `spec` holds what `keras_seconds` takes, and may hold `device` (default: "cuda" where PyTorch sees a GPU, else
-    "cpu") and `compile`: a `torch.compile` backend ("inductor", its default) to train and infer through.
-
-    Returns:
-        {"train": [...], "inference": [...], "parameters": parameters plus BatchNorm statistics (as Keras counts),
-        "version": "torch X, timm Y", "device": the device's name, "peer": the name in `PEERS`}.
-    """
-    import timm
+def _torch_net(spec):
+    """The peer as `torch_seconds` times it: (train_step, infer) on one random batch, the model's parameter count
+    (as Keras counts) and its device (torch imported here)."""
     import torch
 
     name, batch = spec["name"], spec["batch"]
@@ -130,14 +129,113 @@ def torch_seconds(spec):
         with torch.inference_mode(), autocast():
             model(x[:1]).float().cpu().numpy()
 
+    return train_step, infer, parameters, device
+
+
+def torch_seconds(spec):
+    """The peer of `spec["name"]` on PyTorch, in this process (torch and timm imported here, not at module load).
+
+    `spec` holds what `keras_seconds` takes, and may hold `device` (default: "cuda" where PyTorch sees a GPU, else
+    "cpu") and `compile`: a `torch.compile` backend ("inductor", its default) to train and infer through.
+
+    Returns:
+        {"train": [...], "inference": [...], "parameters": parameters plus BatchNorm statistics (as Keras counts),
+        "version": "torch X, timm Y", "device": the device's name, "peer": the name in `PEERS`}.
+    """
+    import timm
+    import torch
+
+    train_step, infer, parameters, device = _torch_net(spec)
     answer = _timings(train_step, infer, spec["steps"], spec["calls"])
     return {
         **answer,
         "parameters": parameters,
         "version": f"torch {torch.__version__}, timm {timm.__version__}",
         "device": torch.cuda.get_device_name(device) if device.startswith("cuda") else device,
-        "peer": PEERS[name][0],
+        "peer": PEERS[spec["name"]][0],
     }
+
+
+# A profile's rows: the layer type an op of either framework works for, by the first of these words in its name
+# (TensorFlow's op types, e.g. _MklNativeConv2DBackpropFilter; PyTorch's aten ops, e.g. convolution_backward).
+OP_KINDS = (
+    ("normalisation", ("batchnorm", "batch_norm", "moments")),
+    ("convolution", ("conv", "depthwise")),
+    ("split and concatenation", ("split", "concat", "cat", "slice")),
+    ("activation", ("relu", "threshold", "clamp", "sigmoid", "swish", "silu")),
+    ("pooling", ("pool",)),
+    ("matrix multiply", ("matmul", "addmm", "mm")),
+    ("optimizer", ("sgd", "resourceapply", "assign", "foreach", "zero_grad")),
+    ("elementwise", ("add", "mul", "sub", "div", "square", "sum", "mean", "tile", "copy", "cast", "pad", "fill")),
+)
+
+
+def op_kind(op):
+    """The layer type (a row of `OP_KINDS`, else "other") that a framework's op `op` (its type or name) works for."""
+    lowered = op.lower()
+    return next((kind for kind, words in OP_KINDS if any(word in lowered for word in words)), "other")
+
+
+def _per_kind(times, steps):
+    """{kind: ms per step} from {op: total microseconds over `steps` steps}, the largest first."""
+    kinds = {}
+    for op, micros in times.items():
+        kinds[op_kind(op)] = kinds.get(op_kind(op), 0.0) + micros / 1000 / steps
+    return dict(sorted(((k, round(v, 1)) for k, v in kinds.items()), key=lambda item: -item[1]))
+
+
+def keras_profile(spec):
+    """Where ours spends a training step and a single-image inference, by layer type, on TensorFlow's profiler.
+
+    `spec` as `keras_seconds` takes it: `steps` training steps and `calls` inferences are profiled after a
+    warm-up of each. The times are ops' self times summed: TensorFlow may run two ops at once on two cores,
+    so their sum can exceed the step's wall time.
+
+    Returns:
+        {"train": {kind: ms per step}, "inference": {kind: ms per call}} (kinds as `op_kind` names them).
+    """
+    import glob
+    import json
+    import tempfile
+
+    import tensorflow as tf
+    from tensorflow.python.profiler.internal import _pywrap_profiler_plugin  # the profile tool's own reader
+
+    train_step, infer, _ = _keras_net(spec)
+    answer = {}
+    for what, run, count in (("train", train_step, spec["steps"]), ("inference", infer, spec["calls"])):
+        run()  # traces, compiles, allocates
+        with tempfile.TemporaryDirectory() as folder:
+            tf.profiler.experimental.start(folder, tf.profiler.experimental.ProfilerOptions(python_tracer_level=0))
+            for _ in range(count):
+                run()
+            tf.profiler.experimental.stop()
+            traces = glob.glob(os.path.join(folder, "**", "*.xplane.pb"), recursive=True)
+            table, _ = _pywrap_profiler_plugin.xspace_to_tools_data(traces, "framework_op_stats", {})
+        times = {}
+        for row in json.loads(table)[0]["rows"]:
+            kind, micros = row["c"][2]["v"], row["c"][7]["v"]  # "Operation Type", "Total self-time (us)"
+            if kind != "IDLE":
+                times[kind] = times.get(kind, 0.0) + micros
+        answer[what] = _per_kind(times, count)
+    return answer
+
+
+def torch_profile(spec):
+    """Where the peer spends a training step and a single-image inference, by layer type, on PyTorch's profiler
+    (`keras_profile`'s counterpart and return value; aten ops' self times)."""
+    from torch import profiler
+
+    train_step, infer, _, _ = _torch_net(spec)
+    answer = {}
+    for what, run, count in (("train", train_step, spec["steps"]), ("inference", infer, spec["calls"])):
+        run()
+        with profiler.profile(activities=[profiler.ProfilerActivity.CPU]) as trace:
+            for _ in range(count):
+                run()
+        times = {e.key: e.self_cpu_time_total for e in trace.key_averages() if e.key.startswith("aten::")}
+        answer[what] = _per_kind(times, count)
+    return answer
 
 
 def torch_model(peer):
