@@ -807,13 +807,12 @@ def bench_peer(report, settings, repeats, torch_python=None, jax_python=None):
                     pair,
                     "images/s",
                     1.0,
-                    why=JAX_WHY if ours == "jax" else "",
                     parameters=counts,
                 )
-                if comparison["verdict"] == "missed" and ours == "ours":
-                    missed[kind] = comparison
+                if comparison["verdict"] == "missed":
+                    missed[ours, kind] = comparison
         if missed and keras.backend.backend() == "tensorflow":
-            _explain_by_profile(report, spec, python, missed, peer)
+            _explain_by_profile(report, spec, missed, peer, python, jax_python)
     report.notes.append(
         f"peer: {', '.join(sorted(versions)) or 'PyTorch not measured'}; every measurement a fresh process, ours and "
         "the peer in turns; SGD with momentum on one random batch, PyTorch channels_last (torch.autocast for "
@@ -822,34 +821,39 @@ def bench_peer(report, settings, repeats, torch_python=None, jax_python=None):
     )
 
 
-# Why a JAX row misses, where TensorFlow's profile reader (the one `peers.keras_profile` uses) is not at hand.
-JAX_WHY = (
-    "Keras' JAX backend compiles the step with XLA, whose CPU convolutions (forward and backward) are slower "
-    "than oneDNN's as TensorFlow and PyTorch call them; compare this row's TensorFlow twin"
-)
-
-
-def _explain_by_profile(report, spec, python, missed, peer):
-    """Explain each of `missed` ({"train" or "inference": comparison}) by where both sides spend the time: one
-    profiled fresh process each (`peers.keras_profile`, `peers.torch_profile`), the layer types whose summed op
-    times differ most first."""
+def _explain_by_profile(report, spec, missed, peer, python, jax_python):
+    """Explain each of `missed` ({(side, "train" or "inference"): comparison}, side "ours" or "jax") by where both
+    sides spend the time: one profiled fresh process each (`peers.keras_profile`, `peers.jax_trace` read by
+    `peers.xla_profile`, `peers.torch_profile`), the layer types whose summed op times differ most first."""
     profiled = {**spec, "steps": min(spec["steps"], 3), "calls": min(spec["calls"], 10)}
+    profiles = {}
     try:
-        ours = _answer(_start(peers.keras_profile, profiled), f"the profile of {spec['name']}")
-        theirs = _answer(_start(peers.torch_profile, profiled, python=python, backend="torch"), f"{peer}'s profile")
+        with tempfile.TemporaryDirectory() as folder:
+            if any(side == "ours" for side, _ in missed):
+                profiles["ours"] = _answer(_start(peers.keras_profile, profiled), f"the profile of {spec['name']}")
+            if any(side == "jax" for side, _ in missed):
+                traces = _answer(
+                    _start(peers.jax_trace, {**profiled, "folder": folder}, python=jax_python, backend="jax"),
+                    f"the JAX profile of {spec['name']}",
+                )
+                counts = {"train": profiled["steps"], "inference": profiled["calls"]}
+                profiles["jax"] = {kind: peers.xla_profile(traces[kind], counts[kind]) for kind in traces}
+        profiles["peer"] = _answer(
+            _start(peers.torch_profile, profiled, python=python, backend="torch"), f"{peer}'s profile"
+        )
     except RuntimeError as error:
         for comparison in missed.values():
             report.explain(comparison, f"not profiled: {error}")
         return
-    for kind, comparison in missed.items():
-        mine, other = ours[kind], theirs[kind]
+    for (side, kind), comparison in missed.items():
+        mine, other = profiles[side][kind], profiles["peer"][kind]
         kinds = sorted(set(mine) | set(other), key=lambda k: -abs(mine.get(k, 0.0) - other.get(k, 0.0)))
-        per = "step" if kind == "train" else "image"
         parts = [f"{k} {mine.get(k, 0.0):.4g} vs {other.get(k, 0.0):.4g}" for k in kinds[:4]]
         report.explain(
             comparison,
-            f"profiled, ms of op time a {per} by layer type, ours vs {peer} (largest differences first): "
-            f"{', '.join(parts)}; in all {sum(mine.values()):.4g} vs {sum(other.values()):.4g}",
+            f"profiled, ms of op time a{' step' if kind == 'train' else 'n image'} by layer type, ours vs {peer} "
+            f"(largest differences first): {', '.join(parts)}; in all {sum(mine.values()):.4g} vs "
+            f"{sum(other.values()):.4g}",
         )
 
 

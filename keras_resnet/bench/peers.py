@@ -158,9 +158,11 @@ def torch_seconds(spec):
 
 # A profile's rows: the layer type an op of either framework works for, by the first of these words in its name
 # (TensorFlow's op types, e.g. _MklNativeConv2DBackpropFilter; PyTorch's aten ops, e.g. convolution_backward).
+# XLA's CPU runs convolutions (and their gradients) as YNNPACK fusions, named "ynn_fusion.N" in its trace.
 OP_KINDS = (
     ("normalisation", ("batchnorm", "batch_norm", "moments")),
-    ("convolution", ("conv", "depthwise")),
+    ("convolution", ("conv", "depthwise", "ynn_fusion")),
+    ("layout transposes", ("transpose",)),
     ("split and concatenation", ("split", "concat", "cat", "slice")),
     ("activation", ("relu", "threshold", "clamp", "sigmoid", "swish", "silu")),
     ("pooling", ("pool",)),
@@ -219,6 +221,51 @@ def keras_profile(spec):
                 times[kind] = times.get(kind, 0.0) + micros
         answer[what] = _per_kind(times, count)
     return answer
+
+
+def jax_trace(spec):
+    """Ours on Keras' JAX backend under JAX's profiler: `spec` as `keras_profile` takes it, plus `folder`, where the
+    traces of the training steps and of the inferences go (read them with `xla_profile`; JAX has no reader).
+
+    Returns:
+        {"train": a trace folder, "inference": a trace folder}.
+    """
+    import jax
+
+    train_step, infer, _ = _keras_net(spec)
+    answer = {}
+    for what, run, count in (("train", train_step, spec["steps"]), ("inference", infer, spec["calls"])):
+        run()  # traces, compiles, allocates
+        answer[what] = os.path.join(spec["folder"], what)
+        jax.profiler.start_trace(answer[what])
+        for _ in range(count):
+            run()
+        jax.profiler.stop_trace()
+    return answer
+
+
+def xla_profile(folder, count):
+    """{kind: ms per step} of a `jax_trace` folder holding `count` steps: the XLA CPU thunks' times (by the
+    `op_kind` of their names), read with TensorFlow's copy of the profiler's protocol buffers."""
+    import glob
+
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    times = {}
+    for path in glob.glob(os.path.join(folder, "**", "*.xplane.pb"), recursive=True):
+        space = xplane_pb2.XSpace()
+        with open(path, "rb") as file:
+            space.ParseFromString(file.read())
+        for plane in space.planes:
+            names = {key: value.name for key, value in plane.event_metadata.items()}
+            for line in plane.lines:
+                if line.name == "python":  # the Python tracer's calls, around the thunks
+                    continue
+                for event in line.events:
+                    name = names.get(event.metadata_id, "")
+                    if name and not name.startswith(("ThunkExecutor", "end:", "SlinkyThreadPool")):
+                        times[name] = times.get(name, 0.0) + event.duration_ps / 1e6
+    return _per_kind(times, count)
 
 
 def torch_profile(spec):
