@@ -405,10 +405,16 @@ class Report:
         missed = [c for c in self.comparisons if c["verdict"] in ("missed", "could not run")]
         if missed:
             lines += ["", "Targets missed or not measured, and why:", ""]
-            lines += [f"- {c['benchmark']}: {c['verdict']}; {c['why']}" for c in missed]
+            # The variant too: a row timed on two backends has the same benchmark name twice.
+            lines += [f"- {c['benchmark']}{_on(c)}: {c['verdict']}; {c['why']}" for c in missed]
         if self.notes:
             lines += ["", "Notes:", ""] + [f"- {note}" for note in self.notes]
         return "\n".join(lines) + "\n"
+
+
+def _on(comparison):
+    """The label of our variant, in parentheses and after a space, where the comparison has one (a failure has none)."""
+    return f" ({comparison['ours']})" if "ours" in comparison else ""
 
 
 def bench_train(report, settings, repeats):
