@@ -60,7 +60,7 @@ def resnet20(tmp_path_factory):
 
 
 # The ImageNet families whose shallowest nets are the largest exports (DenseNet-121's 58 dense layers, ResNeXt-50's
-# 32-group convolutions, split per group on the CPU, WRN-50-2's 67M parameters: 30-60 s each) export in the slow
+# 16 grouped bottlenecks, WRN-50-2's 67M parameters: 30-60 s each) export in the slow
 # run; in the default run their blocks export in their CIFAR twins (the same dense layer and transition in
 # cifar_densenet, the grouped bottleneck in cifar_resnext) and the ImageNet stem in resnet and resnet_v2.
 LARGEST = {"densenet", "resnext", "wide_resnet"}
