@@ -201,7 +201,9 @@ def keras_profile(spec):
     import tempfile
 
     import tensorflow as tf
-    from tensorflow.python.profiler.internal import _pywrap_profiler_plugin  # the profile tool's own reader
+
+    # Private: TensorFlow's only reader of its own traces (the public one is the TensorBoard profile plugin).
+    from tensorflow.python.profiler.internal import _pywrap_profiler_plugin
 
     train_step, infer, _ = _keras_net(spec)
     answer = {}
