@@ -66,9 +66,8 @@ HEAVY = {
     "ResNetRS350",
     "ResNetRS420",
 }
-DEEPEST = {"ResNet1202", "PreActResNet1001"}
-# Over ~60M parameters: initialising one twice more (forward at a small size, config round trip) takes
-# ~20-40 s on 2 cores, so their forward check joins the slow suite; their exact counts stay default.
+# Over ~60M parameters: their forward check, with the training step and save/load, is in the slow suite's
+# test_heavy_fit_and_save; their exact counts stay default.
 HUGE = {
     "ResNeXt101_32x8d",
     "ResNeXt101_64x4d",
