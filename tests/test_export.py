@@ -245,6 +245,29 @@ def test_cli_export_and_verify(resnet20, capsys):
     )
 
 
+def test_verify_lists_the_export_as_the_saved_model_cli_command_does(resnet20):
+    """verify runs saved_model_cli's entry point inside its TF Serving check process: what it lists is what the
+    command prints (the op set's order aside: a Python set, printed in hash order)."""
+    version = resnet20["versions"][-1]
+    command = subprocess.run(
+        [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli", "show", "--dir", version, "--all"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert command.returncode == 0, command.stderr
+
+    def lines(text):
+        return [
+            sorted(line.split(": ", 1)[1][2:-2].split("', '")) if "following ops:" in line else line
+            for line in text.strip().splitlines()
+        ]
+
+    listing = export.verify(version).saved_model_cli
+    assert "Concrete Functions:" in listing and "N/A" not in listing
+    assert lines(listing) == lines(command.stdout)
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [

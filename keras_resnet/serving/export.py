@@ -647,9 +647,10 @@ def verify(path, model=None, tolerance=1e-4, port=8501, dataset=None, data_dir=N
 
     A subprocess in which importing keras or keras_resnet raises loads the version with the
     `tf.compat.v1` Session loader, feeds the signatures by their tensor names (float images and the
-    same images PNG-encoded), and checks a corrupt image fails that request only. The served answers are
-    compared with the reference stored at export: a training run's answers on real test images when the
-    export came from a run's file (a wrong preprocessing then fails here), else the Keras model's outputs.
+    same images PNG-encoded), checks a corrupt image fails that request only, and lists the export as
+    `saved_model_cli show --all` does. The served answers are compared with the reference stored at export: a
+    training run's answers on real test images when the export came from a run's file (a wrong preprocessing then
+    fails here), else the Keras model's outputs.
 
     `verify` runs the graph of the SavedModel it checks, as TF Serving would: an export whose signatures or
     initialisation hold an op that reaches files, the network or other processes (`io_ops`) is refused
@@ -709,6 +710,7 @@ def verify(path, model=None, tolerance=1e-4, port=8501, dataset=None, data_dir=N
             raise RuntimeError(f"loading {path} the way TF Serving does failed:\n{run.stderr[-3000:]}")
         outputs = dict(np.load(result))
     found = json.loads(str(outputs.pop("checks")))
+    listing = str(outputs.pop("saved_model_cli"))
     diffs = {
         name: float(np.max(np.abs(outputs[f"{name}/probabilities"] - reference["probabilities"])))
         for name in SIGNATURES
@@ -728,12 +730,6 @@ def verify(path, model=None, tolerance=1e-4, port=8501, dataset=None, data_dir=N
             )
             if recorded is not None:
                 found[f"{name} accuracy within 0.5 points of the run's"] = abs(value - recorded) <= 0.005
-    cli = subprocess.run(
-        [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli", "show", "--dir", path, "--all"],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
     return Verification(
         path,
         described,
@@ -741,7 +737,7 @@ def verify(path, model=None, tolerance=1e-4, port=8501, dataset=None, data_dir=N
         tolerance,
         found,
         accuracy,
-        (cli.stdout or cli.stderr).strip(),
+        listing,
         curl_request(path, np.asarray(reference["images"][0], np.uint8), port),
     )
 

@@ -5,13 +5,17 @@
 `keras_resnet.serving.export.verify` runs this in a fresh process. It imports neither keras nor keras_resnet and
 makes importing them raise, so an export that needed our Python code (a registered layer, a py_function)
 fails here as it would in the server. INPUTS.npz holds `images` (and optionally `test_images`, whose
-classes both signatures give); it writes each signature's outputs and a dict of checks to RESULT.npz.
+classes both signatures give); it writes each signature's outputs, a dict of checks and what
+`saved_model_cli show --all` prints to RESULT.npz.
 """
 
+import contextlib
 import importlib.abc
 import importlib.machinery
+import io
 import json
 import sys
+import traceback
 
 BLOCKED = ("keras", "keras_resnet", "tf_keras")
 
@@ -91,7 +95,26 @@ def main(version_dir, inputs_path, result_path):
             ),
             "keras and keras_resnet never imported": not any(name.split(".")[0] in BLOCKED for name in sys.modules),
         }
-    np.savez(result_path, checks=json.dumps(checks), **results)
+    np.savez(result_path, checks=json.dumps(checks), saved_model_cli=saved_model_cli_show(version_dir), **results)
+
+
+def saved_model_cli_show(version_dir):
+    """What `saved_model_cli show --dir VERSION_DIR --all` prints: its command's own entry point, run in this
+    process (a process of its own would import TensorFlow again, ~5 s)."""
+    from tensorflow.python.tools import saved_model_cli
+
+    argv, sys.argv = sys.argv, ["saved_model_cli", "show", "--dir", version_dir, "--all"]
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            saved_model_cli.main()  # absl's app.run: exits when done
+    except SystemExit:
+        pass
+    except Exception:  # noqa: BLE001 - the listing is a report: a failure to list is shown in it, not raised
+        printed.write(traceback.format_exc())
+    finally:
+        sys.argv = argv
+    return printed.getvalue().strip()
 
 
 if __name__ == "__main__":
