@@ -20,8 +20,6 @@ import tarfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import io
-
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
@@ -42,25 +40,28 @@ PRETRAIN_EPOCHS, FINE_TUNE_EPOCHS = (1, 1) if QUICK else (15, 30)
 PRETRAIN_BATCH, FINE_TUNE_BATCH = (50, 25) if QUICK else (None, 64)
 
 
-def read_cifar(split, classes, per_class):
-    """Images and labels (0..len(classes)-1) of `classes` from the JPEG archive, the first `per_class` of each."""
-    images, labels, taken = [], [], {name: 0 for name in classes}
+def read_cifar(wanted):
+    """{(split, class): per_class} -> {(split, class): images}: the first `per_class` JPEGs of each, read in one
+    pass over the archive (a .tar.gz is read from its start each time it is opened)."""
+    found = {key: [] for key in wanted}
     with tarfile.open(archive) as tar:
-        for member in sorted(
-            (m for m in tar.getmembers() if m.isfile() and m.name.startswith(f"{split}/")), key=lambda m: m.name
-        ):
-            name = member.name.split("/")[1]
-            if name in taken and taken[name] < per_class:
-                images.append(np.asarray(Image.open(io.BytesIO(tar.extractfile(member).read())).convert("RGB")))
-                labels.append(classes.index(name))
-                taken[name] += 1
-    return np.stack(images).astype("float32"), np.array(labels)
+        for member in tar:  # the archive's own order: split/class/NNNN.jpg, sorted
+            key = tuple(member.name.split("/")[:2])
+            if member.isfile() and key in found and len(found[key]) < wanted[key]:
+                found[key].append(np.asarray(Image.open(tar.extractfile(member)).convert("RGB")))
+    return found
 
 
 def task(classes, train_per_class):
     """((x_train, y_train), (x_test, y_test)) of five classes, as keras.datasets returns them."""
     if archive is not None:
-        return read_cifar("train", classes, train_per_class), read_cifar("test", classes, TEST_PER_CLASS)
+        return tuple(
+            (
+                np.concatenate([images[(split, name)] for name in classes]).astype("float32"),
+                np.concatenate([[i] * len(images[(split, name)]) for i, name in enumerate(classes)]),
+            )
+            for split in ("train", "test")
+        )
     from sklearn.datasets import load_digits  # the fallback: 8x8 digits as 0-255 grey images
 
     digits = load_digits()
@@ -74,6 +75,12 @@ def task(classes, train_per_class):
 
 CIFAR = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 old, new = (CIFAR[:5], CIFAR[5:]) if archive is not None else ([0, 1, 2, 3, 4], [5, 6, 7, 8, 9])
+if archive is not None:
+    images = read_cifar(
+        {("train", name): PRETRAIN_PER_CLASS for name in old}
+        | {("train", name): LABELLED_PER_CLASS for name in new}
+        | {("test", name): TEST_PER_CLASS for name in CIFAR}
+    )
 pretraining = task(old, PRETRAIN_PER_CLASS)
 fine_tuning = task(new, LABELLED_PER_CLASS)
 print(
