@@ -3,8 +3,8 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 # `pytest -n N`: each worker's TensorFlow (and every process a test starts, which inherits this) gets its share of
-# the cores. By default each sizes its thread pools to every core, and N workers' threads contend: on 2 cores the
-# suite ran 12% slower so.
+# the cores. By default each sizes its thread pools to every core, and N workers' threads contend: on 2 cores, test
+# files ran 11-12% slower that way.
 WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 if WORKERS > 1:
     for pool in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
