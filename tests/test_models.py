@@ -151,7 +151,7 @@ def test_build_and_exact_parameter_count(name, images, tmp_path):
         assert round(specs.resolve(name).flops() / 1e9, 2) == TORCHVISION_GFLOPS[name]
     if name in HUGE:
         return
-    x, _ = check_forward(model, images)
+    x = check_forward(model, images)
     # The 100+-layer nets' training step and config round trip (a second build, 3-20 s) are in the slow run's
     # test_heavy_fit_and_save; their shallower siblings, the same blocks, do both here.
     if name not in HEAVY:
@@ -165,13 +165,13 @@ def test_use_bias_matches_keras_applications(name):
 
 
 def check_forward(model, images):
-    """A finite forward pass of four images to class probabilities: (the images, the probabilities)."""
+    """A finite forward pass of four images to class probabilities; returns the images."""
     x = images(model.input_shape[1:])
     out = keras.ops.convert_to_numpy(model(x, training=False))
     assert out.shape == (4, model.output_shape[-1])
     assert np.isfinite(out).all()
     np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
-    return x, out
+    return x
 
 
 def check_fit_and_save(model, x, tmp_path):
@@ -206,7 +206,7 @@ def small_model(name):
 @pytest.mark.parametrize("name", sorted(HEAVY))
 def test_heavy_fit_and_save(name, images, tmp_path):
     model = small_model(name)
-    x, _ = check_forward(model, images)
+    x = check_forward(model, images)
     check_fit_and_save(model, x, tmp_path)
 
 
