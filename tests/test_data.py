@@ -123,6 +123,11 @@ def test_a_folder_of_class_folders_is_read_in_a_seeded_mixed_order(tmp_path):
     assert sorted(labels) == sorted(np.arange(100) // 20) and len(set(labels[:20])) >= 4
     assert labels == [int(label) for _, label in data.load(str(tmp_path)).train]  # the same order each time
     assert labels != [int(label) for _, label in data.load(str(tmp_path), seed=1).train]
+    # The test images a run keeps with its answers (samples.npz) come from every class, not the first one.
+    test = data.load(str(tmp_path)).test_split
+    images, picked = test.spread(10)
+    assert images.shape == (10, 4, 4, 3) and picked.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    assert len(test.spread(500)[1]) == 100
 
 
 def test_a_study_reads_every_image_of_a_folder_in_sorted_order_as_pixels(tmp_path):

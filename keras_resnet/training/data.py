@@ -66,10 +66,11 @@ class Split:
         """The examples `start` to `stop` (a validation hold-out, the rest)."""
         raise NotImplementedError
 
-    def first(self, count):
-        """The first `count` images and their labels, as arrays."""
-        count = min(count, len(self))
-        return self.read(np.arange(count)), self.labels[:count]
+    def spread(self, count):
+        """`count` images evenly spaced over the split and their labels, as arrays: a folder lists one class
+        after another, so its first images would all be of one class."""
+        picked = np.unique(np.linspace(0, len(self) - 1, min(count, len(self))).round().astype(int))
+        return self.read(picked), self.labels[picked]
 
     def chunks(self, limit, size=256):
         """The first `limit` images, in arrays of up to `size`, read by a pool of threads (Pillow and NumPy let go
@@ -158,7 +159,7 @@ class TfdsSplit(Split):
         stop = len(self) if stop is None else stop
         return TfdsSplit(self.builder, self.split, self.size, self.start + start, self.start + stop)
 
-    def first(self, count):
+    def spread(self, count):  # a tfds split is stored shuffled: its first images are a spread already
         return next(iter(self.dataset().batch(count).as_numpy_iterator()))
 
     def chunks(self, limit, size=256):

@@ -857,14 +857,14 @@ def _fit(net, train_data, test_data, chosen, steps, output, backup_every, verbos
 
 
 def write_samples(net, test, path):
-    """Save the first test images (raw pixels), their labels and `net`'s answers, for `export.verify`.
+    """Save test images spread over the split (raw pixels), their labels and `net`'s answers, for `export.verify`.
 
     Args:
         net: the trained model (taking raw pixels).
         test: the test `keras_resnet.training.data.Split`.
         path: the `.npz` file to write, beside the model file a user exports.
     """
-    images, labels = test.first(SAMPLES)
+    images, labels = test.spread(SAMPLES)
     probabilities = net.predict(images.astype("float32"), verbose=0)
     with files.atomic_write(path, needs=files.space_for(images.nbytes + probabilities.nbytes, 3)) as partial:
         np.savez(partial, images=images, labels=labels, probabilities=probabilities)
