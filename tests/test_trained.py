@@ -97,3 +97,18 @@ def test_the_committed_saved_model_serves_the_trained_answers():
     assert report.ok, str(report)
     assert (SAVED_MODEL / "assets.extra" / "tf_serving_warmup_requests").is_file()
     assert "resnet20_cifar10" in (SAVED_MODEL.parents[1] / "models.config").read_text()
+
+
+def test_the_jpeg_calibrations_second_pass_is_independent_only_on_a_shifted_grid():
+    # benchmarks/cifar.py jpeg: re-encoding the q75 copy at q75 on its own 8x8 grid nearly repeats the first
+    # pass's rounding, so the pass standing in for a first one is shifted by half a block.
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("cifar_experiments", ROOT / "benchmarks" / "cifar.py")
+    experiments = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(experiments)
+    images = SAMPLES["images"]
+    same, shifted = experiments.jpeg_pass(images, 75, 0), experiments.jpeg_pass(images, 75, 4)
+    assert same.shape == shifted.shape == images.shape and shifted.dtype == np.uint8
+    assert experiments.psnr(images, same) > 40 and experiments.psnr(images, shifted) < 34
+    assert experiments.psnr(images, experiments.jpeg_pass(images, 95, 4)) > experiments.psnr(images, shifted)
