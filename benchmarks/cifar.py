@@ -148,7 +148,8 @@ def paper(args):
     fix = "give the folder of a finished `keras-resnet train` run"
     config, results = files.read_json(run / "config.json", fix), files.read_json(run / "results.json", fix)
     history = loop.read_history(run / "history.csv")
-    fast = json.loads((pathlib.Path(weights.TRAINED_FOLDER) / "resnet20_cifar10.json").read_text())
+    # The fast recipe's run: its model card as it was shipped, kept beside the results when the weights moved on.
+    fast = json.loads((args.output / "cifar_fast.json").read_text())
     name = run.name
     record = {
         "run": str(run),
@@ -213,11 +214,15 @@ def jpeg_pass(images, quality, shift):
 
 
 def jpeg(args):
-    """Accuracy on the test images as given and after one more JPEG pass, each pass paired with as given."""
+    """Accuracy on the test images as given and after one more JPEG pass, each pass paired with as given; added to
+    `jpeg.json` under the model's name (the run's folder name, or the shipped model's recipe)."""
     import keras_resnet
 
-    model = models.load_model_file(pathlib.Path(args.run) / "final.keras") if args.run else None
-    model = model or keras_resnet.ResNet20(weights="cifar10")
+    if args.run:
+        model, name = models.load_model_file(pathlib.Path(args.run) / "final.keras"), pathlib.Path(args.run).name
+    else:
+        card = json.loads((pathlib.Path(weights.TRAINED_FOLDER) / "resnet20_cifar10.json").read_text())
+        model, name = keras_resnet.ResNet20(weights="cifar10"), f"shipped ({card['recipe']} recipe)"
     images, labels = data.read_folder(pathlib.Path(args.data) / "test")
     images = images.astype("uint8")
     right = model.predict(images.astype("float32"), batch_size=500, verbose=0).argmax(-1) == labels
@@ -236,7 +241,9 @@ def jpeg(args):
             "gained": gained,
             "psnr_db": float(psnr(images, again)),
         }
-        (args.output / "jpeg.json").write_text(json.dumps({"model": args.run or "shipped", **results}, indent=2))
+    path = args.output / "jpeg.json"
+    earlier = files.read_json(path, "remove it") if path.is_file() else {}
+    files.write_json(path, {**earlier, name: results})
     return results
 
 
@@ -306,7 +313,10 @@ def ship(args):
                 "lr",
                 "lr_batch",
                 "schedule",
+                "milestones",
+                "gamma",
                 "warmup_epochs",
+                "momentum",
                 "nesterov",
                 "weight_decay",
                 "label_smoothing",
