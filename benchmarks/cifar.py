@@ -163,22 +163,14 @@ def paper(args):
     files.write_json(args.output / f"{name}.json", record)
     pyplot, figure, axes = plots.figure(1, width=7, height=4.5)
     epochs = np.arange(1, len(history["accuracy"]) + 1)
-    axes[0].plot(
-        epochs,
-        100 * (1 - np.array(history["accuracy"])),
-        "--",
-        color="tab:blue",
-        linewidth=1,
-        label=f"{config['recipe']} recipe, train (augmented)",
-    )
-    axes[0].plot(
-        epochs,
-        100 * (1 - np.array(history["val_accuracy"])),
-        "-",
-        color="tab:blue",
-        linewidth=2,
-        label=f"{config['recipe']} recipe, test: {100 * (1 - results['test']['accuracy']):.2f}%",
-    )
+    for metric, style, width, label in (
+        ("accuracy", "--", 1, "train (augmented)"),
+        ("val_accuracy", "-", 2, f"test: {100 * (1 - results['test']['accuracy']):.2f}%"),
+    ):
+        errors = 100 * (1 - np.array(history[metric]))
+        axes[0].plot(
+            epochs, errors, style, color="tab:blue", linewidth=width, label=f"{config['recipe']} recipe, {label}"
+        )
     shipped = np.array(fast["val_accuracy_by_epoch"])
     axes[0].plot(
         np.arange(1, len(shipped) + 1),
@@ -221,15 +213,19 @@ def jpeg(args):
     if args.run:
         model, name = models.load_model_file(pathlib.Path(args.run) / "final.keras"), pathlib.Path(args.run).name
     else:
-        card = json.loads((pathlib.Path(weights.TRAINED_FOLDER) / "resnet20_cifar10.json").read_text())
+        card = weights.trained_card("ResNet20", "cifar10")
         model, name = keras_resnet.ResNet20(weights="cifar10"), f"shipped ({card['recipe']} recipe)"
     images, labels = data.read_folder(pathlib.Path(args.data) / "test")
     images = images.astype("uint8")
-    right = model.predict(images.astype("float32"), batch_size=500, verbose=0).argmax(-1) == labels
+
+    def answered_right(pixels):
+        return model.predict(pixels.astype("float32"), batch_size=500, verbose=0).argmax(-1) == labels
+
+    right = answered_right(images)
     results = {"as given (one q75 pass)": {"accuracy": float(right.mean()), "images": len(labels)}}
     for label, quality, shift in JPEG_PASSES:
         again = jpeg_pass(images, quality, shift)
-        now = model.predict(again.astype("float32"), batch_size=500, verbose=0).argmax(-1) == labels
+        now = answered_right(again)
         lost, gained = int(np.sum(right & ~now)), int(np.sum(~right & now))
         # Paired: only the images whose answer changed carry the difference (McNemar's standard error).
         error = np.sqrt(lost + gained - (lost - gained) ** 2 / len(labels)) / len(labels)
